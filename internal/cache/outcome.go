@@ -1,0 +1,75 @@
+package cache
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Status says where an answer came from.
+type Status string
+
+// The statuses, from best to worst. A request that makes several lookups
+// reports the worst one.
+const (
+	StatusNone  Status = ""
+	StatusHit   Status = "HIT"
+	StatusMiss  Status = "MISS"
+	StatusStale Status = "STALE"
+)
+
+func (s Status) rank() int {
+	switch s {
+	case StatusHit:
+		return 1
+	case StatusMiss:
+		return 2
+	case StatusStale:
+		return 3
+	}
+	return 0
+}
+
+// Outcome collects the cache statuses of one request's lookups. The HTTP
+// layer puts one in the request context; the cache reports into it.
+type Outcome struct {
+	mu     sync.Mutex
+	status Status
+	age    time.Duration
+}
+
+type outcomeKey struct{}
+
+// WithOutcome returns a context that carries a fresh Outcome.
+func WithOutcome(ctx context.Context) (context.Context, *Outcome) {
+	o := &Outcome{}
+	return context.WithValue(ctx, outcomeKey{}, o), o
+}
+
+// Observe records one lookup's status in the context's Outcome, if any. age
+// is how old a stale answer is.
+func Observe(ctx context.Context, s Status, age time.Duration) {
+	o, _ := ctx.Value(outcomeKey{}).(*Outcome)
+	if o == nil {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if s.rank() > o.status.rank() {
+		o.status = s
+	}
+	if age > o.age {
+		o.age = age
+	}
+}
+
+// Result returns the worst status observed and the largest age of a stale
+// answer; StatusNone when nothing went through a cache.
+func (o *Outcome) Result() (Status, time.Duration) {
+	if o == nil {
+		return StatusNone, 0
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.status, o.age
+}
