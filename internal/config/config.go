@@ -1,0 +1,158 @@
+package config
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// Defaults used when neither the file, a flag nor a variable sets a value.
+const (
+	DefaultListen          = ":8080"
+	DefaultPlatform        = "linux/amd64"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "json"
+	DefaultShutdownGrace   = 20 * time.Second
+	DefaultReadHeader      = 10 * time.Second
+	DefaultIdle            = 2 * time.Minute
+	DefaultUpstreamTimeout = time.Minute
+)
+
+// maxFileBytes bounds the configuration file; a real one is a few KiB.
+const maxFileBytes = 1 << 20
+
+// Config is the configuration file's content. Zero values mean "not set":
+// flags and REGAPI_* variables override what is set, defaults fill the rest.
+type Config struct {
+	// Listen is the address to serve on, e.g. ":8080".
+	Listen string `json:"listen,omitempty"`
+	// DefaultPlatform (os/arch[/variant]) answers config, extract and digest
+	// requests that meet an index without ?platform=.
+	DefaultPlatform string `json:"default_platform,omitempty"`
+	// AllowAnonymous lets callers without credentials in.
+	AllowAnonymous bool `json:"allow_anonymous,omitempty"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `json:"log_level,omitempty"`
+	// LogFormat is json or text.
+	LogFormat string `json:"log_format,omitempty"`
+	// ShutdownGrace bounds how long in-flight requests may run after a
+	// shutdown signal.
+	ShutdownGrace Duration `json:"shutdown_grace,omitempty"`
+	// ShutdownDelay keeps serving with /readyz failing for this long after a
+	// signal, so that load balancers stop sending traffic first.
+	ShutdownDelay Duration `json:"shutdown_delay,omitempty"`
+	// Timeouts are the server's and the upstream clients' time limits.
+	Timeouts Timeouts `json:"timeouts,omitempty"`
+	// UpstreamSpecs are the upstreams as written in the file.
+	UpstreamSpecs []UpstreamSpec `json:"upstreams,omitempty"`
+	// Cache configures the answer cache in front of the upstreams.
+	Cache Cache `json:"cache,omitempty"`
+
+	// Upstreams are UpstreamSpecs with credentials, CA bundles and URLs
+	// resolved; Load fills it.
+	Upstreams []Upstream `json:"-"`
+}
+
+// Timeouts are time limits; zero means the default.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers. Default 10s.
+	ReadHeader Duration `json:"read_header,omitempty"`
+	// Idle bounds how long a keep-alive connection waits. Default 2m.
+	Idle Duration `json:"idle,omitempty"`
+	// Upstream bounds each upstream operation that does not stream a body
+	// (manifests, listings, configs). Default 1m.
+	Upstream Duration `json:"upstream,omitempty"`
+	// UpstreamResponseHeader bounds the wait for an upstream's response
+	// headers. Default: the registry client's (30s).
+	UpstreamResponseHeader Duration `json:"upstream_response_header,omitempty"`
+}
+
+// Load reads, validates and resolves the configuration file at path.
+// Relative file names inside it are read relative to the file's directory;
+// getenv looks up the variables it names.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	data, err := readBounded(path, maxFileBytes)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	c, err := Parse(data, filepath.Dir(path), getenv)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse is Load for content already read; dir anchors relative file names.
+func Parse(data []byte, dir string, getenv func(string) string) (*Config, error) {
+	var c Config
+	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+		// The decoder's messages name fields and types, never values.
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	if err := c.validate(); err != nil {
+		return nil, err
+	}
+	seen := make(map[string]bool, len(c.UpstreamSpecs))
+	for i, spec := range c.UpstreamSpecs {
+		u, err := spec.resolve(dir, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("upstreams[%d]%s: %w", i, spec.label(), err)
+		}
+		if seen[u.Name] {
+			return nil, fmt.Errorf("upstreams[%d]: name %q is used twice", i, u.Name)
+		}
+		seen[u.Name] = true
+		c.Upstreams = append(c.Upstreams, u)
+	}
+	return &c, nil
+}
+
+func (c *Config) validate() error {
+	if c.DefaultPlatform != "" {
+		if _, err := ParsePlatform(c.DefaultPlatform); err != nil {
+			return fmt.Errorf("default_platform: %w", err)
+		}
+	}
+	if err := c.Cache.validate(); err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	return nil
+}
+
+// ParsePlatform reads os/arch[/variant] and insists on both os and arch.
+func ParsePlatform(s string) (*v1.Platform, error) {
+	p, err := v1.ParsePlatform(s)
+	if err != nil || p.OS == "" || p.Architecture == "" {
+		return nil, fmt.Errorf("platform %q: want os/arch[/variant], e.g. linux/arm64/v8", s)
+	}
+	return p, nil
+}
+
+// readBounded reads a whole file, refusing files larger than limit.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, limit)
+	}
+	return b, nil
+}
