@@ -1,0 +1,21 @@
+package auth
+
+import "errors"
+
+// Sentinel errors. Every error Authenticate, FromContext and Authorize
+// return wraps exactly one of them; none of them quotes a secret.
+var (
+	// ErrUnauthenticated: no usable credentials. The caller sent no token
+	// where one is required, a token regapi does not know, or a malformed
+	// Authorization header. Answer 401 with the Challenge header.
+	ErrUnauthenticated = errors.New("unauthenticated")
+	// ErrDenied: the caller is known but its scopes do not cover the
+	// request. Answer 403 DENIED.
+	ErrDenied = errors.New("denied")
+	// ErrRateLimited: the caller exceeded its request rate. Answer 429
+	// TOOMANYREQUESTS with Retry-After.
+	ErrRateLimited = errors.New("rate limit exceeded")
+)
+
+// Challenge is the WWW-Authenticate header value to send with every 401.
+const Challenge = `Bearer realm="regapi"`

@@ -1,0 +1,74 @@
+package auth
+
+import (
+	"encoding/json"
+	"math"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/go-chi/httprate"
+)
+
+// RateLimit allows each caller at most requests requests per window and
+// answers the rest 429 with Retry-After and a problem+json body with code
+// TOOMANYREQUESTS. See RateLimitWith.
+func RateLimit(requests int, window time.Duration) func(http.Handler) http.Handler {
+	return RateLimitWith(requests, window, writeTooManyRequests)
+}
+
+// RateLimitWith is RateLimit answering through writeError, which receives
+// an error wrapping ErrRateLimited; the Retry-After header is already set.
+//
+// A caller is a token (keyed by its name, so one token shares its budget
+// across addresses) or, for anonymous and unauthenticated requests, the
+// client address from r.RemoteAddr (IPv6 by /64). It must run after
+// Middleware. Behind a proxy, rewrite RemoteAddr from a trusted header
+// first (chi's middleware.RealIP), or every anonymous caller shares the
+// proxy's budget. A requests value of zero or less disables the limit.
+func RateLimitWith(requests int, window time.Duration, writeError func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
+	if requests <= 0 || window <= 0 {
+		return func(next http.Handler) http.Handler { return next }
+	}
+	// Retry-After is whole seconds (RFC 9110 section 10.2.3); round a
+	// sub-second window up so that it never says 0.
+	retry := strconv.Itoa(max(1, int(math.Ceil(window.Seconds()))))
+	onLimit := func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", retry)
+		writeError(w, r, ErrRateLimited)
+	}
+	return httprate.LimitBy(requests, window, callerKey,
+		httprate.WithLimitHandler(onLimit),
+		// The in-memory counter never fails; should one, refuse rather
+		// than echo its error text as httprate's default does.
+		httprate.WithErrorHandler(func(w http.ResponseWriter, r *http.Request, _ error) { onLimit(w, r) }),
+	)
+}
+
+// callerKey is the rate-limit bucket of a request.
+func callerKey(r *http.Request) (string, error) {
+	if p, err := FromContext(r.Context()); err == nil && !p.Anonymous() {
+		return "token:" + p.Name(), nil
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	return "ip:" + httprate.CanonicalizeIP(host), nil
+}
+
+// writeTooManyRequests writes the RFC 9457 problem the handlers' catalog
+// uses for TOOMANYREQUESTS.
+func writeTooManyRequests(w http.ResponseWriter, _ *http.Request, _ error) {
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusTooManyRequests)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"type":   "urn:regapi:problem:TOOMANYREQUESTS",
+		"title":  "Too many requests",
+		"status": http.StatusTooManyRequests,
+		"detail": "rate limit exceeded; retry after the number of seconds in Retry-After",
+		"code":   "TOOMANYREQUESTS",
+	})
+}

@@ -1,0 +1,95 @@
+package auth
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// minSecretLen is the shortest secret accepted from a file or variable.
+// Tokens are compared by digest, so their only strength is their entropy;
+// 16 characters of a random token is the floor, generate 32 or more
+// (`openssl rand -hex 32`).
+const minSecretLen = 16
+
+// maxSecretFileBytes bounds a secret file; a token is a few dozen bytes and
+// a larger file is a mistake (a key bundle, a wrong path).
+const maxSecretFileBytes = 4096
+
+// digestOf returns the SHA-256 digest of the token's secret, reading it from
+// wherever the configuration says. Errors name the token and the source,
+// never the secret.
+func digestOf(t Token, getenv func(string) string) ([sha256.Size]byte, error) {
+	var zero [sha256.Size]byte
+	if t.Inline {
+		return zero, fmt.Errorf("inline secret is not allowed: use secret_file, secret_env or sha256")
+	}
+	sources := 0
+	for _, s := range []string{t.SecretFile, t.SecretEnv, t.SHA256} {
+		if s != "" {
+			sources++
+		}
+	}
+	if sources != 1 {
+		return zero, fmt.Errorf("want exactly one of secret_file, secret_env and sha256, have %d", sources)
+	}
+	switch {
+	case t.SHA256 != "":
+		b, err := hex.DecodeString(t.SHA256)
+		if err != nil || len(b) != sha256.Size {
+			return zero, fmt.Errorf("sha256 is not %d hexadecimal digits", 2*sha256.Size)
+		}
+		return [sha256.Size]byte(b), nil
+	case t.SecretEnv != "":
+		if getenv == nil {
+			return zero, fmt.Errorf("secret_env %q: no environment available", t.SecretEnv)
+		}
+		return digestSecret(getenv(t.SecretEnv), "environment variable "+t.SecretEnv)
+	default:
+		s, err := readSecretFile(t.SecretFile)
+		if err != nil {
+			return zero, err
+		}
+		return digestSecret(s, "secret_file "+t.SecretFile)
+	}
+}
+
+// readSecretFile reads a bounded secret file.
+func readSecretFile(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("secret_file: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
+	if err != nil {
+		return "", fmt.Errorf("secret_file %s: %w", path, err)
+	}
+	if len(b) > maxSecretFileBytes {
+		return "", fmt.Errorf("secret_file %s: larger than %d bytes", path, maxSecretFileBytes)
+	}
+	return string(b), nil
+}
+
+// digestSecret trims surrounding whitespace, checks that the rest can be
+// sent in an Authorization header, and hashes it. from names the source
+// for errors.
+func digestSecret(s, from string) ([sha256.Size]byte, error) {
+	var zero [sha256.Size]byte
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return zero, fmt.Errorf("%s is empty or unset", from)
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] <= ' ' || s[i] >= 0x7f {
+			return zero, fmt.Errorf("%s: the secret contains whitespace, control or non-ASCII characters", from)
+		}
+	}
+	if len(s) < minSecretLen {
+		return zero, fmt.Errorf("%s: the secret is shorter than %d characters", from, minSecretLen)
+	}
+	return sha256.Sum256([]byte(s)), nil
+}
