@@ -1,0 +1,168 @@
+package cache
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
+)
+
+// Cache holds registry answers for any number of wrapped clients. It is safe
+// for concurrent use. Make one with New and wrap each upstream's client with
+// Wrap.
+type Cache struct {
+	o *options
+	m *metrics
+
+	mu    sync.Mutex
+	lru   *simplelru.LRU[string, *entry] // counts entries; bytes is the second bound
+	bytes int64
+	// epoch changes on every purge or invalidation; a load that started in
+	// an older epoch does not store its answer, which may predate the write.
+	epoch    uint64
+	calls    map[string]*call
+	removing bool // set while entries are dropped on purpose, not evicted
+}
+
+// entry is one cached answer. Its fields never change after it is stored,
+// except retryAt, which is guarded by Cache.mu.
+type entry struct {
+	key  string
+	loc  string // upstream name + repository path: what Purge matches
+	kind kind
+	val  any
+	err  error // a not-found answer; val is nil
+	size int64
+
+	stored  time.Time
+	expires time.Time // zero: digest-addressed, never expires
+	// retryAt holds refreshes back after a 429 asked for a delay; the stale
+	// copy is served meanwhile.
+	retryAt time.Time
+}
+
+// entryOverhead approximates an entry's bookkeeping: the entry struct, the
+// LRU's list element and map slot, and the interface boxing its value.
+const entryOverhead = 256
+
+func (e *entry) fresh(now time.Time) bool { return e.expires.IsZero() || now.Before(e.expires) }
+
+// mutable reports whether a write to the entry's repository can change it.
+func (e *entry) mutable() bool { return !e.expires.IsZero() }
+
+// New returns an empty cache configured by opts.
+func New(opts ...Option) (*Cache, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(o.registerer)
+	if err != nil {
+		return nil, err
+	}
+	c := &Cache{o: o, m: m, calls: make(map[string]*call)}
+	c.lru, err = simplelru.NewLRU(o.maxEntries, c.onRemove)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	return c, nil
+}
+
+// onRemove keeps the byte count and gauges in step with the LRU. It runs
+// with c.mu held, from inside the LRU's methods.
+func (c *Cache) onRemove(_ string, e *entry) {
+	c.bytes -= e.size
+	c.m.entries[e.kind].Dec()
+	c.m.bytes[e.kind].Sub(float64(e.size))
+	if !c.removing {
+		c.m.evictions[e.kind].Inc()
+	}
+}
+
+// storeLocked adds e, replacing any entry under its key, then evicts least
+// recently used entries until the byte budget holds. An entry above the
+// per-entry cap is not stored, and the older copy goes too: it is no longer
+// the registry's answer.
+func (c *Cache) storeLocked(e *entry) {
+	c.removeLocked(e.key)
+	if e.size > c.o.maxEntryBytes {
+		return
+	}
+	c.lru.Add(e.key, e)
+	c.bytes += e.size
+	c.m.entries[e.kind].Inc()
+	c.m.bytes[e.kind].Add(float64(e.size))
+	for c.bytes > c.o.maxBytes {
+		if _, _, ok := c.lru.RemoveOldest(); !ok {
+			break
+		}
+	}
+}
+
+func (c *Cache) removeLocked(key string) bool {
+	c.removing = true
+	defer func() { c.removing = false }()
+	return c.lru.Remove(key)
+}
+
+// put stores a digest-addressed answer that a load got along the way (the
+// manifest behind a tag). Immutable content is the same in every epoch, so
+// no epoch check is needed.
+func (c *Cache) put(key, loc string, k kind, val any, size int64) {
+	now := c.o.clock()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.storeLocked(&entry{key: key, loc: loc, kind: k, val: val, size: size + int64(len(key)) + entryOverhead, stored: now})
+}
+
+// Purge drops the entries of one upstream or repository prefix and returns
+// how many it dropped. prefix is "" (everything), "<upstream name>" or
+// "<upstream name>/<repository path>"; it matches on path-component
+// boundaries, so "hub/lib" drops "hub/lib" and "hub/lib/x" but not
+// "hub/library". Loads in flight when Purge runs do not store their answers.
+func (c *Cache) Purge(prefix string) int {
+	prefix = strings.Trim(prefix, "/")
+	return c.drop(func(e *entry) bool { return under(e.loc, prefix) })
+}
+
+// invalidate drops what a write to the repository at loc can change: its
+// tag-addressed and not-found entries, and the repository lists of it and
+// every parent (a push can create the repository).
+func (c *Cache) invalidate(loc string) int {
+	return c.drop(func(e *entry) bool {
+		if e.kind == kindRepositories {
+			return under(loc, e.loc)
+		}
+		return e.loc == loc && (e.mutable() || e.err != nil)
+	})
+}
+
+func (c *Cache) drop(match func(*entry) bool) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.epoch++
+	n := 0
+	for _, e := range c.lru.Values() {
+		if match(e) && c.removeLocked(e.key) {
+			n++
+		}
+	}
+	return n
+}
+
+// under reports whether loc is prefix or below it, by path component.
+func under(loc, prefix string) bool {
+	if prefix == "" || loc == prefix {
+		return true
+	}
+	return strings.HasPrefix(loc, prefix) && loc[len(prefix)] == '/'
+}
+
+// Len returns the number of entries and their estimated size in bytes.
+func (c *Cache) Len() (entries int, bytes int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lru.Len(), c.bytes
+}

@@ -1,0 +1,232 @@
+package cache
+
+import (
+	"context"
+	"errors"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/regapi/regapi/internal/registry"
+)
+
+// digestSize is the payload of a reference-to-digest entry ("sha256:" and 64
+// hex digits, in a string header).
+const digestSize = 7 + 64 + stringOverhead
+
+var errNoDigest = errors.New("registry returned no digest")
+
+// GetManifest answers a tag through a tag-to-digest entry (tag TTL) and a
+// digest-to-manifest entry (no TTL). With WithPlatform and an index, the
+// child is picked from the cached index and fetched by digest.
+func (c *client) GetManifest(ctx context.Context, reference string, opts ...registry.ImageGetOption) (registry.ManifestResult, error) {
+	p, given, known := platformOf(opts)
+	if !known {
+		return c.inner.GetManifest(ctx, reference, opts...)
+	}
+	top, err := c.manifest(ctx, reference)
+	if err != nil || !given {
+		return top, err
+	}
+	return c.child(ctx, top, p)
+}
+
+// GetDigest answers from the tag-to-digest entry, or with WithPlatform from
+// the cached index when there is one; otherwise it asks the registry (a HEAD,
+// cheaper than fetching the manifest).
+func (c *client) GetDigest(ctx context.Context, reference string, opts ...registry.ImageGetOption) (*v1.Hash, error) {
+	p, given, known := platformOf(opts)
+	if !known {
+		return c.inner.GetDigest(ctx, reference, opts...)
+	}
+	var d string
+	var err error
+	if given {
+		d, err = c.platformDigest(ctx, reference, p)
+	} else {
+		d, err = c.digest(ctx, reference)
+	}
+	if err != nil {
+		return nil, err
+	}
+	h, err := v1.NewHash(d)
+	if err != nil {
+		return nil, err
+	}
+	return &h, nil
+}
+
+// CheckImageExists answers from the same entries as GetDigest.
+func (c *client) CheckImageExists(ctx context.Context, reference string) error {
+	_, err := c.digest(ctx, reference)
+	return err
+}
+
+// manifest returns the manifest reference names, as served (an index stays
+// an index).
+func (c *client) manifest(ctx context.Context, reference string) (registry.ManifestResult, error) {
+	d, ok := digestOf(reference)
+	if !ok {
+		var err error
+		if d, err = c.resolve(ctx, reference, true); err != nil {
+			return nil, err
+		}
+	}
+	return c.manifestByDigest(ctx, d)
+}
+
+// resolve returns the digest a tag points at, remembered for the tag TTL.
+// With fetch, a miss GETs the manifest and keeps it under its digest, since
+// the caller wants it next; otherwise a miss is a HEAD.
+func (c *client) resolve(ctx context.Context, tag string, fetch bool) (string, error) {
+	l := c.lookup(opRef, tag, kindDigest)
+	l.ttl = c.cache.o.tagTTL
+	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
+		if !fetch {
+			h, err := c.inner.GetDigest(ctx, tag)
+			if err != nil {
+				return nil, 0, err
+			}
+			if h == nil {
+				return nil, 0, errNoDigest
+			}
+			return h.String(), digestSize, nil
+		}
+		m, err := c.inner.GetManifest(ctx, tag)
+		if err != nil {
+			return nil, 0, err
+		}
+		d := m.GetDescriptor().GetDigest().String()
+		c.cache.put(c.key(opManifest, d), c.loc, kindManifest, m, manifestSize(m))
+		return d, digestSize, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// manifestByDigest returns the manifest with digest d; it never expires.
+func (c *client) manifestByDigest(ctx context.Context, d string) (registry.ManifestResult, error) {
+	l := c.lookup(opManifest, d, kindManifest)
+	l.immutable = true
+	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
+		m, err := c.inner.GetManifest(ctx, "@"+d)
+		if err != nil {
+			return nil, 0, err
+		}
+		return m, manifestSize(m), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(registry.ManifestResult), nil
+}
+
+// child returns the manifest for platform p: top itself unless top is an
+// index. A child that the cache cannot pick itself is asked of the registry
+// by the index's digest, so that the answer matches the cached index.
+func (c *client) child(ctx context.Context, top registry.ManifestResult, p *v1.Platform) (registry.ManifestResult, error) {
+	if p == nil {
+		p = &defaultPlatform
+	}
+	if !top.GetDescriptor().GetMediaType().IsIndex() {
+		return top, nil
+	}
+	if d, ok := childDigest(top, p); ok {
+		return c.manifestByDigest(ctx, d)
+	}
+	idx := top.GetDescriptor().GetDigest().String()
+	l := c.lookup(opChild, idx+"\x00"+platformKey(p), kindManifest)
+	l.immutable = true
+	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
+		m, err := c.inner.GetManifest(ctx, "@"+idx, registry.WithPlatform{Platform: p})
+		if err != nil {
+			return nil, 0, err
+		}
+		return m, manifestSize(m), nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.(registry.ManifestResult), nil
+}
+
+// digest returns the digest reference names, for GetDigest and
+// CheckImageExists. A digest reference still needs an existence check, unless
+// its manifest is cached.
+func (c *client) digest(ctx context.Context, reference string) (string, error) {
+	d, ok := digestOf(reference)
+	if !ok {
+		return c.resolve(ctx, reference, false)
+	}
+	if _, ok := c.cache.peek(ctx, c.key(opManifest, d)); ok {
+		return d, nil
+	}
+	l := c.lookup(opRef, d, kindDigest)
+	l.immutable = true
+	_, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
+		_, err := c.inner.GetDigest(ctx, "@"+d)
+		return d, digestSize, err
+	})
+	return d, err
+}
+
+// platformDigest returns the digest of p's manifest under reference: derived
+// from a cached index when there is one, otherwise asked of the registry and
+// remembered like the reference itself.
+func (c *client) platformDigest(ctx context.Context, reference string, p *v1.Platform) (string, error) {
+	if top, ok := c.peekManifest(ctx, reference); ok {
+		if !top.GetDescriptor().GetMediaType().IsIndex() {
+			return top.GetDescriptor().GetDigest().String(), nil
+		}
+		if d, ok := childDigest(top, p); ok {
+			return d, nil
+		}
+	}
+	l := c.lookup(opDigestPlat, reference+"\x00"+platformKey(p), kindDigest)
+	if _, ok := digestOf(reference); ok {
+		l.immutable = true
+	} else {
+		l.ttl = c.cache.o.tagTTL
+	}
+	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
+		h, err := c.inner.GetDigest(ctx, reference, registry.WithPlatform{Platform: p})
+		if err != nil {
+			return nil, 0, err
+		}
+		if h == nil {
+			return nil, 0, errNoDigest
+		}
+		return h.String(), digestSize, nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
+}
+
+// peekManifest returns the manifest reference names if memory holds it
+// fresh, without asking the registry.
+func (c *client) peekManifest(ctx context.Context, reference string) (registry.ManifestResult, bool) {
+	d, ok := digestOf(reference)
+	if !ok {
+		v, ok := c.cache.peek(ctx, c.key(opRef, reference))
+		if !ok {
+			return nil, false
+		}
+		d = v.(string)
+	}
+	v, ok := c.cache.peek(ctx, c.key(opManifest, d))
+	if !ok {
+		return nil, false
+	}
+	return v.(registry.ManifestResult), true
+}
+
+func manifestSize(m registry.ManifestResult) int64 {
+	if m == nil {
+		return 0
+	}
+	// The raw bytes plus the result and its descriptor.
+	return int64(len(m.GetRaw())) + 128
+}
