@@ -1,0 +1,94 @@
+package telemetry
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/regapi/regapi/internal/cache"
+)
+
+// Middleware measures and logs every request. Install it with chi's Use on
+// the router (not around it): chi's route pattern is read from the routing
+// context after the handler ran, and only a middleware inside the router
+// sees that context. Install AssignRequestID before it.
+//
+// For each request it
+//   - puts a route holder in the context (see SetRoute) and a fresh
+//     cache.Outcome (cache.WithOutcome) that the cache reports into;
+//   - wraps the ResponseWriter to learn the status and body size, keeping
+//     http.Flusher and http.ResponseController working;
+//   - records regapi_http_requests_total{route,method,code},
+//     regapi_http_request_duration_seconds{route,method} and
+//     regapi_http_requests_in_flight;
+//   - writes one "request" line at Info with request_id, method, route, path,
+//     status, duration_ms, bytes, cache (HIT, MISS, STALE or "") and, when
+//     the client went away first, aborted=true.
+//
+// A panic in the handler is recorded as status 500 and then re-raised.
+func (m *Metrics) Middleware(next http.Handler) http.Handler {
+	if m == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		m.httpInFlight.Inc()
+		defer m.httpInFlight.Dec()
+
+		holder := &routeHolder{}
+		ctx := context.WithValue(r.Context(), routeKey{}, holder)
+		ctx, outcome := cache.WithOutcome(ctx)
+		r = r.WithContext(ctx)
+		rw := &responseWriter{ResponseWriter: w}
+
+		panicked := true
+		defer func() {
+			if panicked {
+				m.observe(r, rw, holder, outcome, start, http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(rw, r)
+		panicked = false
+		m.observe(r, rw, holder, outcome, start, rw.statusCode())
+	})
+}
+
+// observe records one finished request in the metrics and the access log.
+func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHolder, outcome *cache.Outcome, start time.Time, status int) {
+	elapsed := time.Since(start)
+	route := m.routes.admit(resolveRoute(r, holder))
+	method := methodLabel(r.Method)
+	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.httpDuration.WithLabelValues(route, method).Observe(elapsed.Seconds())
+
+	ctx := r.Context()
+	if !m.logger.Enabled(ctx, slog.LevelInfo) {
+		return
+	}
+	cacheStatus, age := outcome.Result()
+	attrs := make([]slog.Attr, 0, 11)
+	attrs = append(attrs,
+		slog.String("request_id", RequestID(ctx)),
+		slog.String("method", r.Method),
+		slog.String("route", route),
+		slog.String("path", r.URL.Path),
+		slog.Int("status", status),
+		slog.Float64("duration_ms", milliseconds(elapsed)),
+		slog.Int64("bytes", rw.bytes),
+		slog.String("cache", string(cacheStatus)),
+	)
+	if age > 0 {
+		attrs = append(attrs, slog.Float64("cache_age_s", age.Seconds()))
+	}
+	if ctx.Err() != nil {
+		attrs = append(attrs, slog.Bool("aborted", true))
+	}
+	m.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+}
+
+// milliseconds rounds d to microseconds, in milliseconds.
+func milliseconds(d time.Duration) float64 {
+	return float64(d.Microseconds()) / 1000
+}

@@ -1,0 +1,219 @@
+package telemetry
+
+import (
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/regapi/regapi/internal/cache"
+)
+
+const tagsRoute = "/api/v1/repos/{registry}/{repository}/tags"
+
+// newRouter is a small chi router shaped like regapi's: a wildcard route
+// whose handler names its logical route, a mounted subrouter, a panicking
+// route, and the telemetry middleware installed with Use.
+func newRouter(m *Metrics) http.Handler {
+	r := chi.NewRouter()
+	r.Use(AssignRequestID, recoverer, m.Middleware)
+	// GET /healthz
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok"))
+	})
+	// GET /api/v1/repos/*: the logical route depends on the path's tail.
+	r.Get("/api/v1/repos/*", func(w http.ResponseWriter, r *http.Request) {
+		rest := chi.URLParam(r, "*")
+		switch {
+		case strings.HasSuffix(rest, "/tags"):
+			SetRoute(r.Context(), tagsRoute)
+			status := cache.StatusMiss
+			if strings.Contains(rest, "hit") {
+				status = cache.StatusHit
+			}
+			cache.Observe(r.Context(), status, 0)
+			if strings.Contains(rest, "stale") {
+				cache.Observe(r.Context(), cache.StatusStale, 90*time.Second)
+			}
+			if strings.Contains(rest, "missing") {
+				http.Error(w, "not found", http.StatusNotFound)
+				return
+			}
+			_, _ = w.Write([]byte(`{"tags":["latest"]}`))
+		case strings.HasSuffix(rest, "/boom"):
+			http.Error(w, "upstream broke", http.StatusBadGateway)
+		default:
+			w.WriteHeader(http.StatusNoContent)
+		}
+	})
+	// GET /panic
+	r.Get("/panic", func(http.ResponseWriter, *http.Request) {
+		panic("handler bug")
+	})
+	sub := chi.NewRouter()
+	// GET /api/v2/things/{id}
+	sub.Get("/things/{id}", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(chi.URLParam(r, "id")))
+	})
+	r.Mount("/api/v2", sub)
+	return r
+}
+
+// recoverer turns a panic into a 500, quietly, as chi's Recoverer does.
+func recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if p := recover(); p != nil {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+func TestMiddlewareMetricsAfterTraffic(t *testing.T) {
+	m, reg, _ := newTestMetrics(t)
+	srv := serve(t, newRouter(m))
+	c := srv.Client()
+
+	reqs := []struct {
+		method, path string
+		want         int
+	}{
+		{"GET", "/healthz", 200},
+		{"GET", "/healthz", 200},
+		{"GET", "/api/v1/repos/hub/library/nginx/tags", 200},
+		{"GET", "/api/v1/repos/hub/library/missing/tags", 404},
+		{"GET", "/api/v1/repos/hub/library/nginx/manifests/latest", 204},
+		{"GET", "/api/v1/repos/hub/x/boom", 502},
+		{"GET", "/api/v2/things/42", 200},
+		{"GET", "/panic", 500},
+		{"GET", "/no/such/route", 404},
+		{"POST", "/healthz", 405},
+		{"BREW", "/healthz", 405},
+		{"HEAD", "/healthz", 405},
+	}
+	for _, rq := range reqs {
+		resp, _ := do(t, c, rq.method, srv.URL+rq.path)
+		if resp.StatusCode != rq.want {
+			t.Fatalf("%s %s = %d, want %d", rq.method, rq.path, resp.StatusCode, rq.want)
+		}
+	}
+
+	wantCounts := map[string]float64{
+		"code=200,method=GET,route=/healthz":            2,
+		"code=405,method=HEAD,route=" + RouteUnmatched:  1,
+		"code=200,method=GET,route=" + tagsRoute:        1,
+		"code=404,method=GET,route=" + tagsRoute:        1,
+		"code=204,method=GET,route=/api/v1/repos/*":     1,
+		"code=502,method=GET,route=/api/v1/repos/*":     1,
+		"code=200,method=GET,route=/api/v2/things/{id}": 1,
+		"code=500,method=GET,route=/panic":              1,
+		"code=404,method=GET,route=" + RouteUnmatched:   1,
+		"code=405,method=POST,route=" + RouteUnmatched:  1,
+		"code=405,method=OTHER,route=" + RouteUnmatched: 1,
+	}
+	if diff := cmp.Diff(wantCounts, series(t, reg, "regapi_http_requests_total")); diff != "" {
+		t.Errorf("regapi_http_requests_total (-want +got):\n%s", diff)
+	}
+	wantDurations := map[string]float64{
+		"method=GET,route=/healthz":            2,
+		"method=HEAD,route=" + RouteUnmatched:  1,
+		"method=GET,route=" + tagsRoute:        2,
+		"method=GET,route=/api/v1/repos/*":     2,
+		"method=GET,route=/api/v2/things/{id}": 1,
+		"method=GET,route=/panic":              1,
+		"method=GET,route=" + RouteUnmatched:   1,
+		"method=POST,route=" + RouteUnmatched:  1,
+		"method=OTHER,route=" + RouteUnmatched: 1,
+	}
+	if diff := cmp.Diff(wantDurations, series(t, reg, "regapi_http_request_duration_seconds")); diff != "" {
+		t.Errorf("regapi_http_request_duration_seconds sample counts (-want +got):\n%s", diff)
+	}
+	if got := series(t, reg, "regapi_http_requests_in_flight")[""]; got != 0 {
+		t.Errorf("regapi_http_requests_in_flight = %v after all requests, want 0", got)
+	}
+}
+
+func TestMiddlewareAccessLog(t *testing.T) {
+	m, _, logs := newTestMetrics(t)
+	srv := serve(t, newRouter(m))
+
+	tests := []struct {
+		path string
+		want map[string]any
+	}{{
+		path: "/api/v1/repos/hub/library/nginx-hit/tags",
+		want: map[string]any{"method": "GET", "route": tagsRoute, "path": "/api/v1/repos/hub/library/nginx-hit/tags",
+			"status": 200.0, "bytes": float64(len(`{"tags":["latest"]}`)), "cache": "HIT"},
+	}, {
+		path: "/api/v1/repos/hub/library/stale/tags",
+		want: map[string]any{"method": "GET", "route": tagsRoute, "path": "/api/v1/repos/hub/library/stale/tags",
+			"status": 200.0, "bytes": float64(len(`{"tags":["latest"]}`)), "cache": "STALE", "cache_age_s": 90.0},
+	}, {
+		path: "/no/such/route",
+		want: map[string]any{"method": "GET", "route": RouteUnmatched, "path": "/no/such/route",
+			"status": 404.0, "bytes": float64(len("404 page not found\n")), "cache": ""},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.path, func(t *testing.T) {
+			resp, _ := get(t, srv.Client(), srv.URL+tt.path, HeaderRequestID, "given-id-1")
+			if got := resp.Header.Get(HeaderRequestID); got != "given-id-1" {
+				t.Errorf("response %s = %q, want %q", HeaderRequestID, got, "given-id-1")
+			}
+			line := logs.nextMsg(t, "request")
+			if line["level"] != "INFO" {
+				t.Errorf("level = %v, want INFO", line["level"])
+			}
+			if line["request_id"] != "given-id-1" {
+				t.Errorf("request_id = %v, want given-id-1", line["request_id"])
+			}
+			d, ok := line["duration_ms"].(float64)
+			if !ok || d < 0 {
+				t.Errorf("duration_ms = %v, want a non-negative number", line["duration_ms"])
+			}
+			if _, ok := line["time"].(string); !ok {
+				t.Errorf("time = %v, want a string", line["time"])
+			}
+			for k, want := range tt.want {
+				if got := line[k]; got != want {
+					t.Errorf("log field %s = %v (%T), want %v", k, got, got, want)
+				}
+			}
+			if _, ok := line["aborted"]; ok {
+				t.Errorf("aborted present in %v, want absent", line)
+			}
+		})
+	}
+}
+
+// A request ID occurs once in a line, even though the logger also adds it
+// from the context.
+func TestMiddlewareAccessLogRequestIDOnce(t *testing.T) {
+	m, _, logs := newTestMetrics(t)
+	srv := serve(t, newRouter(m))
+	get(t, srv.Client(), srv.URL+"/healthz", HeaderRequestID, "only-once")
+	select {
+	case line := <-logs.lines:
+		if n := strings.Count(line, "only-once"); n != 1 {
+			t.Errorf("request ID occurs %d times in %s, want 1", n, line)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no log line within 10s")
+	}
+}
+
+func TestMiddlewareNilMetrics(t *testing.T) {
+	var m *Metrics
+	srv := serve(t, newRouter(m))
+	resp, body := get(t, srv.Client(), srv.URL+"/healthz")
+	if resp.StatusCode != 200 || body != "ok" {
+		t.Errorf("GET /healthz with nil metrics = %d %q, want 200 \"ok\"", resp.StatusCode, body)
+	}
+	if SetRoute(t.Context(), "/x") {
+		t.Error("SetRoute without middleware = true, want false")
+	}
+}
