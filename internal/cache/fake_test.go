@@ -1,0 +1,423 @@
+package cache
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/regapi/regapi/internal/registry"
+)
+
+// fakeUpstream is an in-memory registry behind fakeClient. It counts every
+// call and runs hook first, so that a test can hold a call on a channel, fail
+// it or make it panic. It is the stand-in for faults and for counting; the
+// real-registry test is in real_test.go.
+type fakeUpstream struct {
+	host string
+
+	mu      sync.Mutex
+	calls   []string // "Op path arg"
+	repos   map[string]*fakeRepo
+	configs map[string][]byte // image manifest digest -> config blob
+	hook    func(ctx context.Context, call string) error
+}
+
+type fakeRepo struct {
+	tags      map[string]string // tag -> digest
+	manifests map[string]registry.ManifestResult
+}
+
+func newFakeUpstream() *fakeUpstream {
+	return &fakeUpstream{host: "registry.test", repos: map[string]*fakeRepo{}, configs: map[string][]byte{}}
+}
+
+// setHook replaces the hook; nil removes it.
+func (u *fakeUpstream) setHook(h func(ctx context.Context, call string) error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	u.hook = h
+}
+
+// count returns how many calls start with prefix ("GetManifest org/app").
+func (u *fakeUpstream) count(prefix string) int {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	n := 0
+	for _, c := range u.calls {
+		if strings.HasPrefix(c, prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+func (u *fakeUpstream) enter(ctx context.Context, call string) error {
+	u.mu.Lock()
+	u.calls = append(u.calls, call)
+	h := u.hook
+	u.mu.Unlock()
+	if h != nil {
+		return h(ctx, call)
+	}
+	return nil
+}
+
+func (u *fakeUpstream) repo(path string) *fakeRepo {
+	r := u.repos[path]
+	if r == nil {
+		r = &fakeRepo{tags: map[string]string{}, manifests: map[string]registry.ManifestResult{}}
+		u.repos[path] = r
+	}
+	return r
+}
+
+// addImage stores an image whose config blob is cfg under path:tag and
+// returns its manifest digest.
+func (u *fakeUpstream) addImage(t testing.TB, path, tag string, cfg []byte) string {
+	t.Helper()
+	m := v1.Manifest{
+		SchemaVersion: 2,
+		MediaType:     types.OCIManifestSchema1,
+		Config:        v1.Descriptor{MediaType: types.OCIConfigJSON, Size: int64(len(cfg)), Digest: sha(cfg)},
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatalf("marshal manifest: %v", err)
+	}
+	d := sha(raw)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r := u.repo(path)
+	r.manifests[d.String()] = registry.NewManifestResult(raw, types.OCIManifestSchema1, d)
+	if tag != "" {
+		r.tags[tag] = d.String()
+	}
+	u.configs[d.String()] = cfg
+	return d.String()
+}
+
+// addIndex stores an index of the given children (digests already added to
+// path) under path:tag and returns its digest.
+func (u *fakeUpstream) addIndex(t testing.TB, path, tag string, children map[string]v1.Platform) string {
+	t.Helper()
+	idx := v1.IndexManifest{SchemaVersion: 2, MediaType: types.OCIImageIndex}
+	digests := slices.Sorted(maps.Keys(children))
+	for _, d := range digests {
+		p := children[d]
+		h, err := v1.NewHash(d)
+		if err != nil {
+			t.Fatalf("NewHash(%q): %v", d, err)
+		}
+		idx.Manifests = append(idx.Manifests, v1.Descriptor{MediaType: types.OCIManifestSchema1, Digest: h, Platform: &p})
+	}
+	raw, err := json.Marshal(idx)
+	if err != nil {
+		t.Fatalf("marshal index: %v", err)
+	}
+	d := sha(raw)
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r := u.repo(path)
+	r.manifests[d.String()] = registry.NewManifestResult(raw, types.OCIImageIndex, d)
+	r.tags[tag] = d.String()
+	return d.String()
+}
+
+func sha(b []byte) v1.Hash {
+	h, _, err := v1.SHA256(bytes.NewReader(b))
+	if err != nil {
+		panic(err)
+	}
+	return h
+}
+
+// fakeClient is the registry.Client of one path of a fakeUpstream.
+type fakeClient struct {
+	up   *fakeUpstream
+	path string
+}
+
+var _ registry.Client = (*fakeClient)(nil)
+
+func (c *fakeClient) WithSegment(segments ...string) registry.Client {
+	parts := append([]string{}, segments...)
+	if c.path != "" {
+		parts = append([]string{c.path}, parts...)
+	}
+	return &fakeClient{up: c.up, path: strings.Join(parts, "/")}
+}
+
+func (c *fakeClient) GetRegistry() string {
+	if c.path == "" {
+		return c.up.host
+	}
+	return c.up.host + "/" + c.path
+}
+
+// resolve finds a manifest by tag or digest; with a platform, an index
+// yields its first child with equal OS and architecture.
+func (c *fakeClient) resolve(ref string, opts []registry.ImageGetOption) (registry.ManifestResult, error) {
+	c.up.mu.Lock()
+	defer c.up.mu.Unlock()
+	r, ok := c.up.repos[c.path]
+	if !ok {
+		return nil, fmt.Errorf("fake %s: %w", c.path, registry.ErrRepositoryNotFound)
+	}
+	d, isDigest := digestOf(ref)
+	if !isDigest {
+		if d, ok = r.tags[ref]; !ok {
+			return nil, fmt.Errorf("fake %s:%s: %w", c.path, ref, registry.ErrImageNotFound)
+		}
+	}
+	m, ok := r.manifests[d]
+	if !ok {
+		return nil, fmt.Errorf("fake %s@%s: %w", c.path, d, registry.ErrImageNotFound)
+	}
+	if len(opts) == 0 || !m.GetDescriptor().GetMediaType().IsIndex() {
+		return m, nil
+	}
+	p := registry.PlatformOf(opts...)
+	if p == nil {
+		p = &defaultPlatform
+	}
+	idx, err := m.GetIndexManifest()
+	if err != nil {
+		return nil, err
+	}
+	for _, child := range idx.GetManifests() {
+		if cp := child.GetPlatform(); cp != nil && cp.OS == p.OS && cp.Architecture == p.Architecture {
+			return r.manifests[child.GetDigest().String()], nil
+		}
+	}
+	return nil, &registry.PlatformNotFoundError{Platform: *p}
+}
+
+func (c *fakeClient) GetManifest(ctx context.Context, ref string, opts ...registry.ImageGetOption) (registry.ManifestResult, error) {
+	if err := c.up.enter(ctx, "GetManifest "+c.path+" "+ref); err != nil {
+		return nil, err
+	}
+	return c.resolve(ref, opts)
+}
+
+func (c *fakeClient) GetDigest(ctx context.Context, ref string, opts ...registry.ImageGetOption) (*v1.Hash, error) {
+	if err := c.up.enter(ctx, "GetDigest "+c.path+" "+ref); err != nil {
+		return nil, err
+	}
+	m, err := c.resolve(ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	h := m.GetDescriptor().GetDigest()
+	return &h, nil
+}
+
+func (c *fakeClient) GetConfigBlob(ctx context.Context, ref string, opts ...registry.ImageGetOption) ([]byte, error) {
+	if err := c.up.enter(ctx, "GetConfigBlob "+c.path+" "+ref); err != nil {
+		return nil, err
+	}
+	if len(opts) == 0 {
+		opts = []registry.ImageGetOption{registry.WithPlatform{}}
+	}
+	m, err := c.resolve(ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	c.up.mu.Lock()
+	defer c.up.mu.Unlock()
+	return slices.Clone(c.up.configs[m.GetDescriptor().GetDigest().String()]), nil
+}
+
+func (c *fakeClient) GetImageConfig(ctx context.Context, ref string, opts ...registry.ImageGetOption) (*v1.ConfigFile, error) {
+	b, err := c.GetConfigBlob(ctx, ref, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return v1.ParseConfigFile(bytes.NewReader(b))
+}
+
+func (c *fakeClient) CheckImageExists(ctx context.Context, ref string) error {
+	if err := c.up.enter(ctx, "CheckImageExists "+c.path+" "+ref); err != nil {
+		return err
+	}
+	_, err := c.resolve(ref, nil)
+	return err
+}
+
+func (c *fakeClient) GetImage(ctx context.Context, ref string, opts ...registry.ImageGetOption) (registry.ClientImage, error) {
+	if err := c.up.enter(ctx, "GetImage "+c.path+" "+ref); err != nil {
+		return nil, err
+	}
+	return nil, errors.New("fake: GetImage not supported")
+}
+
+// PushImage stores img's manifest and config under tag.
+func (c *fakeClient) PushImage(ctx context.Context, tag string, img v1.Image, _ ...registry.ImagePushOption) error {
+	if err := c.up.enter(ctx, "PushImage "+c.path+" "+tag); err != nil {
+		return err
+	}
+	raw, err := img.RawManifest()
+	if err != nil {
+		return err
+	}
+	cfg, err := img.RawConfigFile()
+	if err != nil {
+		return err
+	}
+	mt, err := img.MediaType()
+	if err != nil {
+		return err
+	}
+	d := sha(raw)
+	c.up.mu.Lock()
+	defer c.up.mu.Unlock()
+	r := c.up.repo(c.path)
+	r.manifests[d.String()] = registry.NewManifestResult(raw, mt, d)
+	r.tags[tag] = d.String()
+	c.up.configs[d.String()] = cfg
+	return nil
+}
+
+func (c *fakeClient) PushIndex(ctx context.Context, tag string, _ v1.ImageIndex, _ ...registry.ImagePushOption) error {
+	return c.up.enter(ctx, "PushIndex "+c.path+" "+tag)
+}
+
+// CopyImage copies a manifest by tag; dst must be a *fakeClient, as a real
+// client may require of its own type.
+func (c *fakeClient) CopyImage(ctx context.Context, ref string, dst registry.Client, dstTag string, opts ...registry.ImageGetOption) (*v1.Hash, error) {
+	if err := c.up.enter(ctx, "CopyImage "+c.path+" "+ref); err != nil {
+		return nil, err
+	}
+	fd, ok := dst.(*fakeClient)
+	if !ok {
+		return nil, fmt.Errorf("fake: CopyImage dst is %T, want *fakeClient", dst)
+	}
+	m, err := c.resolve(ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	d := m.GetDescriptor().GetDigest()
+	c.up.mu.Lock()
+	defer c.up.mu.Unlock()
+	r := c.up.repo(fd.path)
+	r.manifests[d.String()] = m
+	r.tags[dstTag] = d.String()
+	return &d, nil
+}
+
+func (c *fakeClient) tags() []string {
+	c.up.mu.Lock()
+	defer c.up.mu.Unlock()
+	r, ok := c.up.repos[c.path]
+	if !ok {
+		return nil
+	}
+	return slices.Sorted(maps.Keys(r.tags))
+}
+
+func (c *fakeClient) ListTags(ctx context.Context, opts ...registry.ListTagsOption) ([]string, error) {
+	if err := c.up.enter(ctx, "ListTags "+c.path); err != nil {
+		return nil, err
+	}
+	p, err := c.tagsPage(opts)
+	if err != nil {
+		return nil, err
+	}
+	return p.Items, nil
+}
+
+func (c *fakeClient) ListTagsPage(ctx context.Context, opts ...registry.ListTagsOption) (*registry.Page, error) {
+	if err := c.up.enter(ctx, "ListTagsPage "+c.path); err != nil {
+		return nil, err
+	}
+	return c.tagsPage(opts)
+}
+
+func (c *fakeClient) tagsPage(opts []registry.ListTagsOption) (*registry.Page, error) {
+	c.up.mu.Lock()
+	_, ok := c.up.repos[c.path]
+	c.up.mu.Unlock()
+	if !ok {
+		return nil, fmt.Errorf("fake %s: %w", c.path, registry.ErrRepositoryNotFound)
+	}
+	limit, last := registry.TagsPageOf(opts...)
+	return page(c.tags(), limit, last), nil
+}
+
+func (c *fakeClient) repositories() []string {
+	c.up.mu.Lock()
+	defer c.up.mu.Unlock()
+	var out []string
+	for p := range c.up.repos {
+		if c.path == "" || p == c.path || strings.HasPrefix(p, c.path+"/") {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (c *fakeClient) ListRepositories(ctx context.Context, opts ...registry.ListRepositoriesOption) ([]string, error) {
+	if err := c.up.enter(ctx, "ListRepositories "+c.path); err != nil {
+		return nil, err
+	}
+	limit, last := registry.ReposPageOf(opts...)
+	return page(c.repositories(), limit, last).Items, nil
+}
+
+func (c *fakeClient) ListRepositoriesPage(ctx context.Context, opts ...registry.ListRepositoriesOption) (*registry.Page, error) {
+	if err := c.up.enter(ctx, "ListRepositoriesPage "+c.path); err != nil {
+		return nil, err
+	}
+	limit, last := registry.ReposPageOf(opts...)
+	return page(c.repositories(), limit, last), nil
+}
+
+func page(all []string, limit int, last string) *registry.Page {
+	if last != "" {
+		i, _ := slices.BinarySearch(all, last)
+		for i < len(all) && all[i] <= last {
+			i++
+		}
+		all = all[i:]
+	}
+	p := &registry.Page{Items: all}
+	if limit > 0 && len(all) > limit {
+		p.Items = all[:limit]
+		p.Next = all[limit-1]
+	}
+	return p
+}
+
+// fakeClock is a clock that only moves when told to.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newFakeClock() *fakeClock {
+	return &fakeClock{now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
