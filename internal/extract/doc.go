@@ -1,0 +1,31 @@
+// Package extract reads the files inside a container image without a
+// container runtime: Flatten streams the image's merged filesystem as one tar,
+// and Lookup answers for a single path (a file's bytes or a directory's
+// listing), reading layers from the top down and stopping once the answer is
+// known.
+//
+// Flatten writes the same tree, entry for entry and byte for byte, as
+// go-containerregistry's mutate.Extract (the tree `crane export` prints): the
+// layers are walked from the top down, an entry already written by an upper
+// layer hides the same name below, whiteouts (.wh.<name>) and opaque
+// directories (.wh..wh..opq) hide lower entries, headers are rewritten only by
+// cleaning the name and forcing the PAX format, and symbolic and hard links
+// are kept as they are.
+//
+// The one deliberate difference: an entry whose cleaned name escapes the image
+// root ("..", "../x", an absolute name, a leading backslash or a Windows drive
+// letter) is dropped, and the export goes on. mutate.Extract aborts the whole
+// export on a "../" name and writes an absolute name through unchanged. Links
+// whose relative target escapes the root are skipped by both, as
+// mutate.Extract does. On an error Flatten stops without writing the tar
+// trailer, so a reader sees a truncated archive rather than a complete one.
+//
+// Flatten is faster than mutate.Extract because it decompresses with
+// github.com/klauspost/compress and fetches and decompresses the next layers
+// concurrently, into bounded buffers, while the current one is written (see
+// WithPrefetchBytes and WithPrefetchLayers). Memory stays flat: besides those
+// buffers it keeps only the set of names already seen, proportional to the
+// number of files. No temporary files are written.
+//
+// The package knows go-containerregistry's v1 types and nothing about HTTP.
+package extract

@@ -1,0 +1,142 @@
+package extract
+
+import (
+	"archive/tar"
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Flatten writes the flattened filesystem of layers (in manifest order, the
+// base layer first) to w as a tar stream: the same tree as mutate.Extract,
+// except for the escaping names described in the package documentation.
+//
+// The upper layers are written first. While one layer is written, the next
+// ones are fetched and decompressed within the prefetch budget. If w has a
+// Flush method (Flush() or Flush() error, as http.ResponseWriter and
+// bufio.Writer do), Flatten calls it whenever it is about to wait for layer
+// data, so a slow fetch never holds back bytes already produced.
+//
+// Cancelling ctx stops every fetch (the layer blobs are closed) and Flatten
+// returns ctx's error once its goroutines have ended. Opening a blob is done
+// by the layer itself; for remote layers it is bound to the context the image
+// was fetched with, which should therefore be ctx too.
+func Flatten(ctx context.Context, w io.Writer, layers []v1.Layer, opts ...Option) error {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	p := newPipeline(ctx, reversed(layers), o, &budget{maxBytes: o.maxBytes, maxRatio: o.maxRatio})
+	defer p.wait()
+	defer cancel()
+
+	bw := bufio.NewWriterSize(w, 64<<10)
+	flushOut := flusher(w)
+	p.flush = func() {
+		if bw.Buffered() > 0 && bw.Flush() == nil {
+			flushOut()
+		}
+	}
+	tw := tar.NewWriter(bw)
+	f := &flattener{
+		tw:  tw,
+		m:   newMerger(subtreeRelevance(o.subtree)),
+		sub: o.subtree,
+		buf: make([]byte, chunkSize),
+	}
+	for i := range p.streams {
+		if err := f.layer(p.next(i)); err != nil {
+			return fmt.Errorf("layer %d of %d from the top: %w", i+1, len(layers), err)
+		}
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	flushOut()
+	return nil
+}
+
+type flattener struct {
+	tw  *tar.Writer
+	m   *merger
+	sub string
+	buf []byte
+}
+
+// layer writes one layer's surviving entries, as mutate's extractLayer.
+func (f *flattener) layer(s *stream) error {
+	tr := tar.NewReader(s)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("read tar: %w", err)
+		}
+		name, v := f.m.visit(h)
+		if v != emitted || !under(name, f.sub) {
+			continue
+		}
+		if err := f.tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if h.Size > 0 {
+			if _, err := io.CopyBuffer(f.tw, io.LimitReader(tr, h.Size), f.buf); err != nil {
+				return err
+			}
+		}
+	}
+	f.m.endLayer()
+	// Read to the end of the stream: the trailing bytes, and the layer's
+	// error if it failed after the tar's end (such as a digest mismatch).
+	if _, err := io.CopyBuffer(io.Discard, s, f.buf); err != nil {
+		return fmt.Errorf("verify layer: %w", err)
+	}
+	return nil
+}
+
+// subtreeRelevance tracks the names that can decide about an entry inside
+// sub: those inside it and its ancestors.
+func subtreeRelevance(sub string) func(string) bool {
+	if sub == "." {
+		return func(string) bool { return true }
+	}
+	return func(name string) bool { return under(name, sub) || ancestorOf(name, sub) }
+}
+
+// ancestorOf reports whether dir is a strict ancestor of name; "." is the
+// ancestor of every other name.
+func ancestorOf(dir, name string) bool {
+	if dir == name {
+		return false
+	}
+	return under(name, dir)
+}
+
+func reversed(layers []v1.Layer) []v1.Layer {
+	r := make([]v1.Layer, len(layers))
+	for i, l := range layers {
+		r[len(layers)-1-i] = l
+	}
+	return r
+}
+
+// flusher returns w's Flush, or a no-op.
+func flusher(w io.Writer) func() {
+	switch f := w.(type) {
+	case interface{ Flush() error }:
+		return func() { _ = f.Flush() }
+	case interface{ Flush() }:
+		return f.Flush
+	}
+	return func() {}
+}

@@ -1,0 +1,156 @@
+package extract
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"sync/atomic"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+var (
+	gzipMagic = []byte{0x1f, 0x8b}
+	zstdMagic = []byte{0x28, 0xb5, 0x2f, 0xfd}
+)
+
+// zstdMaxWindow bounds the memory a zstd frame may ask for. zstd's default
+// levels use windows of at most 8 MiB; a crafted frame could ask for far
+// more.
+const zstdMaxWindow = 64 << 20
+
+// budget is the decompression limit shared by all layers of one call.
+type budget struct {
+	maxBytes int64
+	maxRatio int64
+	total    atomic.Int64
+}
+
+// openLayer returns the layer's uncompressed tar stream. It reads the
+// compressed blob and decompresses it here, with klauspost/compress, instead
+// of calling Uncompressed (which uses compress/gzip); the compression is
+// detected from the first bytes, as go-containerregistry does. Layers whose
+// media type says uncompressed are read with Uncompressed, because
+// Compressed would compress them on the fly. Cancelling ctx closes the
+// blob, which unblocks a read in progress. At the end of the stream the rest
+// of the blob is drained so a verifying reader checks the digest.
+func openLayer(ctx context.Context, l v1.Layer, b *budget) (io.ReadCloser, error) {
+	open := l.Compressed
+	if mt, err := l.MediaType(); err == nil && uncompressedType(mt) {
+		open = l.Uncompressed
+	}
+	rc, err := open()
+	if err != nil {
+		return nil, fmt.Errorf("open layer: %w", err)
+	}
+	lr := &layerReader{budget: b}
+	var once sync.Once
+	lr.closeBlob = func() error {
+		var err error
+		once.Do(func() { err = rc.Close() })
+		return err
+	}
+	lr.stop = context.AfterFunc(ctx, func() { lr.closeBlob() })
+
+	lr.blob = bufio.NewReaderSize(&countingReader{r: rc, n: &lr.compressed}, 64<<10)
+	magic, err := lr.blob.Peek(len(zstdMagic))
+	if err != nil && len(magic) == 0 && err != io.EOF {
+		lr.Close()
+		return nil, fmt.Errorf("read layer: %w", err)
+	}
+	switch {
+	case bytes.HasPrefix(magic, gzipMagic):
+		zr, err := gzip.NewReader(lr.blob)
+		if err != nil {
+			lr.Close()
+			return nil, fmt.Errorf("gzip layer: %w", err)
+		}
+		lr.dec, lr.closeDec = zr, zr.Close
+	case bytes.HasPrefix(magic, zstdMagic):
+		zr, err := zstd.NewReader(lr.blob,
+			zstd.WithDecoderConcurrency(1), // decode in the calling goroutine; layers already run in parallel
+			zstd.WithDecoderLowmem(true),
+			zstd.WithDecoderMaxWindow(zstdMaxWindow))
+		if err != nil {
+			lr.Close()
+			return nil, fmt.Errorf("zstd layer: %w", err)
+		}
+		lr.dec, lr.closeDec = zr, func() error { zr.Close(); return nil }
+	default:
+		lr.dec = lr.blob
+	}
+	return lr, nil
+}
+
+func uncompressedType(mt types.MediaType) bool {
+	switch mt {
+	case types.DockerUncompressedLayer, types.OCIUncompressedLayer, types.OCIUncompressedRestrictedLayer:
+		return true
+	}
+	return false
+}
+
+// layerReader is a decompressed layer stream that enforces the budget.
+type layerReader struct {
+	budget     *budget
+	blob       *bufio.Reader
+	dec        io.Reader
+	closeDec   func() error
+	closeBlob  func() error
+	stop       func() bool
+	compressed atomic.Int64 // bytes read from the blob
+	produced   int64        // bytes decompressed from this layer
+	done       bool
+}
+
+func (lr *layerReader) Read(p []byte) (int, error) {
+	if lr.done {
+		return 0, io.EOF
+	}
+	n, err := lr.dec.Read(p)
+	if n > 0 {
+		lr.produced += int64(n)
+		total := lr.budget.total.Add(int64(n))
+		if b := lr.budget.maxBytes; b > 0 && total > b {
+			return n, fmt.Errorf("layers decompress past %d bytes: %w", b, ErrLimit)
+		}
+		if r := lr.budget.maxRatio; r > 0 && lr.produced > ratioGrace && lr.produced > r*lr.compressed.Load() {
+			return n, fmt.Errorf("layer decompresses more than %d times its size: %w", r, ErrLimit)
+		}
+	}
+	if err == io.EOF {
+		// Drain what follows the compressed stream so that a verifying
+		// blob reader reaches its end and checks the digest.
+		if _, derr := io.Copy(io.Discard, lr.blob); derr != nil {
+			return n, fmt.Errorf("verify layer: %w", derr)
+		}
+		lr.done = true
+	}
+	return n, err
+}
+
+// Close releases the decompressor and the blob.
+func (lr *layerReader) Close() error {
+	lr.stop()
+	if lr.closeDec != nil {
+		lr.closeDec()
+	}
+	return lr.closeBlob()
+}
+
+type countingReader struct {
+	r io.Reader
+	n *atomic.Int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n.Add(int64(n))
+	return n, err
+}

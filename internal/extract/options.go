@@ -1,0 +1,159 @@
+package extract
+
+import (
+	"errors"
+	"fmt"
+	"path"
+	"strings"
+)
+
+// Option configures Flatten and Lookup.
+type Option func(*options) error
+
+type options struct {
+	prefetchBytes  int64
+	prefetchLayers int
+	subtree        string // cleaned, root-relative; "." means the whole tree
+	maxFileSize    int64
+	maxBytes       int64
+	maxRatio       int64
+}
+
+const (
+	// chunkSize is the unit in which decompressed bytes move from a layer's
+	// fetch goroutine to the writer: large enough that channel operations
+	// cost nothing next to decompression, small enough that the prefetch
+	// budget is spent evenly.
+	chunkSize = 256 << 10
+
+	// headChunks bounds the chunks the layer being written may hold outside
+	// the prefetch budget (it must never wait on the budget, which lower
+	// layers may hold, or the pipeline would deadlock).
+	headChunks = 8
+
+	// ratioGrace is how many decompressed bytes a layer may produce before
+	// WithMaxRatio is enforced, so that tiny layers (a few headers around an
+	// empty file) are not judged by their ratio.
+	ratioGrace = 16 << 20
+
+	// maxHops is the number of links followed when resolving a path, as
+	// Linux's MAXSYMLINKS.
+	maxHops = 40
+)
+
+func makeOptions(opts ...Option) (*options, error) {
+	o := &options{
+		prefetchBytes:  32 << 20,
+		prefetchLayers: 2,
+		subtree:        ".",
+		maxFileSize:    256 << 20,
+		maxBytes:       32 << 30,
+		maxRatio:       1100,
+	}
+	for _, opt := range opts {
+		if err := opt(o); err != nil {
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// WithPrefetchBytes bounds the decompressed bytes held for layers below the
+// one being written. Zero disables read-ahead into lower layers; the layer
+// being written still decompresses concurrently into a few small buffers.
+// The default value is 32 MiB.
+func WithPrefetchBytes(n int64) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("prefetch bytes %d: must not be negative", n)
+		}
+		o.prefetchBytes = n
+		return nil
+	}
+}
+
+// WithPrefetchLayers bounds how many layers below the one being written are
+// fetched and decompressed concurrently. The default value is 2.
+func WithPrefetchLayers(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("prefetch layers %d: must not be negative", n)
+		}
+		o.prefetchLayers = n
+		return nil
+	}
+}
+
+// WithSubtree limits Flatten's output to the entry at p and everything below
+// it, p being an absolute path inside the image such as "/etc". Links are not
+// followed to find p. Lookup ignores it. The default value is "/", the whole
+// tree.
+func WithSubtree(p string) Option {
+	return func(o *options) error {
+		c, err := cleanImagePath(p)
+		if err != nil {
+			return fmt.Errorf("subtree %q: %w", p, err)
+		}
+		o.subtree = c
+		return nil
+	}
+}
+
+// WithMaxFileSize caps the size of a regular file that Lookup returns;
+// larger files give ErrTooLarge. The default value is 256 MiB.
+func WithMaxFileSize(n int64) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("max file size %d: must not be negative", n)
+		}
+		o.maxFileSize = n
+		return nil
+	}
+}
+
+// WithMaxBytes caps the decompressed bytes read from all layers together in
+// one call; past it the call fails with ErrLimit. Zero disables the cap. The
+// default value is 32 GiB.
+func WithMaxBytes(n int64) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("max bytes %d: must not be negative", n)
+		}
+		o.maxBytes = n
+		return nil
+	}
+}
+
+// WithMaxRatio caps a layer's decompressed size as a multiple of its
+// compressed size, once it has produced 16 MiB; past it the call fails with
+// ErrLimit. gzip cannot exceed about 1032:1, so the default only stops zstd
+// (or otherwise crafted) bombs. Zero disables the cap. The default value is
+// 1100.
+func WithMaxRatio(r int64) Option {
+	return func(o *options) error {
+		if r < 0 {
+			return fmt.Errorf("max ratio %d: must not be negative", r)
+		}
+		o.maxRatio = r
+		return nil
+	}
+}
+
+var errEscapes = errors.New("path escapes the image root")
+
+// cleanImagePath turns an absolute path inside the image ("/etc/passwd",
+// "/") into the root-relative form tar entries use ("etc/passwd", ".").
+func cleanImagePath(p string) (string, error) {
+	if strings.ContainsRune(p, 0) {
+		return "", errors.New("path contains NUL")
+	}
+	c := path.Clean("/" + p) // a rooted Clean never climbs above "/"
+	c = strings.TrimPrefix(c, "/")
+	if c == "" {
+		c = "."
+	}
+	if unsafeName(c) {
+		return "", errEscapes
+	}
+	return c, nil
+}
