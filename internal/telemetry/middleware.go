@@ -7,13 +7,16 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/go-chi/chi/v5"
+
 	"github.com/regapi/regapi/internal/cache"
 )
 
 // Middleware measures and logs every request. Install it with chi's Use on
-// the router (not around it): chi's route pattern is read from the routing
-// context after the handler ran, and only a middleware inside the router
-// sees that context. Install AssignRequestID before it.
+// the router, or around a chi router: chi's route pattern is read from the
+// routing context after the handler ran, and when the request has no routing
+// context yet the middleware installs a fresh one, which chi then fills
+// instead of a pooled one. Install AssignRequestID before it.
 //
 // For each request it
 //   - puts a route holder in the context (see SetRoute) and a fresh
@@ -39,6 +42,9 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 
 		holder := &routeHolder{}
 		ctx := context.WithValue(r.Context(), routeKey{}, holder)
+		if chi.RouteContext(ctx) == nil {
+			ctx = context.WithValue(ctx, chi.RouteCtxKey, chi.NewRouteContext())
+		}
 		ctx, outcome := cache.WithOutcome(ctx)
 		r = r.WithContext(ctx)
 		rw := &responseWriter{ResponseWriter: w}

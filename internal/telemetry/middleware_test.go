@@ -12,7 +12,10 @@ import (
 	"github.com/regapi/regapi/internal/cache"
 )
 
-const tagsRoute = "/api/v1/repos/{registry}/{repository}/tags"
+const (
+	tagsRoute   = "/api/v1/repos/{registry}/{repository}/tags"
+	digestRoute = "/api/v1/repos/{registry}/{repository}/-/digest/{reference}"
+)
 
 // newRouter is a small chi router shaped like regapi's: a wildcard route
 // whose handler names its logical route, a mounted subrouter, a panicking
@@ -43,6 +46,12 @@ func newRouter(m *Metrics) http.Handler {
 				return
 			}
 			_, _ = w.Write([]byte(`{"tags":["latest"]}`))
+		case strings.Contains(rest, "/-/digest/"):
+			// internal/handlers names its route this way: it replaces the
+			// wildcard in chi's routing context.
+			rctx := chi.RouteContext(r.Context())
+			rctx.RoutePatterns[len(rctx.RoutePatterns)-1] = digestRoute
+			_, _ = w.Write([]byte("sha256:abc"))
 		case strings.HasSuffix(rest, "/boom"):
 			http.Error(w, "upstream broke", http.StatusBadGateway)
 		default:
@@ -89,6 +98,7 @@ func TestMiddlewareMetricsAfterTraffic(t *testing.T) {
 		{"GET", "/api/v1/repos/hub/library/missing/tags", 404},
 		{"GET", "/api/v1/repos/hub/library/nginx/manifests/latest", 204},
 		{"GET", "/api/v1/repos/hub/x/boom", 502},
+		{"GET", "/api/v1/repos/hub/library/nginx/-/digest/latest", 200},
 		{"GET", "/api/v2/things/42", 200},
 		{"GET", "/panic", 500},
 		{"GET", "/no/such/route", 404},
@@ -125,6 +135,7 @@ func TestMiddlewareMetricsAfterTraffic(t *testing.T) {
 		"method=GET,route=" + tagsRoute:        2,
 		"method=GET,route=/api/v1/repos/*":     2,
 		"method=GET,route=/api/v2/things/{id}": 1,
+		"method=GET,route=" + digestRoute:      1,
 		"method=GET,route=/panic":              1,
 		"method=GET,route=" + RouteUnmatched:   1,
 		"method=POST,route=" + RouteUnmatched:  1,
@@ -215,5 +226,24 @@ func TestMiddlewareNilMetrics(t *testing.T) {
 	}
 	if SetRoute(t.Context(), "/x") {
 		t.Error("SetRoute without middleware = true, want false")
+	}
+}
+
+// Wrapped around the router instead of Used inside it, the middleware still
+// labels by chi's route pattern.
+func TestMiddlewareAroundRouter(t *testing.T) {
+	m, reg, _ := newTestMetrics(t)
+	inner := chi.NewRouter()
+	// GET /api/v1/registries
+	inner.Get("/api/v1/registries", func(w http.ResponseWriter, r *http.Request) {})
+	srv := serve(t, AssignRequestID(m.Middleware(inner)))
+	get(t, srv.Client(), srv.URL+"/api/v1/registries")
+	get(t, srv.Client(), srv.URL+"/nowhere")
+	want := map[string]float64{
+		"code=200,method=GET,route=/api/v1/registries": 1,
+		"code=404,method=GET,route=" + RouteUnmatched:  1,
+	}
+	if diff := cmp.Diff(want, series(t, reg, "regapi_http_requests_total")); diff != "" {
+		t.Errorf("regapi_http_requests_total (-want +got):\n%s", diff)
 	}
 }
