@@ -121,6 +121,7 @@ func TestMiddlewareMetricsAfterTraffic(t *testing.T) {
 		"code=204,method=GET,route=/api/v1/repos/*":     1,
 		"code=502,method=GET,route=/api/v1/repos/*":     1,
 		"code=200,method=GET,route=/api/v2/things/{id}": 1,
+		"code=200,method=GET,route=" + digestRoute:      1,
 		"code=500,method=GET,route=/panic":              1,
 		"code=404,method=GET,route=" + RouteUnmatched:   1,
 		"code=405,method=POST,route=" + RouteUnmatched:  1,
