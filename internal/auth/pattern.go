@@ -139,8 +139,12 @@ func (p pattern) mayHaveUnder(prefix string) bool {
 }
 
 // covers reports whether the pattern matches every repository at or below
-// prefix ("" is the whole registry). It is exact for patterns ending in
-// "**" and false for the others, which never match a whole subtree.
+// prefix ("" is the whole registry). It is conservative, which is the safe
+// direction for granting an operation on a whole subtree: it holds when the
+// pattern ends in "**" and the part before that matches an ancestor-or-self
+// of prefix ("team/**" covers "team" and "team/a"; "**" covers everything).
+// Patterns that say the same in other words ("*/**" for the root) do not
+// count.
 func (p pattern) covers(prefix string) bool {
 	last := len(p.parts) - 1
 	if last < 0 || p.parts[last] != "**" {

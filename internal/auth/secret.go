@@ -3,10 +3,13 @@ package auth
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"strings"
+	"syscall"
 )
 
 // minSecretLen is the shortest secret accepted from a file or variable.
@@ -20,8 +23,9 @@ const minSecretLen = 16
 const maxSecretFileBytes = 4096
 
 // digestOf returns the SHA-256 digest of the token's secret, reading it from
-// wherever the configuration says. Errors name the token and the source,
-// never the secret.
+// wherever the configuration says. Errors name the field at fault but quote
+// neither the secret nor the file name or variable name: a secret pasted
+// into secret_file or secret_env by mistake must not reach a log either.
 func digestOf(t Token, getenv func(string) string) ([sha256.Size]byte, error) {
 	var zero [sha256.Size]byte
 	if t.Inline {
@@ -45,33 +49,47 @@ func digestOf(t Token, getenv func(string) string) ([sha256.Size]byte, error) {
 		return [sha256.Size]byte(b), nil
 	case t.SecretEnv != "":
 		if getenv == nil {
-			return zero, fmt.Errorf("secret_env %q: no environment available", t.SecretEnv)
+			return zero, fmt.Errorf("secret_env: no environment to read it from")
 		}
-		return digestSecret(getenv(t.SecretEnv), "environment variable "+t.SecretEnv)
+		return digestSecret(getenv(t.SecretEnv), "secret_env: the variable")
 	default:
 		s, err := readSecretFile(t.SecretFile)
 		if err != nil {
 			return zero, err
 		}
-		return digestSecret(s, "secret_file "+t.SecretFile)
+		return digestSecret(s, "secret_file: the file")
 	}
 }
 
-// readSecretFile reads a bounded secret file.
+// readSecretFile reads a bounded secret file. Its errors say what went
+// wrong without the path (see digestOf).
 func readSecretFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("secret_file: %w", err)
+		return "", fmt.Errorf("secret_file: %s", fileProblem(err))
 	}
 	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, maxSecretFileBytes+1))
 	if err != nil {
-		return "", fmt.Errorf("secret_file %s: %w", path, err)
+		return "", fmt.Errorf("secret_file: %s", fileProblem(err))
 	}
 	if len(b) > maxSecretFileBytes {
-		return "", fmt.Errorf("secret_file %s: larger than %d bytes", path, maxSecretFileBytes)
+		return "", fmt.Errorf("secret_file: the file is larger than %d bytes", maxSecretFileBytes)
 	}
 	return string(b), nil
+}
+
+// fileProblem describes a file error without its path.
+func fileProblem(err error) string {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return "the file does not exist"
+	case errors.Is(err, fs.ErrPermission):
+		return "the file is not readable (permission denied)"
+	case errors.Is(err, syscall.EISDIR):
+		return "the path is a directory"
+	}
+	return "the file cannot be read"
 }
 
 // digestSecret trims surrounding whitespace, checks that the rest can be
@@ -85,11 +103,11 @@ func digestSecret(s, from string) ([sha256.Size]byte, error) {
 	}
 	for i := 0; i < len(s); i++ {
 		if s[i] <= ' ' || s[i] >= 0x7f {
-			return zero, fmt.Errorf("%s: the secret contains whitespace, control or non-ASCII characters", from)
+			return zero, fmt.Errorf("%s holds a secret with whitespace, control or non-ASCII characters", from)
 		}
 	}
 	if len(s) < minSecretLen {
-		return zero, fmt.Errorf("%s: the secret is shorter than %d characters", from, minSecretLen)
+		return zero, fmt.Errorf("%s holds a secret shorter than %d characters", from, minSecretLen)
 	}
 	return sha256.Sum256([]byte(s)), nil
 }
