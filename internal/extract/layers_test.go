@@ -77,14 +77,12 @@ func gzipBytes(tb testing.TB, b []byte) []byte {
 	return buf.Bytes()
 }
 
+// zstdEnc is shared: building an encoder costs more than a small layer.
+var zstdEnc, _ = zstd.NewWriter(nil, zstd.WithEncoderConcurrency(1), zstd.WithWindowSize(1<<20))
+
 func zstdBytes(tb testing.TB, b []byte) []byte {
 	tb.Helper()
-	zw, err := zstd.NewWriter(nil)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer zw.Close()
-	return zw.EncodeAll(b, nil)
+	return zstdEnc.EncodeAll(b, nil)
 }
 
 // blob is a compressed layer held in memory. go-containerregistry derives
