@@ -97,6 +97,18 @@ func (c *Cache) peek(ctx context.Context, key string) (any, bool) {
 	return e.val, true
 }
 
+// held returns the positive answer under key, fresh or not, without touching
+// its recency or any metric.
+func (c *Cache) held(key string) (any, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.lru.Peek(key)
+	if !ok || e.err != nil {
+		return nil, false
+	}
+	return e.val, true
+}
+
 func (c *Cache) serveStale(ctx context.Context, k kind, e *entry, now time.Time) (any, error) {
 	c.m.stale[k].Inc()
 	age := now.Sub(e.stored)

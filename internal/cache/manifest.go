@@ -66,8 +66,20 @@ func (c *client) CheckImageExists(ctx context.Context, reference string) error {
 func (c *client) manifest(ctx context.Context, reference string) (registry.ManifestResult, error) {
 	d, ok := digestOf(reference)
 	if !ok {
+		// Revalidating an expired tag whose manifest is still held needs
+		// only a HEAD (which Docker Hub does not count against its rate
+		// limit); a GET is for tags the cache has not seen.
+		key := c.key(opRef, reference)
+		if v, ok := c.cache.peek(ctx, key); ok {
+			return c.manifestByDigest(ctx, v.(string))
+		}
+		fetch := true
+		if old, ok := c.cache.held(key); ok {
+			_, held := c.cache.held(c.key(opManifest, old.(string)))
+			fetch = !held
+		}
 		var err error
-		if d, err = c.resolve(ctx, reference, true); err != nil {
+		if d, err = c.resolveKey(ctx, key, reference, fetch); err != nil {
 			return nil, err
 		}
 	}
@@ -78,7 +90,11 @@ func (c *client) manifest(ctx context.Context, reference string) (registry.Manif
 // With fetch, a miss GETs the manifest and keeps it under its digest, since
 // the caller wants it next; otherwise a miss is a HEAD.
 func (c *client) resolve(ctx context.Context, tag string, fetch bool) (string, error) {
-	l := c.lookup(opRef, tag, kindDigest)
+	return c.resolveKey(ctx, c.key(opRef, tag), tag, fetch)
+}
+
+func (c *client) resolveKey(ctx context.Context, key, tag string, fetch bool) (string, error) {
+	l := lookup{key: key, loc: c.loc, kind: kindDigest}
 	l.ttl = c.cache.o.tagTTL
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
 		if !fetch {
