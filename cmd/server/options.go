@@ -1,0 +1,191 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/regapi/regapi/internal/config"
+)
+
+// envPrefix turns flag --some-name into variable REGAPI_SOME_NAME.
+const envPrefix = "REGAPI_"
+
+// options is the merged result of flags, REGAPI_* variables and the
+// configuration file, in that order of precedence, over the defaults.
+type options struct {
+	listen          string
+	upstreams       []config.Upstream
+	allowAnonymous  bool
+	demo            bool
+	defaultPlatform v1.Platform
+	logLevel        slog.Level
+	logFormat       string
+	shutdownGrace   time.Duration
+	shutdownDelay   time.Duration
+	timeouts        config.Timeouts
+	cache           config.Cache
+}
+
+// upstreamFlags collects repeated --upstream values unparsed, so that the
+// flag package never quotes one (it may hold credentials) in an error.
+type upstreamFlags []string
+
+func (u *upstreamFlags) String() string { return "" }
+func (u *upstreamFlags) Set(s string) error {
+	*u = append(*u, s)
+	return nil
+}
+
+// parseOptions reads args and the environment, then the configuration file
+// they name. It returns flag.ErrHelp after printing usage for -h.
+func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
+	fs := flag.NewFlagSet("regapi", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		ups            upstreamFlags
+		listen         = fs.String("listen", config.DefaultListen, "address to serve on (host:port; port 0 picks a free one)")
+		configFile     = fs.String("config", "", "YAML configuration `file` (upstreams with credentials, TLS, timeouts, cache)")
+		allowAnonymous = fs.Bool("allow-anonymous", false, "let callers without credentials in")
+		demo           = fs.Bool("demo", false, "start an in-memory registry with sample content as upstream \"demo\"")
+		platform       = fs.String("default-platform", config.DefaultPlatform, "`os/arch[/variant]` served when an index is met without ?platform=")
+		logLevel       = fs.String("log-level", config.DefaultLogLevel, "debug, info, warn or error")
+		logFormat      = fs.String("log-format", config.DefaultLogFormat, "json or text")
+		grace          = fs.Duration("shutdown-grace", config.DefaultShutdownGrace, "how long in-flight requests may finish after SIGTERM/SIGINT")
+		delay          = fs.Duration("shutdown-delay", 0, "how long to keep serving with /readyz failing before shutting down")
+	)
+	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: regapi [flags]\n\nEvery flag is also a variable: --some-flag is %sSOME_FLAG; a flag wins over its variable.\n\n", envPrefix)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q: every setting is a flag", fs.Arg(0))
+	}
+
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var envErr error
+	fs.VisitAll(func(f *flag.Flag) {
+		env := envName(f.Name)
+		v := getenv(env)
+		if set[f.Name] || v == "" || envErr != nil {
+			return
+		}
+		set[f.Name] = true
+		if f.Name == "upstream" {
+			for _, s := range strings.Split(v, ",") {
+				ups.Set(strings.TrimSpace(s))
+			}
+			return
+		}
+		if err := fs.Set(f.Name, v); err != nil {
+			envErr = fmt.Errorf("%s: invalid value for --%s", env, f.Name)
+		}
+	})
+	if envErr != nil {
+		return nil, envErr
+	}
+
+	var file config.Config
+	if *configFile != "" {
+		c, err := config.Load(*configFile, getenv)
+		if err != nil {
+			return nil, err
+		}
+		file = *c
+	}
+	// pick returns the flag's value when a flag or variable set it, else the
+	// file's value when set, else the flag's default.
+	pick := func(flagName, flagValue, fileValue string) string {
+		if set[flagName] || fileValue == "" {
+			return flagValue
+		}
+		return fileValue
+	}
+	pickDuration := func(flagName string, flagValue time.Duration, fileValue config.Duration) time.Duration {
+		if set[flagName] || fileValue == 0 {
+			return flagValue
+		}
+		return time.Duration(fileValue)
+	}
+
+	o := &options{
+		listen:         pick("listen", *listen, file.Listen),
+		allowAnonymous: *allowAnonymous || (!set["allow-anonymous"] && file.AllowAnonymous),
+		demo:           *demo,
+		logFormat:      pick("log-format", *logFormat, file.LogFormat),
+		shutdownGrace:  pickDuration("shutdown-grace", *grace, file.ShutdownGrace),
+		shutdownDelay:  pickDuration("shutdown-delay", *delay, file.ShutdownDelay),
+		timeouts:       withTimeoutDefaults(file.Timeouts),
+		cache:          file.Cache.WithDefaults(),
+	}
+	p, err := config.ParsePlatform(pick("default-platform", *platform, file.DefaultPlatform))
+	if err != nil {
+		return nil, fmt.Errorf("default platform: %w", err)
+	}
+	o.defaultPlatform = *p
+	if err := o.logLevel.UnmarshalText([]byte(pick("log-level", *logLevel, file.LogLevel))); err != nil {
+		return nil, fmt.Errorf("log level: want debug, info, warn or error")
+	}
+	if o.logFormat != "json" && o.logFormat != "text" {
+		return nil, fmt.Errorf("log format %q: want json or text", o.logFormat)
+	}
+	if o.shutdownGrace <= 0 {
+		return nil, errors.New("shutdown grace must be positive")
+	}
+	if o.shutdownDelay < 0 {
+		return nil, errors.New("shutdown delay must not be negative")
+	}
+
+	o.upstreams = file.Upstreams
+	for _, s := range ups {
+		u, err := config.ParseUpstream(s)
+		if err != nil {
+			return nil, err
+		}
+		o.upstreams = append(o.upstreams, u)
+	}
+	seen := map[string]bool{}
+	if o.demo {
+		seen[demoUpstream] = true
+	}
+	for _, u := range o.upstreams {
+		if seen[u.Name] {
+			return nil, fmt.Errorf("upstream %q is configured twice (\"demo\" is taken by --demo)", u.Name)
+		}
+		seen[u.Name] = true
+	}
+	if len(seen) == 0 {
+		return nil, errors.New("no upstreams: give --upstream NAME=URL, --config FILE or --demo")
+	}
+	return o, nil
+}
+
+// envName maps a flag name to its variable: shutdown-grace → REGAPI_SHUTDOWN_GRACE.
+func envName(flagName string) string {
+	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// withTimeoutDefaults fills the zero timeouts.
+func withTimeoutDefaults(t config.Timeouts) config.Timeouts {
+	if t.ReadHeader == 0 {
+		t.ReadHeader = config.Duration(config.DefaultReadHeader)
+	}
+	if t.Idle == 0 {
+		t.Idle = config.Duration(config.DefaultIdle)
+	}
+	if t.Upstream == 0 {
+		t.Upstream = config.Duration(config.DefaultUpstreamTimeout)
+	}
+	return t
+}

@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/regapi/regapi/internal/config"
+	"github.com/regapi/regapi/internal/handlers"
+)
+
+// maxHeaderBytes bounds request headers; regapi's requests are GETs with a
+// path and a few headers, far below it.
+const maxHeaderBytes = 64 << 10
+
+// run is the whole program: it reads its settings from args and getenv,
+// serves until ctx ends, then shuts down gracefully. It prints the address
+// it listens on (and, with --demo, curl lines) to stdout and logs to stderr.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	opts, err := parseOptions(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, opts.logLevel, opts.logFormat)
+
+	var upstreams []handlers.Upstream
+	var demo *demoRegistry
+	if opts.demo {
+		started := time.Now()
+		demo, err = startDemo(ctx)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer demo.Close()
+		upstreams = append(upstreams, newUpstream(config.Upstream{
+			Name:     demoUpstream,
+			Endpoint: config.Endpoint{Host: demo.Host, Insecure: true},
+		}, opts.timeouts, logger))
+		logger.Info("demo registry seeded", "host", demo.Host, "refs", demo.Refs, "took", time.Since(started).Round(time.Millisecond))
+	}
+	for _, u := range opts.upstreams {
+		upstreams = append(upstreams, newUpstream(u, opts.timeouts, logger))
+		logger.Info("upstream", "name", u.Name, "host", u.Host, "insecure", u.Insecure, "anonymous", u.Anonymous())
+	}
+
+	ln, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	var ready atomic.Bool
+	srv := &http.Server{
+		Handler: handlers.NewServer(handlers.Config{
+			Upstreams:       upstreams,
+			DefaultPlatform: opts.defaultPlatform,
+			Logger:          logger,
+			Ready:           ready.Load,
+		}),
+		ReadHeaderTimeout: time.Duration(opts.timeouts.ReadHeader),
+		IdleTimeout:       time.Duration(opts.timeouts.Idle),
+		MaxHeaderBytes:    maxHeaderBytes,
+		// No WriteTimeout: extract streams whole filesystems and may take
+		// long; each upstream call has its own bound instead.
+		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+
+	base := baseURL(ln.Addr())
+	logger.Info("listening", "addr", ln.Addr().String(), "url", base,
+		"default_platform", opts.defaultPlatform.String(), "allow_anonymous", opts.allowAnonymous)
+	fmt.Fprintf(stdout, "regapi listening on %s\n", base)
+	if demo != nil {
+		printDemo(stdout, base)
+	}
+	return serve(ctx, srv, ln, &ready, opts.shutdownDelay, opts.shutdownGrace, logger)
+}
+
+// serve runs srv on ln until ctx ends, then turns readiness off, keeps
+// serving for delay so load balancers notice, and shuts down, giving
+// in-flight requests grace to finish before their connections are closed.
+func serve(ctx context.Context, srv *http.Server, ln net.Listener, ready *atomic.Bool, delay, grace time.Duration, logger *slog.Logger) error {
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	ready.Store(true)
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	ready.Store(false)
+	logger.Info("shutting down", "delay", delay, "grace", grace)
+	if delay > 0 {
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case err := <-served:
+			t.Stop()
+			return fmt.Errorf("serve: %w", err)
+		}
+	}
+
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	started := time.Now()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		srv.Close()
+		return fmt.Errorf("shutdown: requests still running after %s were cut off: %w", grace, err)
+	}
+	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped", "took", time.Since(started).Round(time.Millisecond))
+	return nil
+}
+
+// baseURL is how a local client reaches addr: a wildcard address becomes
+// localhost.
+func baseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
