@@ -53,7 +53,7 @@ func TestRateLimitPerCaller(t *testing.T) {
 		{"ci", ciSecret, 200}, // another token has its own budget
 		{"anonymous", "", 200},
 		{"anonymous", "", 200},
-		{"anonymous", "", 429}, // the address's budget
+		{"anonymous", "", 429},      // the address's budget
 		{"wrong token", wrong, 429}, // guessing shares the address's budget
 		{"ci", ciSecret, 200},
 		{"ci", ciSecret, 429},
