@@ -1,0 +1,401 @@
+package check
+
+import (
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
+	"sigs.k8s.io/yaml"
+)
+
+// spoolPath is where the chart mounts the push spool, the one writable path.
+const spoolPath = "/var/spool/regapi"
+
+// scenario is one set of values the chart is rendered with.
+type scenario struct {
+	name   string
+	values []string // values files, relative to the chart
+	// wantKinds is how many objects of each kind the chart renders.
+	wantKinds map[string]int
+	// wantReplicas is Deployment.spec.replicas; 0 means unset (HPA owns it).
+	wantReplicas int32
+	// wantSecrets are the Secret names the pods must reference.
+	wantSecrets []string
+}
+
+var scenarios = []scenario{
+	{
+		name:   "defaults",
+		values: nil,
+		wantKinds: map[string]int{
+			"ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1,
+			"HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 1,
+		},
+	},
+	{
+		name:   "all optional features on",
+		values: []string{"ci/all-on-values.yaml"},
+		wantKinds: map[string]int{
+			"ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1,
+			"HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 1,
+			"ServiceMonitor": 1, "NetworkPolicy": 1,
+		},
+		wantSecrets: []string{"regapi-ghcr", "regapi-tokens"},
+	},
+	{
+		name:   "fixed replicas, no autoscaling",
+		values: []string{"ci/fixed-replicas-values.yaml"},
+		wantKinds: map[string]int{
+			"ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1,
+		},
+		wantReplicas: 3,
+	},
+}
+
+func TestChart(t *testing.T) {
+	for _, sc := range scenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			r := render(t, sc.values...)
+			if !maps.Equal(r.kinds, sc.wantKinds) {
+				t.Errorf("rendered kinds = %v, want %v", r.kinds, sc.wantKinds)
+			}
+			d := get[appsv1.Deployment](t, r, "Deployment")
+			checkReplicas(t, r, d, sc.wantReplicas)
+			checkPodSecurity(t, d.Spec.Template.Spec)
+			checkVolumes(t, d.Spec.Template.Spec)
+			checkProbesAndResources(t, d.Spec.Template.Spec)
+			checkSecretRefs(t, d.Spec.Template.Spec, sc.wantSecrets)
+			checkConfig(t, r, d)
+			checkService(t, r, d)
+			if sc.wantKinds["PodDisruptionBudget"] > 0 {
+				checkPDB(t, r, d)
+			}
+			if sc.wantKinds["ServiceMonitor"] > 0 {
+				checkServiceMonitor(t, r)
+			}
+			if sc.wantKinds["NetworkPolicy"] > 0 {
+				checkNetworkPolicy(t, r, d)
+			}
+		})
+	}
+}
+
+// checkReplicas: two pods by default, from the HPA's floor or the
+// Deployment's count, never both owning it.
+func checkReplicas(t *testing.T, r rendered, d *appsv1.Deployment, want int32) {
+	t.Helper()
+	if want == 0 {
+		if d.Spec.Replicas != nil {
+			t.Errorf("Deployment replicas = %d, want unset (the HPA owns the count)", *d.Spec.Replicas)
+		}
+		hpa := get[autoscalingv2.HorizontalPodAutoscaler](t, r, "HorizontalPodAutoscaler")
+		if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas != 2 {
+			t.Errorf("HPA minReplicas = %v, want 2", hpa.Spec.MinReplicas)
+		}
+		if hpa.Spec.MaxReplicas < 2 {
+			t.Errorf("HPA maxReplicas = %d, want >= 2", hpa.Spec.MaxReplicas)
+		}
+		ref := hpa.Spec.ScaleTargetRef
+		if ref.Kind != "Deployment" || ref.APIVersion != "apps/v1" || ref.Name != d.Name {
+			t.Errorf("HPA scaleTargetRef = %+v, want apps/v1 Deployment %s", ref, d.Name)
+		}
+		return
+	}
+	if d.Spec.Replicas == nil || *d.Spec.Replicas != want {
+		t.Errorf("Deployment replicas = %v, want %d", d.Spec.Replicas, want)
+	}
+}
+
+// checkPodSecurity asserts the hardening every pod must have.
+func checkPodSecurity(t *testing.T, pod corev1.PodSpec) {
+	t.Helper()
+	psc := pod.SecurityContext
+	if psc == nil {
+		t.Fatal("pod securityContext unset")
+	}
+	if psc.SeccompProfile == nil || psc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+		t.Errorf("pod seccompProfile = %+v, want RuntimeDefault", psc.SeccompProfile)
+	}
+	if !isTrue(psc.RunAsNonRoot) {
+		t.Errorf("pod runAsNonRoot = %v, want true", psc.RunAsNonRoot)
+	}
+	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
+		t.Errorf("automountServiceAccountToken = %v, want false", pod.AutomountServiceAccountToken)
+	}
+	if pod.EnableServiceLinks == nil || *pod.EnableServiceLinks {
+		t.Errorf("enableServiceLinks = %v, want false (REGAPI_* service variables collide with the server's)", pod.EnableServiceLinks)
+	}
+	if pod.HostNetwork || pod.HostPID || pod.HostIPC {
+		t.Errorf("pod shares host namespaces (network %v, pid %v, ipc %v)", pod.HostNetwork, pod.HostPID, pod.HostIPC)
+	}
+	if len(pod.InitContainers) > 0 {
+		t.Errorf("%d init containers, want none", len(pod.InitContainers))
+	}
+	if len(pod.Containers) != 1 {
+		t.Fatalf("%d containers, want 1", len(pod.Containers))
+	}
+	for _, c := range pod.Containers {
+		sc := c.SecurityContext
+		if sc == nil {
+			t.Fatalf("container %s: securityContext unset", c.Name)
+		}
+		if !isTrue(sc.ReadOnlyRootFilesystem) {
+			t.Errorf("container %s: readOnlyRootFilesystem = %v, want true", c.Name, sc.ReadOnlyRootFilesystem)
+		}
+		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
+			t.Errorf("container %s: allowPrivilegeEscalation = %v, want false", c.Name, sc.AllowPrivilegeEscalation)
+		}
+		if isTrue(sc.Privileged) {
+			t.Errorf("container %s: privileged", c.Name)
+		}
+		if sc.Capabilities == nil || !slices.Equal(sc.Capabilities.Drop, []corev1.Capability{"ALL"}) || len(sc.Capabilities.Add) > 0 {
+			t.Errorf("container %s: capabilities = %+v, want drop [ALL], add none", c.Name, sc.Capabilities)
+		}
+		if !isTrue(sc.RunAsNonRoot) && !isTrue(psc.RunAsNonRoot) {
+			t.Errorf("container %s: runAsNonRoot unset", c.Name)
+		}
+		for _, uid := range []*int64{sc.RunAsUser, psc.RunAsUser} {
+			if uid != nil && *uid == 0 {
+				t.Errorf("container %s: runAsUser = 0, want non-root", c.Name)
+			}
+		}
+		if sc.SeccompProfile != nil && sc.SeccompProfile.Type != corev1.SeccompProfileTypeRuntimeDefault {
+			t.Errorf("container %s: seccompProfile = %+v, want RuntimeDefault", c.Name, sc.SeccompProfile)
+		}
+		if strings.HasSuffix(c.Image, ":latest") || !strings.ContainsAny(c.Image, ":@") {
+			t.Errorf("container %s: image %q, want a pinned tag or digest", c.Name, c.Image)
+		}
+	}
+}
+
+// checkVolumes: the only writable storage is one emptyDir at the spool path;
+// everything else is a read-only ConfigMap or Secret.
+func checkVolumes(t *testing.T, pod corev1.PodSpec) {
+	t.Helper()
+	emptyDirs := map[string]bool{}
+	for _, v := range pod.Volumes {
+		switch {
+		case v.EmptyDir != nil:
+			emptyDirs[v.Name] = true
+			if v.EmptyDir.SizeLimit == nil || v.EmptyDir.SizeLimit.IsZero() {
+				t.Errorf("emptyDir %s: no sizeLimit", v.Name)
+			}
+		case v.ConfigMap != nil, v.Secret != nil:
+		default:
+			t.Errorf("volume %s: only configMap, secret and emptyDir volumes are allowed", v.Name)
+		}
+	}
+	if len(emptyDirs) != 1 {
+		t.Errorf("%d emptyDir volumes, want 1 (the push spool)", len(emptyDirs))
+	}
+	c := pod.Containers[0]
+	spoolMounted := false
+	for _, m := range c.VolumeMounts {
+		if emptyDirs[m.Name] {
+			if m.MountPath != spoolPath {
+				t.Errorf("emptyDir %s mounted at %s, want only %s", m.Name, m.MountPath, spoolPath)
+			}
+			spoolMounted = true
+			continue
+		}
+		if !m.ReadOnly {
+			t.Errorf("mount %s at %s is writable, want readOnly", m.Name, m.MountPath)
+		}
+	}
+	if !spoolMounted {
+		t.Errorf("no emptyDir mounted at %s", spoolPath)
+	}
+	if got := envValue(c, "TMPDIR"); got != spoolPath {
+		t.Errorf("TMPDIR = %q, want %q", got, spoolPath)
+	}
+}
+
+// checkProbesAndResources: liveness on /healthz, readiness on /readyz, both
+// on the named HTTP port; requests and limits for CPU and memory.
+func checkProbesAndResources(t *testing.T, pod corev1.PodSpec) {
+	t.Helper()
+	c := pod.Containers[0]
+	probes := []struct {
+		name  string
+		probe *corev1.Probe
+		path  string
+	}{
+		{"liveness", c.LivenessProbe, "/healthz"},
+		{"readiness", c.ReadinessProbe, "/readyz"},
+	}
+	for _, p := range probes {
+		if p.probe == nil || p.probe.HTTPGet == nil {
+			t.Errorf("%s probe = %+v, want an httpGet", p.name, p.probe)
+			continue
+		}
+		if p.probe.HTTPGet.Path != p.path || p.probe.HTTPGet.Port.String() != "http" {
+			t.Errorf("%s probe = GET %s on port %s, want GET %s on port http", p.name, p.probe.HTTPGet.Path, p.probe.HTTPGet.Port.String(), p.path)
+		}
+	}
+	if !hasPort(c, "http") {
+		t.Errorf("container ports %+v have no port named http", c.Ports)
+	}
+	for _, res := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
+		req, lim := c.Resources.Requests[res], c.Resources.Limits[res]
+		if req.IsZero() || lim.IsZero() {
+			t.Errorf("resources %s: request %s, limit %s, want both set", res, req.String(), lim.String())
+			continue
+		}
+		if req.Cmp(lim) > 0 {
+			t.Errorf("resources %s: request %s above limit %s", res, req.String(), lim.String())
+		}
+	}
+}
+
+// checkSecretRefs: the chart references existing Secrets by name and never
+// carries a value.
+func checkSecretRefs(t *testing.T, pod corev1.PodSpec, want []string) {
+	t.Helper()
+	var got []string
+	for _, v := range pod.Volumes {
+		if v.Secret != nil {
+			got = append(got, v.Secret.SecretName)
+		}
+	}
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("Secret volumes = %v, want %v", got, want)
+	}
+}
+
+// checkConfig: the ConfigMap holds a YAML config file the server is pointed
+// at, and a config change rolls the pods.
+func checkConfig(t *testing.T, r rendered, d *appsv1.Deployment) {
+	t.Helper()
+	cm := get[corev1.ConfigMap](t, r, "ConfigMap")
+	raw, ok := cm.Data["config.yaml"]
+	if !ok {
+		t.Fatalf("ConfigMap %s has no config.yaml", cm.Name)
+	}
+	var cfg struct {
+		Upstreams []map[string]any `json:"upstreams"`
+	}
+	if err := yaml.Unmarshal([]byte(raw), &cfg); err != nil {
+		t.Fatalf("config.yaml: %v", err)
+	}
+	if len(cfg.Upstreams) == 0 {
+		t.Errorf("config.yaml has no upstreams:\n%s", raw)
+	}
+	for _, u := range cfg.Upstreams {
+		for _, inline := range []string{"password", "token"} {
+			if _, ok := u[inline]; ok {
+				t.Errorf("upstream %v has an inline %s; want %s_file or %s_env", u["name"], inline, inline, inline)
+			}
+		}
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	if !slices.Contains(c.Args, "--config=/etc/regapi/config.yaml") {
+		t.Errorf("args = %v, want --config=/etc/regapi/config.yaml", c.Args)
+	}
+	if d.Spec.Template.Annotations["checksum/config"] == "" {
+		t.Error("pod template has no checksum/config annotation")
+	}
+}
+
+// checkService: the Service selects the pods and targets a container port.
+func checkService(t *testing.T, r rendered, d *appsv1.Deployment) {
+	t.Helper()
+	svc := get[corev1.Service](t, r, "Service")
+	if !selects(svc.Spec.Selector, d.Spec.Template.Labels) {
+		t.Errorf("Service selector %v does not select pod labels %v", svc.Spec.Selector, d.Spec.Template.Labels)
+	}
+	for _, p := range svc.Spec.Ports {
+		if !hasPort(d.Spec.Template.Spec.Containers[0], p.TargetPort.String()) {
+			t.Errorf("Service port %s targets %s, which the container lacks", p.Name, p.TargetPort.String())
+		}
+	}
+}
+
+// checkPDB: the budget covers the pods and never blocks a drain outright.
+func checkPDB(t *testing.T, r rendered, d *appsv1.Deployment) {
+	t.Helper()
+	pdb := get[policyv1.PodDisruptionBudget](t, r, "PodDisruptionBudget")
+	if pdb.Spec.Selector == nil || !selects(pdb.Spec.Selector.MatchLabels, d.Spec.Template.Labels) {
+		t.Errorf("PDB selector %v does not select pod labels %v", pdb.Spec.Selector, d.Spec.Template.Labels)
+	}
+	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() < 1 {
+		t.Errorf("PDB maxUnavailable = %v, want >= 1", pdb.Spec.MaxUnavailable)
+	}
+}
+
+// checkServiceMonitor: it scrapes /metrics on a port the Service has.
+func checkServiceMonitor(t *testing.T, r rendered) {
+	t.Helper()
+	sm := get[monitoringv1.ServiceMonitor](t, r, "ServiceMonitor")
+	svc := get[corev1.Service](t, r, "Service")
+	if !selects(sm.Spec.Selector.MatchLabels, svc.Labels) {
+		t.Errorf("ServiceMonitor selector %v does not select Service labels %v", sm.Spec.Selector.MatchLabels, svc.Labels)
+	}
+	for _, ep := range sm.Spec.Endpoints {
+		if ep.Path != "/metrics" {
+			t.Errorf("ServiceMonitor path = %q, want /metrics", ep.Path)
+		}
+		if !slices.ContainsFunc(svc.Spec.Ports, func(p corev1.ServicePort) bool { return p.Name == ep.Port }) {
+			t.Errorf("ServiceMonitor port %q is not a Service port", ep.Port)
+		}
+	}
+}
+
+// checkNetworkPolicy: it selects the pods, restricts both directions and
+// never lets them reach the cloud metadata service.
+func checkNetworkPolicy(t *testing.T, r rendered, d *appsv1.Deployment) {
+	t.Helper()
+	np := get[networkingv1.NetworkPolicy](t, r, "NetworkPolicy")
+	if !selects(np.Spec.PodSelector.MatchLabels, d.Spec.Template.Labels) {
+		t.Errorf("NetworkPolicy podSelector %v does not select pod labels %v", np.Spec.PodSelector.MatchLabels, d.Spec.Template.Labels)
+	}
+	types := np.Spec.PolicyTypes
+	if !slices.Contains(types, networkingv1.PolicyTypeIngress) || !slices.Contains(types, networkingv1.PolicyTypeEgress) {
+		t.Errorf("NetworkPolicy policyTypes = %v, want Ingress and Egress", types)
+	}
+	for _, rule := range np.Spec.Egress {
+		for _, peer := range rule.To {
+			if peer.IPBlock == nil {
+				continue
+			}
+			if peer.IPBlock.CIDR == "0.0.0.0/0" && !slices.Contains(peer.IPBlock.Except, "169.254.169.254/32") {
+				t.Errorf("egress to %s does not except 169.254.169.254/32", peer.IPBlock.CIDR)
+			}
+		}
+	}
+}
+
+func isTrue(b *bool) bool { return b != nil && *b }
+
+// selects reports whether every selector label is among labels.
+func selects(selector, labels map[string]string) bool {
+	if len(selector) == 0 {
+		return false
+	}
+	for k, v := range selector {
+		if labels[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func hasPort(c corev1.Container, name string) bool {
+	return slices.ContainsFunc(c.Ports, func(p corev1.ContainerPort) bool { return p.Name == name })
+}
+
+func envValue(c corev1.Container, name string) string {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value
+		}
+	}
+	return ""
+}
