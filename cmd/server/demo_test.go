@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -204,6 +205,28 @@ func flatten(t *testing.T, img v1.Image) map[string]string {
 				t.Fatal(err)
 			}
 			files[h.Name] = string(b)
+		}
+	}
+}
+
+// tarFiles reads a whole tar stream and returns its regular files.
+func tarFiles(b []byte) (map[string]string, error) {
+	files := map[string]string{}
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return files, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h.Typeflag == tar.TypeReg {
+			c, err := io.ReadAll(tr)
+			if err != nil {
+				return nil, err
+			}
+			files[h.Name] = string(c)
 		}
 	}
 }

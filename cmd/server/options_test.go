@@ -1,0 +1,146 @@
+package main
+
+import (
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/regapi/regapi/internal/config"
+)
+
+func TestParseOptionsPrecedence(t *testing.T) {
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "regapi.yaml")
+	err := os.WriteFile(cfg, []byte(`
+listen: 127.0.0.1:7000
+default_platform: linux/arm64
+log_level: warn
+log_format: text
+shutdown_grace: 40s
+allow_anonymous: true
+upstreams:
+- {name: file, url: https://file.example, username: u, password_env: FILE_PASS}
+`), 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want options
+	}{{
+		name: "defaults",
+		args: []string{"--demo"},
+		want: options{listen: ":8080", demo: true, defaultPlatform: v1.Platform{OS: "linux", Architecture: "amd64"},
+			logLevel: slog.LevelInfo, logFormat: "json", shutdownGrace: 20 * time.Second},
+	}, {
+		name: "variables",
+		env: map[string]string{
+			"REGAPI_LISTEN": "127.0.0.1:9000", "REGAPI_UPSTREAM": "a=https://a.example, b=http://b.example:5000",
+			"REGAPI_DEFAULT_PLATFORM": "linux/arm/v7", "REGAPI_LOG_LEVEL": "debug", "REGAPI_ALLOW_ANONYMOUS": "true",
+			"REGAPI_SHUTDOWN_GRACE": "5s", "REGAPI_SHUTDOWN_DELAY": "1s",
+		},
+		want: options{listen: "127.0.0.1:9000", allowAnonymous: true,
+			upstreams: []config.Upstream{
+				{Name: "a", Endpoint: config.Endpoint{Host: "a.example"}},
+				{Name: "b", Endpoint: config.Endpoint{Host: "b.example:5000", Insecure: true}},
+			},
+			defaultPlatform: v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"},
+			logLevel:        slog.LevelDebug, logFormat: "json", shutdownGrace: 5 * time.Second, shutdownDelay: time.Second},
+	}, {
+		name: "flags win over variables",
+		args: []string{"--listen", ":1", "--upstream", "f=https://f.example", "--log-level", "error"},
+		env:  map[string]string{"REGAPI_LISTEN": ":2", "REGAPI_UPSTREAM": "e=https://e.example", "REGAPI_LOG_LEVEL": "debug"},
+		want: options{listen: ":1", upstreams: []config.Upstream{{Name: "f", Endpoint: config.Endpoint{Host: "f.example"}}},
+			defaultPlatform: v1.Platform{OS: "linux", Architecture: "amd64"}, logLevel: slog.LevelError, logFormat: "json",
+			shutdownGrace: 20 * time.Second},
+	}, {
+		name: "file under flags and variables",
+		args: []string{"--config", cfg, "--log-level", "info", "--upstream", "f=https://f.example", "--allow-anonymous=false"},
+		env:  map[string]string{"REGAPI_SHUTDOWN_GRACE": "7s", "FILE_PASS": "pw"},
+		want: options{listen: "127.0.0.1:7000",
+			upstreams: []config.Upstream{
+				{Name: "file", Endpoint: config.Endpoint{Host: "file.example"}, Username: "u", Password: "pw"},
+				{Name: "f", Endpoint: config.Endpoint{Host: "f.example"}},
+			},
+			defaultPlatform: v1.Platform{OS: "linux", Architecture: "arm64"}, logLevel: slog.LevelInfo, logFormat: "text",
+			shutdownGrace: 7 * time.Second},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseOptions(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatalf("parseOptions() error = %v", err)
+			}
+			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{})
+			tt.want.cache = config.Cache{}.WithDefaults()
+			if diff := cmp.Diff(tt.want, *got, cmp.AllowUnexported(options{})); diff != "" {
+				t.Errorf("parseOptions() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestParseOptionsErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		args    []string
+		env     map[string]string
+		wantErr string
+	}{
+		{"no upstreams", nil, nil, "no upstreams: give --upstream NAME=URL, --config FILE or --demo"},
+		{"upstream without name", []string{"--upstream", "https://r.example"}, nil, "want NAME=URL"},
+		{"upstream with credentials", []string{"--upstream", "a=https://u:hunter2@r.example"}, nil, "must not carry credentials"},
+		{"variable upstream with credentials", nil, map[string]string{"REGAPI_UPSTREAM": "a=https://u:hunter2@r.example"}, "must not carry credentials"},
+		{"upstream with path", []string{"--upstream", "a=https://r.example/v2/org"}, nil, `has path "/v2/org"`},
+		{"plain host", []string{"--upstream", "a=r.example"}, nil, "want http://host[:port] or https://host[:port]"},
+		{"twice", []string{"--upstream", "a=https://r.example", "--upstream", "a=https://s.example"}, nil, `upstream "a" is configured twice`},
+		{"demo taken", []string{"--demo", "--upstream", "demo=https://r.example"}, nil, `upstream "demo" is configured twice`},
+		{"bad platform", []string{"--demo", "--default-platform", "amd64"}, nil, `platform "amd64"`},
+		{"bad level", []string{"--demo", "--log-level", "loud"}, nil, "log level: want debug, info, warn or error"},
+		{"bad format", []string{"--demo", "--log-format", "xml"}, nil, `log format "xml": want json or text`},
+		{"bad variable", []string{"--demo"}, map[string]string{"REGAPI_SHUTDOWN_GRACE": "soon"}, "REGAPI_SHUTDOWN_GRACE: invalid value for --shutdown-grace"},
+		{"zero grace", []string{"--demo", "--shutdown-grace", "0s"}, nil, "shutdown grace must be positive"},
+		{"stray argument", []string{"--demo", "serve"}, nil, `unexpected argument "serve"`},
+		{"unknown flag", []string{"--listn", ":1"}, nil, "flag provided but not defined: -listn"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stderr strings.Builder
+			_, err := parseOptions(tt.args, func(k string) string { return tt.env[k] }, &stderr)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("parseOptions(%q) error = %v, want one containing %q", tt.args, err, tt.wantErr)
+			}
+			if strings.Contains(err.Error()+stderr.String(), "hunter2") {
+				t.Errorf("parseOptions(%q) printed the password: %v %s", tt.args, err, stderr.String())
+			}
+		})
+	}
+}
+
+func TestBaseURL(t *testing.T) {
+	tests := []struct {
+		addr net.Addr
+		want string
+	}{
+		{&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}, "http://127.0.0.1:8080"},
+		{&net.TCPAddr{IP: net.IPv4zero, Port: 8080}, "http://localhost:8080"},
+		{&net.TCPAddr{IP: net.IPv6unspecified, Port: 8080}, "http://localhost:8080"},
+		{&net.TCPAddr{IP: net.IPv6loopback, Port: 8080}, "http://[::1]:8080"},
+	}
+	for _, tt := range tests {
+		if got := baseURL(tt.addr); got != tt.want {
+			t.Errorf("baseURL(%s) = %q, want %q", tt.addr, got, tt.want)
+		}
+	}
+}
