@@ -141,3 +141,24 @@ func listTar(tb testing.TB, b []byte) []string {
 		out = append(out, h.Name+" "+string(h.Typeflag)+" "+h.Linkname+" "+hex.EncodeToString(sum[:4]))
 	}
 }
+
+// readAll reads a tar into names, types and bodies.
+func readAll(tb testing.TB, b []byte) []hdr {
+	tb.Helper()
+	var out []hdr
+	tr := tar.NewReader(bytes.NewReader(b))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return out
+		}
+		if err != nil {
+			tb.Fatalf("read tar: %v", err)
+		}
+		body, err := io.ReadAll(tr)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		out = append(out, hdr{name: h.Name, typ: typeName(h.Typeflag), body: body})
+	}
+}
