@@ -189,24 +189,15 @@ func flatten(t *testing.T, img v1.Image) map[string]string {
 	t.Helper()
 	rc := mutate.Extract(img)
 	defer rc.Close()
-	files := map[string]string{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			return files
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if h.Typeflag == tar.TypeReg {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			files[h.Name] = string(b)
-		}
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
 	}
+	files, err := tarFiles(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }
 
 // tarFiles reads a whole tar stream and returns its regular files.

@@ -54,7 +54,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		configFile     = fs.String("config", "", "YAML configuration `file` (upstreams with credentials, TLS, timeouts, cache)")
 		allowAnonymous = fs.Bool("allow-anonymous", false, "let callers without credentials in")
 		demo           = fs.Bool("demo", false, "start an in-memory registry with sample content as upstream \"demo\"")
-		platform       = fs.String("default-platform", config.DefaultPlatform, "`os/arch[/variant]` served when an index is met without ?platform=")
+		platform       = fs.String("default-platform", config.DefaultPlatform, "`platform` (os/arch[/variant]) served when an index is met without ?platform=")
 		logLevel       = fs.String("log-level", config.DefaultLogLevel, "debug, info, warn or error")
 		logFormat      = fs.String("log-format", config.DefaultLogFormat, "json or text")
 		grace          = fs.Duration("shutdown-grace", config.DefaultShutdownGrace, "how long in-flight requests may finish after SIGTERM/SIGINT")

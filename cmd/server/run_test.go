@@ -127,6 +127,21 @@ func TestRunDemoServesEveryPrintedExample(t *testing.T) {
 			t.Errorf("%s: %v", e.curl(r.base), err)
 		}
 	}
+	// Whiteouts are applied, not shipped.
+	status, body, _ := get(t, c, http.MethodGet, r.base+"/api/v1/repos/demo/"+demoWhiteoutRepo+"/-/extract/bookworm")
+	files, err := tarFiles(body)
+	if status != http.StatusOK || err != nil {
+		t.Fatalf("GET extract %s = %d, %v; want 200 and a tar", demoWhiteoutRepo, status, err)
+	}
+	for name := range files {
+		if strings.Contains(name, ".wh.") || name == "tmp/build.log" || name == "opt/app/stale.txt" {
+			t.Errorf("extract %s has %s, want it whited out", demoWhiteoutRepo, name)
+		}
+	}
+	if files["opt/app/config.yaml"] != "version: 2\n" {
+		t.Errorf("extract %s opt/app/config.yaml = %q, want %q", demoWhiteoutRepo, files["opt/app/config.yaml"], "version: 2\n")
+	}
+
 	// The curl lines printed are the ones just checked, with the real address.
 	out := r.stdout.String()
 	for _, e := range demoExamples {
