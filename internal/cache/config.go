@@ -50,16 +50,22 @@ func (c *client) configBlob(ctx context.Context, reference string, opts []regist
 	if err != nil {
 		return nil, err
 	}
-	mf, err := img.GetManifest()
-	if err != nil {
+	img.parse()
+	if img.err != nil || img.isIndex() {
 		// Not an image manifest the cache can read (a schema 1 manifest,
 		// say): the client knows how to find its config.
 		Observe(ctx, StatusMiss, 0)
 		return c.inner.GetConfigBlob(ctx, reference, opts...)
 	}
-	imgDigest := img.GetDescriptor().GetDigest().String()
-	l := c.lookup(opConfig, mf.GetConfig().GetDigest().String(), kindConfig)
-	l.immutable = true
+	key := c.key(opConfig, img.config)
+	if e := c.cache.hit(ctx, key); e != nil {
+		if e.err != nil {
+			return nil, e.err
+		}
+		return e.val.([]byte), nil
+	}
+	l := lookup{key: key, loc: c.loc, kind: kindConfig, immutable: true}
+	imgDigest := img.digest()
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
 		b, err := c.inner.GetConfigBlob(ctx, "@"+imgDigest)
 		return b, int64(len(b)) + 24, err

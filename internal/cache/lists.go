@@ -13,6 +13,12 @@ import (
 func (c *client) ListTags(ctx context.Context, opts ...registry.ListTagsOption) ([]string, error) {
 	l := c.lookup(opTags, pageKey(registry.TagsPageOf(opts...)), kindTags)
 	l.ttl = c.cache.o.tagListTTL
+	if e := c.cache.hit(ctx, l.key); e != nil {
+		if e.err != nil {
+			return nil, e.err
+		}
+		return slices.Clone(e.val.([]string)), nil
+	}
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
 		tags, err := c.inner.ListTags(ctx, opts...)
 		return tags, namesSize(tags), err
@@ -28,6 +34,12 @@ func (c *client) ListTags(ctx context.Context, opts ...registry.ListTagsOption) 
 func (c *client) ListTagsPage(ctx context.Context, opts ...registry.ListTagsOption) (*registry.Page, error) {
 	l := c.lookup(opTagsPage, pageKey(registry.TagsPageOf(opts...)), kindTags)
 	l.ttl = c.cache.o.tagListTTL
+	if e := c.cache.hit(ctx, l.key); e != nil {
+		if e.err != nil {
+			return nil, e.err
+		}
+		return clonePage(e.val.(*registry.Page)), nil
+	}
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
 		p, err := c.inner.ListTagsPage(ctx, opts...)
 		return p, pageSize(p), err
@@ -43,6 +55,12 @@ func (c *client) ListTagsPage(ctx context.Context, opts ...registry.ListTagsOpti
 func (c *client) ListRepositories(ctx context.Context, opts ...registry.ListRepositoriesOption) ([]string, error) {
 	l := c.lookup(opRepos, pageKey(registry.ReposPageOf(opts...)), kindRepositories)
 	l.ttl = c.cache.o.repoListTTL
+	if e := c.cache.hit(ctx, l.key); e != nil {
+		if e.err != nil {
+			return nil, e.err
+		}
+		return slices.Clone(e.val.([]string)), nil
+	}
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
 		repos, err := c.inner.ListRepositories(ctx, opts...)
 		return repos, namesSize(repos), err
@@ -58,6 +76,12 @@ func (c *client) ListRepositories(ctx context.Context, opts ...registry.ListRepo
 func (c *client) ListRepositoriesPage(ctx context.Context, opts ...registry.ListRepositoriesOption) (*registry.Page, error) {
 	l := c.lookup(opReposPage, pageKey(registry.ReposPageOf(opts...)), kindRepositories)
 	l.ttl = c.cache.o.repoListTTL
+	if e := c.cache.hit(ctx, l.key); e != nil {
+		if e.err != nil {
+			return nil, e.err
+		}
+		return clonePage(e.val.(*registry.Page)), nil
+	}
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
 		p, err := c.inner.ListRepositoriesPage(ctx, opts...)
 		return p, pageSize(p), err

@@ -82,6 +82,22 @@ func (c *Cache) get(ctx context.Context, l lookup, load loadFunc) (any, error) {
 	return cl.val, cl.err
 }
 
+// hit returns the fresh entry under key (a not-found one included),
+// counting and reporting the hit, or nil. Callers try it before building a
+// load closure, so that a hit allocates nothing for the miss path.
+func (c *Cache) hit(ctx context.Context, key string) *entry {
+	now := c.o.clock()
+	c.mu.Lock()
+	e, ok := c.lru.Get(key)
+	c.mu.Unlock()
+	if !ok || !e.fresh(now) {
+		return nil
+	}
+	c.m.hits[e.kind].Inc()
+	Observe(ctx, StatusHit, 0)
+	return e
+}
+
 // peek returns the fresh positive answer under key, counting and reporting
 // a hit; it never asks the registry and counts nothing when it has no answer.
 func (c *Cache) peek(ctx context.Context, key string) (any, bool) {

@@ -23,11 +23,14 @@ func (c *client) GetManifest(ctx context.Context, reference string, opts ...regi
 	if !known {
 		return c.inner.GetManifest(ctx, reference, opts...)
 	}
-	top, err := c.manifest(ctx, reference)
-	if err != nil || !given {
-		return top, err
+	h, err := c.manifest(ctx, reference)
+	if err == nil && given {
+		h, err = c.child(ctx, h, p)
 	}
-	return c.child(ctx, top, p)
+	if err != nil {
+		return nil, err
+	}
+	return h.m, nil
 }
 
 // GetDigest answers from the tag-to-digest entry, or with WithPlatform from
@@ -63,16 +66,16 @@ func (c *client) CheckImageExists(ctx context.Context, reference string) error {
 
 // manifest returns the manifest reference names, as served (an index stays
 // an index).
-func (c *client) manifest(ctx context.Context, reference string) (registry.ManifestResult, error) {
+func (c *client) manifest(ctx context.Context, reference string) (*heldManifest, error) {
 	d, ok := digestOf(reference)
 	if !ok {
-		// Revalidating an expired tag whose manifest is still held needs
-		// only a HEAD (which Docker Hub does not count against its rate
-		// limit); a GET is for tags the cache has not seen.
 		key := c.key(opRef, reference)
 		if v, ok := c.cache.peek(ctx, key); ok {
 			return c.manifestByDigest(ctx, v.(string))
 		}
+		// Revalidating an expired tag whose manifest is still held needs
+		// only a HEAD (which Docker Hub does not count against its rate
+		// limit); a GET is for tags the cache has not seen.
 		fetch := true
 		if old, ok := c.cache.held(key); ok {
 			_, held := c.cache.held(c.key(opManifest, old.(string)))
@@ -94,8 +97,13 @@ func (c *client) resolve(ctx context.Context, tag string, fetch bool) (string, e
 }
 
 func (c *client) resolveKey(ctx context.Context, key, tag string, fetch bool) (string, error) {
-	l := lookup{key: key, loc: c.loc, kind: kindDigest}
-	l.ttl = c.cache.o.tagTTL
+	if e := c.cache.hit(ctx, key); e != nil {
+		if e.err != nil {
+			return "", e.err
+		}
+		return e.val.(string), nil
+	}
+	l := lookup{key: key, loc: c.loc, kind: kindDigest, ttl: c.cache.o.tagTTL}
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
 		if !fetch {
 			h, err := c.inner.GetDigest(ctx, tag)
@@ -111,8 +119,9 @@ func (c *client) resolveKey(ctx context.Context, key, tag string, fetch bool) (s
 		if err != nil {
 			return nil, 0, err
 		}
-		d := m.GetDescriptor().GetDigest().String()
-		c.cache.put(c.key(opManifest, d), c.loc, kindManifest, m, manifestSize(m))
+		h := holdManifest(m)
+		d := h.digest()
+		c.cache.put(c.key(opManifest, d), c.loc, kindManifest, h, h.size())
 		return d, digestSize, nil
 	})
 	if err != nil {
@@ -122,49 +131,58 @@ func (c *client) resolveKey(ctx context.Context, key, tag string, fetch bool) (s
 }
 
 // manifestByDigest returns the manifest with digest d; it never expires.
-func (c *client) manifestByDigest(ctx context.Context, d string) (registry.ManifestResult, error) {
-	l := c.lookup(opManifest, d, kindManifest)
-	l.immutable = true
+func (c *client) manifestByDigest(ctx context.Context, d string) (*heldManifest, error) {
+	key := c.key(opManifest, d)
+	if e := c.cache.hit(ctx, key); e != nil {
+		if e.err != nil {
+			return nil, e.err
+		}
+		return e.val.(*heldManifest), nil
+	}
+	l := lookup{key: key, loc: c.loc, kind: kindManifest, immutable: true}
+	return c.loadManifest(ctx, l, "@"+d)
+}
+
+// loadManifest gets the manifest at reference under l.
+func (c *client) loadManifest(ctx context.Context, l lookup, reference string, opts ...registry.ImageGetOption) (*heldManifest, error) {
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
-		m, err := c.inner.GetManifest(ctx, "@"+d)
+		m, err := c.inner.GetManifest(ctx, reference, opts...)
 		if err != nil {
 			return nil, 0, err
 		}
-		return m, manifestSize(m), nil
+		h := holdManifest(m)
+		return h, h.size(), nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return v.(registry.ManifestResult), nil
+	return v.(*heldManifest), nil
 }
 
-// child returns the manifest for platform p: top itself unless top is an
-// index. A child that the cache cannot pick itself is asked of the registry
-// by the index's digest, so that the answer matches the cached index.
-func (c *client) child(ctx context.Context, top registry.ManifestResult, p *v1.Platform) (registry.ManifestResult, error) {
+// child returns the manifest for platform p (nil: linux/amd64): top itself
+// unless top is an index. A child that the cache cannot pick itself is asked
+// of the registry by the index's digest, so that the answer matches the
+// cached index.
+func (c *client) child(ctx context.Context, top *heldManifest, p *v1.Platform) (*heldManifest, error) {
 	if p == nil {
 		p = &defaultPlatform
 	}
-	if !top.GetDescriptor().GetMediaType().IsIndex() {
+	if !top.isIndex() {
 		return top, nil
 	}
-	if d, ok := childDigest(top, p); ok {
+	if d, ok := top.childDigest(p); ok {
 		return c.manifestByDigest(ctx, d)
 	}
-	idx := top.GetDescriptor().GetDigest().String()
+	idx := top.digest()
 	l := c.lookup(opChild, idx+"\x00"+platformKey(p), kindManifest)
 	l.immutable = true
-	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
-		m, err := c.inner.GetManifest(ctx, "@"+idx, registry.WithPlatform{Platform: p})
-		if err != nil {
-			return nil, 0, err
+	if e := c.cache.hit(ctx, l.key); e != nil {
+		if e.err != nil {
+			return nil, e.err
 		}
-		return m, manifestSize(m), nil
-	})
-	if err != nil {
-		return nil, err
+		return e.val.(*heldManifest), nil
 	}
-	return v.(registry.ManifestResult), nil
+	return c.loadManifest(ctx, l, "@"+idx, registry.WithPlatform{Platform: p})
 }
 
 // digest returns the digest reference names, for GetDigest and
@@ -192,10 +210,10 @@ func (c *client) digest(ctx context.Context, reference string) (string, error) {
 // remembered like the reference itself.
 func (c *client) platformDigest(ctx context.Context, reference string, p *v1.Platform) (string, error) {
 	if top, ok := c.peekManifest(ctx, reference); ok {
-		if !top.GetDescriptor().GetMediaType().IsIndex() {
-			return top.GetDescriptor().GetDigest().String(), nil
+		if !top.isIndex() {
+			return top.digest(), nil
 		}
-		if d, ok := childDigest(top, p); ok {
+		if d, ok := top.childDigest(p); ok {
 			return d, nil
 		}
 	}
@@ -223,7 +241,7 @@ func (c *client) platformDigest(ctx context.Context, reference string, p *v1.Pla
 
 // peekManifest returns the manifest reference names if memory holds it
 // fresh, without asking the registry.
-func (c *client) peekManifest(ctx context.Context, reference string) (registry.ManifestResult, bool) {
+func (c *client) peekManifest(ctx context.Context, reference string) (*heldManifest, bool) {
 	d, ok := digestOf(reference)
 	if !ok {
 		v, ok := c.cache.peek(ctx, c.key(opRef, reference))
@@ -236,13 +254,5 @@ func (c *client) peekManifest(ctx context.Context, reference string) (registry.M
 	if !ok {
 		return nil, false
 	}
-	return v.(registry.ManifestResult), true
-}
-
-func manifestSize(m registry.ManifestResult) int64 {
-	if m == nil {
-		return 0
-	}
-	// The raw bytes plus the result and its descriptor.
-	return int64(len(m.GetRaw())) + 128
+	return v.(*heldManifest), true
 }

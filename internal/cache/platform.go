@@ -38,24 +38,6 @@ func platformOf(opts []registry.ImageGetOption) (p *v1.Platform, given, known bo
 	return p, true, true
 }
 
-// childDigest picks p's manifest from an index the way go-containerregistry's
-// remote package does: the first entry whose platform matches.
-func childDigest(index registry.ManifestResult, p *v1.Platform) (string, bool) {
-	if p == nil {
-		p = &defaultPlatform
-	}
-	idx, err := index.GetIndexManifest()
-	if err != nil {
-		return "", false
-	}
-	for _, d := range idx.GetManifests() {
-		if dp := d.GetPlatform(); dp != nil && matchesPlatform(*dp, *p) {
-			return d.GetDigest().String(), true
-		}
-	}
-	return "", false
-}
-
 // matchesPlatform is go-containerregistry's rule (pkg/v1/remote, unexported):
 // OS and architecture equal; OS version and variant equal when required;
 // required features a subset of the given ones.
