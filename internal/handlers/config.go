@@ -6,6 +6,7 @@ package handlers
 
 import (
 	"log/slog"
+	"net/http"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -41,4 +42,9 @@ type Config struct {
 	Ready func() bool
 	// Cache, when set, serves DELETE /api/v1/cache.
 	Cache Purger
+	// Middleware wraps every route, in order, inside the router: after the
+	// handler ran, chi.RouteContext(r.Context()).RoutePattern() names the
+	// route (for repository routes the logical pattern, e.g.
+	// "/api/v1/repos/{registry}/{repository}/-/tags"), never a raw path.
+	Middleware []func(http.Handler) http.Handler
 }

@@ -1,0 +1,68 @@
+package handlers
+
+import (
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+
+	"github.com/regapi/regapi/internal/registry"
+)
+
+// tagsResponse is the answer of GET …/-/tags.
+type tagsResponse struct {
+	Registry   string   `json:"registry"`
+	Repository string   `json:"repository"`
+	Tags       []string `json:"tags"`
+	Next       string   `json:"next,omitempty"`
+}
+
+// handleTags serves GET …/-/tags?limit=&last=: one page of tags, with the
+// next page's URL in "next" and a Link header.
+func handleTags(logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := repoTargetFrom(r.Context())
+		q := r.URL.Query()
+		limit, err := parseLimit(q.Get("limit"))
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		last := q.Get("last")
+		if last != "" && !tagRE.MatchString(last) {
+			writeError(w, r, logger, errorf(codePaginationInvalid, "invalid last %q: want a tag", truncate(last)))
+			return
+		}
+		page, err := t.client().ListTagsPage(r.Context(), registry.WithTagsLimit(limit), registry.WithTagsLast(last))
+		if err != nil {
+			writeError(w, r, logger, fmt.Errorf("list tags: %w", err))
+			return
+		}
+		resp := tagsResponse{Registry: t.Registry, Repository: t.Repository, Tags: page.Items}
+		if resp.Tags == nil {
+			resp.Tags = []string{}
+		}
+		if page.Next != "" {
+			resp.Next = nextURL(t.repoRequest, url.Values{"limit": {strconv.Itoa(limit)}, "last": {page.Next}})
+			setNextLink(w, resp.Next)
+		}
+		respondJSON(w, r, logger, resp, "", cacheControlShort)
+	})
+}
+
+// nextURL is the path-absolute URL of a listing's next page. It is relative
+// to the server, as registries' own Link headers are, so it stays right
+// behind proxies that rewrite the host.
+func nextURL(rr repoRequest, q url.Values) string {
+	p := reposPrefix + rr.Registry
+	if rr.Repository != "" {
+		p += "/" + rr.Repository
+	}
+	return p + "/-/" + rr.Route.Action + "?" + q.Encode()
+}
+
+// setNextLink sets the RFC 8288 Link header for the next page.
+func setNextLink(w http.ResponseWriter, next string) {
+	w.Header().Set("Link", "<"+next+`>; rel="next"`)
+}

@@ -1,0 +1,239 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net"
+	"net/http"
+	"os"
+	"regexp"
+	"strconv"
+	"syscall"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/regapi/regapi/internal/registry"
+)
+
+// problemCode is one entry of the error catalog: a stable machine-readable
+// code, a human title and the HTTP status it is answered with.
+type problemCode struct {
+	Code   string
+	Title  string
+	Status int
+}
+
+// The error catalog, declared once. Issue 3 lists the first sixteen codes;
+// the last four cover what that list has no code for (an unknown route, a
+// method a route does not serve, a query parameter other than paging or
+// platform, and a registry without a usable catalog). api/openapi.yaml
+// enumerates the same codes; a test keeps the two in step.
+var (
+	codeNameInvalid         = &problemCode{"NAME_INVALID", "Invalid repository name", http.StatusBadRequest}
+	codeReferenceInvalid    = &problemCode{"REFERENCE_INVALID", "Invalid reference", http.StatusBadRequest}
+	codeDigestInvalid       = &problemCode{"DIGEST_INVALID", "Invalid digest", http.StatusBadRequest}
+	codePlatformInvalid     = &problemCode{"PLATFORM_INVALID", "Invalid platform", http.StatusBadRequest}
+	codePaginationInvalid   = &problemCode{"PAGINATION_INVALID", "Invalid pagination parameters", http.StatusBadRequest}
+	codeRegistryUnknown     = &problemCode{"REGISTRY_UNKNOWN", "Unknown registry", http.StatusNotFound}
+	codeNameUnknown         = &problemCode{"NAME_UNKNOWN", "Unknown repository", http.StatusNotFound}
+	codeManifestUnknown     = &problemCode{"MANIFEST_UNKNOWN", "Unknown manifest", http.StatusNotFound}
+	codePlatformUnknown     = &problemCode{"PLATFORM_UNKNOWN", "Platform not in index", http.StatusNotFound}
+	codeUnauthorized        = &problemCode{"UNAUTHORIZED", "Authentication required", http.StatusUnauthorized}
+	codeDenied              = &problemCode{"DENIED", "Access denied", http.StatusForbidden}
+	codeTooManyRequests     = &problemCode{"TOOMANYREQUESTS", "Too many requests", http.StatusTooManyRequests}
+	codeUpstreamDenied      = &problemCode{"UPSTREAM_DENIED", "Upstream registry refused regapi's credentials", http.StatusBadGateway}
+	codeUpstreamUnavailable = &problemCode{"UPSTREAM_UNAVAILABLE", "Upstream registry unavailable", http.StatusBadGateway}
+	codeUpstreamTimeout     = &problemCode{"UPSTREAM_TIMEOUT", "Upstream registry timed out", http.StatusGatewayTimeout}
+	codeInternal            = &problemCode{"INTERNAL", "Internal error", http.StatusInternalServerError}
+
+	codeNotFound           = &problemCode{"NOT_FOUND", "No such route", http.StatusNotFound}
+	codeMethodNotAllowed   = &problemCode{"METHOD_NOT_ALLOWED", "Method not allowed", http.StatusMethodNotAllowed}
+	codeParameterInvalid   = &problemCode{"PARAMETER_INVALID", "Invalid query parameter", http.StatusBadRequest}
+	codeCatalogUnsupported = &problemCode{"CATALOG_UNSUPPORTED", "Registry cannot list repositories", http.StatusNotImplemented}
+)
+
+// problemCodes lists the catalog in the order the OpenAPI enum does.
+var problemCodes = []*problemCode{
+	codeNameInvalid, codeReferenceInvalid, codeDigestInvalid, codePlatformInvalid,
+	codePaginationInvalid, codeRegistryUnknown, codeNameUnknown, codeManifestUnknown,
+	codePlatformUnknown, codeUnauthorized, codeDenied, codeTooManyRequests,
+	codeUpstreamDenied, codeUpstreamUnavailable, codeUpstreamTimeout, codeInternal,
+	codeNotFound, codeMethodNotAllowed, codeParameterInvalid, codeCatalogUnsupported,
+}
+
+// problemTypePrefix makes the RFC 9457 "type" URI of a code. A URN rather
+// than a web address: nothing has to be hosted for it to stay valid.
+const problemTypePrefix = "urn:regapi:problem:"
+
+// apiError is an error the HTTP layer decided on itself: bad input, an
+// unknown registry, a platform the index lacks.
+type apiError struct {
+	code   *problemCode
+	detail string
+}
+
+func (e *apiError) Error() string { return e.code.Code + ": " + e.detail }
+
+// errorf builds an apiError with a formatted detail.
+func errorf(code *problemCode, format string, args ...any) *apiError {
+	return &apiError{code: code, detail: fmt.Sprintf(format, args...)}
+}
+
+// problem is the application/problem+json body (RFC 9457) plus regapi's code.
+type problem struct {
+	Type      string   `json:"type"`
+	Title     string   `json:"title"`
+	Status    int      `json:"status"`
+	Detail    string   `json:"detail"`
+	Code      string   `json:"code"`
+	Platforms []string `json:"platforms,omitempty"`
+}
+
+// writeError is the one place that turns an error into a response. It maps
+// err onto the catalog, logs server-side failures at Error and the caller's
+// mistakes at Debug, and never puts upstream error text (which may carry
+// URLs) in the body: details are written by regapi itself.
+func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err error) {
+	ctx := r.Context()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		// The caller went away; nobody reads what we would write.
+		logger.DebugContext(ctx, "request canceled", "method", r.Method, "path", r.URL.Path)
+		return
+	}
+	p, retryAfter := classify(err)
+	if p.Status >= 500 {
+		logger.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path,
+			"status", p.Status, "code", p.Code, "err", redact(err.Error()))
+	} else {
+		logger.DebugContext(ctx, "request rejected", "method", r.Method, "path", r.URL.Path,
+			"status", p.Status, "code", p.Code, "err", redact(err.Error()))
+	}
+	h := w.Header()
+	// Headers set for a success that was about to be written do not
+	// describe an error.
+	h.Del("ETag")
+	h.Del("Docker-Content-Digest")
+	h.Del(platformHeader)
+	h.Del("Content-Length")
+	h.Set("Content-Type", "application/problem+json")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	if retryAfter > 0 {
+		h.Set("Retry-After", strconv.Itoa(retryAfter))
+	}
+	setCacheStatus(w, r)
+	encode(w, r, p.Status, p)
+}
+
+// classify maps err onto the catalog. The second result is the Retry-After
+// to send, in seconds, or zero.
+func classify(err error) (problem, int) {
+	code, detail, retryAfter := classifyCode(err)
+	p := problem{
+		Type:   problemTypePrefix + code.Code,
+		Title:  code.Title,
+		Status: code.Status,
+		Detail: detail,
+		Code:   code.Code,
+	}
+	var pnf *registry.PlatformNotFoundError
+	if errors.As(err, &pnf) {
+		p.Platforms = make([]string, len(pnf.Available))
+		for i, a := range pnf.Available {
+			p.Platforms[i] = platformString(a)
+		}
+	}
+	return p, retryAfter
+}
+
+func classifyCode(err error) (*problemCode, string, int) {
+	var (
+		ae   *apiError
+		rle  *registry.RateLimitError
+		pnf  *registry.PlatformNotFoundError
+		terr *transport.Error
+		nerr net.Error
+	)
+	switch {
+	case errors.As(err, &ae):
+		return ae.code, ae.detail, 0
+	case errors.As(err, &rle):
+		secs := int(math.Ceil(rle.RetryAfter.Seconds()))
+		if secs < 1 {
+			// RFC 9110 allows 0, but a client retrying at once only
+			// adds to the burst that got us rate-limited.
+			secs = 1
+		}
+		return codeTooManyRequests, "the upstream registry is rate-limiting regapi; retry later", secs
+	case errors.Is(err, registry.ErrRateLimited):
+		return codeTooManyRequests, "the upstream registry is rate-limiting regapi; retry later", 1
+	case errors.As(err, &pnf):
+		return codePlatformUnknown, fmt.Sprintf("the index has no manifest for platform %s; see platforms", platformString(pnf.Platform)), 0
+	case errors.Is(err, registry.ErrRepositoryNotFound):
+		return codeNameUnknown, "repository not found in the upstream registry", 0
+	case errors.Is(err, registry.ErrImageNotFound):
+		return codeManifestUnknown, "manifest not found in the upstream registry", 0
+	case errors.Is(err, registry.ErrAccessDenied):
+		return codeUpstreamDenied, "the upstream registry refused regapi's credentials", 0
+	case errors.Is(err, registry.ErrInvalidName):
+		return codeNameInvalid, "invalid repository name", 0
+	case errors.Is(err, registry.ErrInvalidReference):
+		return codeReferenceInvalid, "invalid reference", 0
+	case errors.Is(err, registry.ErrCatalogNotSupported):
+		return codeCatalogUnsupported, "the upstream registry has no usable catalog (/v2/_catalog)", 0
+	case errors.Is(err, registry.ErrManifestTooLarge):
+		return codeUpstreamUnavailable, "the upstream registry served a manifest larger than regapi accepts", 0
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
+		return codeUpstreamTimeout, "the upstream registry did not answer in time", 0
+	case errors.As(err, &terr):
+		return classifyStatus(terr.StatusCode)
+	case errors.As(err, &nerr) && nerr.Timeout():
+		return codeUpstreamTimeout, "the upstream registry did not answer in time", 0
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
+		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return codeUpstreamUnavailable, "the upstream registry cannot be reached", 0
+	case errors.As(err, &nerr):
+		return codeUpstreamUnavailable, "the upstream registry cannot be reached", 0
+	}
+	var dnsErr *net.DNSError
+	var opErr *net.OpError
+	if errors.As(err, &dnsErr) || errors.As(err, &opErr) {
+		return codeUpstreamUnavailable, "the upstream registry cannot be reached", 0
+	}
+	return codeInternal, "internal error", 0
+}
+
+// classifyStatus maps an upstream status the client left without a
+// sentinel.
+func classifyStatus(status int) (*problemCode, string, int) {
+	switch {
+	case status == http.StatusTooManyRequests:
+		return codeTooManyRequests, "the upstream registry is rate-limiting regapi; retry later", 1
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		return codeUpstreamDenied, "the upstream registry refused regapi's credentials", 0
+	case status == http.StatusNotFound:
+		return codeManifestUnknown, "not found in the upstream registry", 0
+	case status == http.StatusGatewayTimeout || status == http.StatusRequestTimeout:
+		return codeUpstreamTimeout, fmt.Sprintf("the upstream registry answered %d", status), 0
+	case status >= 500:
+		return codeUpstreamUnavailable, fmt.Sprintf("the upstream registry answered %d", status), 0
+	}
+	return codeUpstreamUnavailable, fmt.Sprintf("the upstream registry answered an unexpected %d", status), 0
+}
+
+var (
+	// userinfoRE matches the credentials part of a URL.
+	userinfoRE = regexp.MustCompile(`://[^/@\s]*@`)
+	// queryRE matches a URL's query, where registries put tokens.
+	queryRE = regexp.MustCompile(`(https?://[^\s?"]*)\?[^\s"]*`)
+)
+
+// redact strips URL credentials and queries from an error string before it
+// is logged. The registry client redacts too; this is the second belt.
+func redact(s string) string {
+	s = userinfoRE.ReplaceAllString(s, "://")
+	return queryRE.ReplaceAllString(s, "$1?REDACTED")
+}

@@ -1,0 +1,208 @@
+package handlers
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// repoRequest is a parsed path below /api/v1/repos/.
+type repoRequest struct {
+	// Registry is the configured upstream's name.
+	Registry string
+	// Repository is the repository path; empty at the registry's root.
+	Repository string
+	// Reference is a tag or "sha256:<hex>" (normalised: no "@").
+	Reference string
+	// Digest says whether Reference is a digest.
+	Digest bool
+	// Route is the logical route the path matched.
+	Route *repoRoute
+}
+
+// clientRef returns the reference as the registry client takes it.
+func (rr repoRequest) clientRef() string {
+	if rr.Digest {
+		return "@" + rr.Reference
+	}
+	return rr.Reference
+}
+
+// segments returns the repository path's components, one per WithSegment
+// argument.
+func (rr repoRequest) segments() []string {
+	if rr.Repository == "" {
+		return nil
+	}
+	return strings.Split(rr.Repository, "/")
+}
+
+var (
+	// registryNameRE is the grammar for an upstream's configured name.
+	registryNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	// pathComponentRE is one repository path component, per the OCI
+	// distribution spec.
+	pathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
+	// tagRE is the OCI tag grammar.
+	tagRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
+	// sha256HexRE is a sha256 digest's encoded part.
+	sha256HexRE = regexp.MustCompile(`^[a-f0-9]{64}$`)
+	// platformPartRE is one component of os/arch[/variant].
+	platformPartRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
+)
+
+// maxRepositoryLen is the distribution registry's limit on a repository
+// name (reference.NameTotalLengthMax).
+const maxRepositoryLen = 255
+
+// parseRepoPath parses path, the part of the URL path after /api/v1/repos/:
+// {registry}[/{repository…}]/-/{action}[/{reference}]. It validates every
+// part, so that nothing malformed reaches an upstream.
+func parseRepoPath(path string) (repoRequest, error) {
+	left, right, ok := strings.Cut(path, "/-/")
+	if !ok {
+		return repoRequest{}, errorf(codeNotFound, "expected /api/v1/repos/{registry}/{repository…}/-/{action}")
+	}
+	var rr repoRequest
+	reg, repo, hasRepo := strings.Cut(left, "/")
+	if err := validateRegistryName(reg); err != nil {
+		return repoRequest{}, err
+	}
+	rr.Registry = reg
+	if hasRepo {
+		if err := validateRepository(repo); err != nil {
+			return repoRequest{}, err
+		}
+		rr.Repository = repo
+	}
+	action, rest, hasRest := strings.Cut(right, "/")
+	rt := findRepoRoute(action, hasRepo)
+	if rt == nil {
+		if findRepoRoute(action, !hasRepo) != nil {
+			return repoRequest{}, errorf(codeNameInvalid, "%s needs a repository path before /-/", action)
+		}
+		return repoRequest{}, errorf(codeNotFound, "unknown action %q after /-/", truncate(action))
+	}
+	rr.Route = rt
+	switch {
+	case rt.Reference && !hasRest:
+		return repoRequest{}, errorf(codeReferenceInvalid, "%s needs a reference: /-/%s/{reference}", action, action)
+	case rt.Reference:
+		ref, digest, err := parseReference(rest)
+		if err != nil {
+			return repoRequest{}, err
+		}
+		rr.Reference, rr.Digest = ref, digest
+	case hasRest:
+		return repoRequest{}, errorf(codeNotFound, "nothing may follow /-/%s", action)
+	}
+	return rr, nil
+}
+
+// validateRegistryName checks an upstream name's syntax; whether it is
+// configured is the handler's question.
+func validateRegistryName(name string) error {
+	if !registryNameRE.MatchString(name) {
+		return errorf(codeNameInvalid, "invalid registry name %q", truncate(name))
+	}
+	return nil
+}
+
+// validateRepository checks a repository path against the OCI name grammar.
+func validateRepository(repo string) error {
+	if repo == "" {
+		return errorf(codeNameInvalid, "empty repository path")
+	}
+	if len(repo) > maxRepositoryLen {
+		return errorf(codeNameInvalid, "repository path longer than %d characters", maxRepositoryLen)
+	}
+	for c := range strings.SplitSeq(repo, "/") {
+		if !pathComponentRE.MatchString(c) {
+			return errorf(codeNameInvalid, "invalid repository path component %q: lowercase letters, digits and single separators (., _, __, -) only", truncate(c))
+		}
+	}
+	return nil
+}
+
+// parseReference accepts a tag, "sha256:<64 hex>" or "@sha256:<64 hex>" and
+// returns the normalised reference and whether it is a digest.
+func parseReference(s string) (string, bool, error) {
+	if s == "" {
+		return "", false, errorf(codeReferenceInvalid, "empty reference")
+	}
+	d, at := strings.CutPrefix(s, "@")
+	if at || strings.Contains(s, ":") {
+		algo, hex, _ := strings.Cut(d, ":")
+		if algo != "sha256" || !sha256HexRE.MatchString(hex) {
+			return "", false, errorf(codeDigestInvalid, "invalid digest %q: want sha256:<64 lowercase hex>", truncate(s))
+		}
+		return d, true, nil
+	}
+	if !tagRE.MatchString(s) {
+		return "", false, errorf(codeReferenceInvalid, "invalid tag %q: want [A-Za-z0-9_][A-Za-z0-9._-]{0,127}", truncate(s))
+	}
+	return s, false, nil
+}
+
+// parsePlatform parses os/arch[/variant]; "" means none asked for.
+func parsePlatform(s string) (*v1.Platform, error) {
+	if s == "" {
+		return nil, nil
+	}
+	parts := strings.Split(s, "/")
+	if len(parts) < 2 || len(parts) > 3 {
+		return nil, errorf(codePlatformInvalid, "invalid platform %q: want os/arch[/variant]", truncate(s))
+	}
+	for _, p := range parts {
+		if !platformPartRE.MatchString(p) {
+			return nil, errorf(codePlatformInvalid, "invalid platform %q: want os/arch[/variant]", truncate(s))
+		}
+	}
+	p := &v1.Platform{OS: parts[0], Architecture: parts[1]}
+	if len(parts) == 3 {
+		p.Variant = parts[2]
+	}
+	return p, nil
+}
+
+// Listing limits.
+const (
+	defaultLimit = 100
+	// maxLimit is what registries commonly accept per page (ECR rejects
+	// n > 1000); larger values are clamped, not refused.
+	maxLimit = 1000
+)
+
+// parseLimit reads ?limit=: default defaultLimit, clamped to maxLimit.
+func parseLimit(s string) (int, error) {
+	if s == "" {
+		return defaultLimit, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, errorf(codePaginationInvalid, "invalid limit %q: want a positive integer", truncate(s))
+	}
+	return min(n, maxLimit), nil
+}
+
+// parseBool reads a boolean flag such as ?raw=.
+func parseBool(name, s string) (bool, error) {
+	switch s {
+	case "", "false", "0":
+		return false, nil
+	case "true", "1":
+		return true, nil
+	}
+	return false, errorf(codeParameterInvalid, "invalid %s %q: want true or false", name, truncate(s))
+}
+
+// truncate bounds caller-supplied text echoed in a detail.
+func truncate(s string) string {
+	const max = 80
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
+}

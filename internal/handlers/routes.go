@@ -1,0 +1,33 @@
+package handlers
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// addRoutes maps the whole API. The repository routes share one wildcard:
+// handleRepos parses the path and dispatches on the action after "/-/"
+// (the logical routes are listed in apiroutes.go).
+func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger) {
+	repos := handleRepos(logger, ups, map[string]http.Handler{
+		actionRepositories: handleRepositories(logger),      // GET /api/v1/repos/{registry}[/{repository…}]/-/repositories
+		actionTags:         handleTags(logger),              // GET /api/v1/repos/{registry}/{repository…}/-/tags
+		actionManifests:    handleManifest(logger),          // GET, HEAD /api/v1/repos/{registry}/{repository…}/-/manifests/{reference}
+		actionDigest:       handleDigest(logger, platform),  // GET /api/v1/repos/{registry}/{repository…}/-/digest/{reference}
+		actionConfig:       handleConfig(logger, platform),  // GET /api/v1/repos/{registry}/{repository…}/-/config/{reference}
+		actionExtract:      handleExtract(logger, platform), // GET /api/v1/repos/{registry}/{repository…}/-/extract/{reference}
+	})
+
+	mux.Method(http.MethodGet, "/healthz", handleHealthz())                         // GET /healthz
+	mux.Method(http.MethodGet, "/readyz", handleReadyz(ready))                      // GET /readyz
+	mux.Method(http.MethodGet, "/openapi.yaml", handleOpenAPI())                    // GET /openapi.yaml
+	mux.Method(http.MethodGet, "/api/v1/registries", handleRegistries(logger, ups)) // GET /api/v1/registries
+	mux.Method(http.MethodGet, reposPrefix+"*", repos)                              // GET /api/v1/repos/… (all repository routes)
+	mux.Method(http.MethodHead, reposPrefix+"*", repos)                             // HEAD /api/v1/repos/…/-/manifests/{reference}
+	if purger != nil {
+		mux.Method(http.MethodDelete, "/api/v1/cache", handlePurge(logger, ups, purger)) // DELETE /api/v1/cache?prefix=
+	}
+}
