@@ -28,9 +28,11 @@ import (
 //     regapi_http_requests_in_flight;
 //   - writes one "request" line at Info with request_id, method, route, path,
 //     status, duration_ms, bytes, cache (HIT, MISS, STALE or "") and, when
-//     the client went away first, aborted=true.
+//     the client went away first or the handler aborted the response with
+//     http.ErrAbortHandler, aborted=true.
 //
-// A panic in the handler is recorded as status 500 and then re-raised.
+// A panic in the handler is recorded as status 500 (http.ErrAbortHandler as
+// the status already sent) and then re-raised.
 func (m *Metrics) Middleware(next http.Handler) http.Handler {
 	if m == nil {
 		return next
@@ -51,18 +53,31 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 
 		panicked := true
 		defer func() {
-			if panicked {
-				m.observe(r, rw, holder, outcome, start, http.StatusInternalServerError)
+			if !panicked {
+				return
 			}
+			p := recover()
+			// http.ErrAbortHandler cuts a response short on purpose (a
+			// stream that failed midway): the client saw the status already
+			// sent. Any other panic is a 500, whoever writes it.
+			status, aborted := http.StatusInternalServerError, false
+			if p == http.ErrAbortHandler {
+				aborted = true
+				if rw.status != 0 {
+					status = rw.status
+				}
+			}
+			m.observe(r, rw, holder, outcome, start, status, aborted)
+			panic(p)
 		}()
 		next.ServeHTTP(rw, r)
 		panicked = false
-		m.observe(r, rw, holder, outcome, start, rw.statusCode())
+		m.observe(r, rw, holder, outcome, start, rw.statusCode(), false)
 	})
 }
 
 // observe records one finished request in the metrics and the access log.
-func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHolder, outcome *cache.Outcome, start time.Time, status int) {
+func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHolder, outcome *cache.Outcome, start time.Time, status int, aborted bool) {
 	elapsed := time.Since(start)
 	route := m.routes.admit(resolveRoute(r, holder))
 	method := methodLabel(r.Method)
@@ -88,7 +103,7 @@ func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHold
 	if age > 0 {
 		attrs = append(attrs, slog.Float64("cache_age_s", age.Seconds()))
 	}
-	if ctx.Err() != nil {
+	if aborted || ctx.Err() != nil {
 		attrs = append(attrs, slog.Bool("aborted", true))
 	}
 	m.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)

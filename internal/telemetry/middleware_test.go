@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -62,6 +63,13 @@ func newRouter(m *Metrics) http.Handler {
 	r.Get("/panic", func(http.ResponseWriter, *http.Request) {
 		panic("handler bug")
 	})
+	// GET /abort: a stream that fails midway, as extract does.
+	r.Get("/abort", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", "1000")
+		_, _ = w.Write([]byte("partial"))
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler)
+	})
 	sub := chi.NewRouter()
 	// GET /api/v2/things/{id}
 	sub.Get("/things/{id}", func(w http.ResponseWriter, r *http.Request) {
@@ -76,6 +84,9 @@ func recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
+				if p == http.ErrAbortHandler {
+					panic(p)
+				}
 				w.WriteHeader(http.StatusInternalServerError)
 			}
 		}()
@@ -244,6 +255,30 @@ func TestMiddlewareAroundRouter(t *testing.T) {
 		"code=200,method=GET,route=/api/v1/registries": 1,
 		"code=404,method=GET,route=" + RouteUnmatched:  1,
 	}
+	if diff := cmp.Diff(want, series(t, reg, "regapi_http_requests_total")); diff != "" {
+		t.Errorf("regapi_http_requests_total (-want +got):\n%s", diff)
+	}
+}
+
+// A response aborted midway keeps the status the client saw and is logged
+// as aborted.
+func TestMiddlewareAbortedStream(t *testing.T) {
+	m, reg, logs := newTestMetrics(t)
+	srv := serve(t, newRouter(m))
+	resp, err := srv.Client().Get(srv.URL + "/abort")
+	if err != nil {
+		t.Fatalf("GET /abort: %v", err)
+	}
+	_, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err == nil {
+		t.Error("reading an aborted body succeeded, want an error")
+	}
+	line := logs.nextMsg(t, "request")
+	if line["status"] != 200.0 || line["aborted"] != true || line["bytes"] != float64(len("partial")) {
+		t.Errorf("log status, aborted, bytes = %v, %v, %v; want 200, true, %d", line["status"], line["aborted"], line["bytes"], len("partial"))
+	}
+	want := map[string]float64{"code=200,method=GET,route=/abort": 1}
 	if diff := cmp.Diff(want, series(t, reg, "regapi_http_requests_total")); diff != "" {
 		t.Errorf("regapi_http_requests_total (-want +got):\n%s", diff)
 	}
