@@ -1,6 +1,7 @@
 package check
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"strings"
@@ -97,7 +98,7 @@ func checkReplicas(t *testing.T, r rendered, d *appsv1.Deployment, want int32) {
 		}
 		hpa := get[autoscalingv2.HorizontalPodAutoscaler](t, r, "HorizontalPodAutoscaler")
 		if hpa.Spec.MinReplicas == nil || *hpa.Spec.MinReplicas != 2 {
-			t.Errorf("HPA minReplicas = %v, want 2", hpa.Spec.MinReplicas)
+			t.Errorf("HPA minReplicas = %s, want 2", show(hpa.Spec.MinReplicas))
 		}
 		if hpa.Spec.MaxReplicas < 2 {
 			t.Errorf("HPA maxReplicas = %d, want >= 2", hpa.Spec.MaxReplicas)
@@ -109,7 +110,7 @@ func checkReplicas(t *testing.T, r rendered, d *appsv1.Deployment, want int32) {
 		return
 	}
 	if d.Spec.Replicas == nil || *d.Spec.Replicas != want {
-		t.Errorf("Deployment replicas = %v, want %d", d.Spec.Replicas, want)
+		t.Errorf("Deployment replicas = %s, want %d", show(d.Spec.Replicas), want)
 	}
 }
 
@@ -124,13 +125,13 @@ func checkPodSecurity(t *testing.T, pod corev1.PodSpec) {
 		t.Errorf("pod seccompProfile = %+v, want RuntimeDefault", psc.SeccompProfile)
 	}
 	if !isTrue(psc.RunAsNonRoot) {
-		t.Errorf("pod runAsNonRoot = %v, want true", psc.RunAsNonRoot)
+		t.Errorf("pod runAsNonRoot = %s, want true", show(psc.RunAsNonRoot))
 	}
 	if pod.AutomountServiceAccountToken == nil || *pod.AutomountServiceAccountToken {
-		t.Errorf("automountServiceAccountToken = %v, want false", pod.AutomountServiceAccountToken)
+		t.Errorf("automountServiceAccountToken = %s, want false", show(pod.AutomountServiceAccountToken))
 	}
 	if pod.EnableServiceLinks == nil || *pod.EnableServiceLinks {
-		t.Errorf("enableServiceLinks = %v, want false (REGAPI_* service variables collide with the server's)", pod.EnableServiceLinks)
+		t.Errorf("enableServiceLinks = %s, want false (REGAPI_* service variables collide with the server's)", show(pod.EnableServiceLinks))
 	}
 	if pod.HostNetwork || pod.HostPID || pod.HostIPC {
 		t.Errorf("pod shares host namespaces (network %v, pid %v, ipc %v)", pod.HostNetwork, pod.HostPID, pod.HostIPC)
@@ -147,10 +148,10 @@ func checkPodSecurity(t *testing.T, pod corev1.PodSpec) {
 			t.Fatalf("container %s: securityContext unset", c.Name)
 		}
 		if !isTrue(sc.ReadOnlyRootFilesystem) {
-			t.Errorf("container %s: readOnlyRootFilesystem = %v, want true", c.Name, sc.ReadOnlyRootFilesystem)
+			t.Errorf("container %s: readOnlyRootFilesystem = %s, want true", c.Name, show(sc.ReadOnlyRootFilesystem))
 		}
 		if sc.AllowPrivilegeEscalation == nil || *sc.AllowPrivilegeEscalation {
-			t.Errorf("container %s: allowPrivilegeEscalation = %v, want false", c.Name, sc.AllowPrivilegeEscalation)
+			t.Errorf("container %s: allowPrivilegeEscalation = %s, want false", c.Name, show(sc.AllowPrivilegeEscalation))
 		}
 		if isTrue(sc.Privileged) {
 			t.Errorf("container %s: privileged", c.Name)
@@ -326,7 +327,7 @@ func checkPDB(t *testing.T, r rendered, d *appsv1.Deployment) {
 		t.Errorf("PDB selector %v does not select pod labels %v", pdb.Spec.Selector, d.Spec.Template.Labels)
 	}
 	if pdb.Spec.MaxUnavailable == nil || pdb.Spec.MaxUnavailable.IntValue() < 1 {
-		t.Errorf("PDB maxUnavailable = %v, want >= 1", pdb.Spec.MaxUnavailable)
+		t.Errorf("PDB maxUnavailable = %s, want >= 1", show(pdb.Spec.MaxUnavailable))
 	}
 }
 
@@ -373,6 +374,14 @@ func checkNetworkPolicy(t *testing.T, r rendered, d *appsv1.Deployment) {
 }
 
 func isTrue(b *bool) bool { return b != nil && *b }
+
+// show prints what a pointer field holds, or "unset".
+func show[T any](p *T) string {
+	if p == nil {
+		return "unset"
+	}
+	return fmt.Sprint(*p)
+}
 
 // selects reports whether every selector label is among labels.
 func selects(selector, labels map[string]string) bool {

@@ -25,6 +25,10 @@ import (
 // server's REGAPI_* variables.
 const releaseName = "regapi"
 
+// kubeVersion is the cluster version helm renders for; helm's default (1.20)
+// is below the chart's kubeVersion.
+const kubeVersion = "1.34.0"
+
 // newObject maps every apiVersion/kind the chart may render to its Go type.
 // A kind missing here fails the check: a new template must be registered.
 var newObject = map[string]func() any{
@@ -82,7 +86,7 @@ func helmBinary(t *testing.T) string {
 func render(t *testing.T, valuesFiles ...string) rendered {
 	t.Helper()
 	dir := chartDir(t)
-	args := []string{"template", releaseName, dir, "--namespace", "regapi"}
+	args := []string{"template", releaseName, dir, "--namespace", "regapi", "--kube-version", kubeVersion}
 	for _, f := range valuesFiles {
 		args = append(args, "--values", filepath.Join(dir, f))
 	}
