@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net"
-	"net/http"
 	"syscall"
 	"time"
 
@@ -30,7 +29,9 @@ func isTransient(err error) bool {
 	}
 	var te *transport.Error
 	if errors.As(err, &te) {
-		return te.StatusCode >= http.StatusInternalServerError || te.StatusCode == http.StatusTooManyRequests
+		// 5xx and 429, spelled as numbers: the cache knows registry
+		// answers, not the HTTP package (see depcheck_test.go).
+		return te.StatusCode >= 500 || te.StatusCode == 429
 	}
 	var ne net.Error
 	if errors.As(err, &ne) {
