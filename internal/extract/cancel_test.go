@@ -1,0 +1,166 @@
+package extract
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// hangingBlob serves the first half of its bytes, then blocks until closed,
+// like a registry that stops sending mid-blob.
+type hangingBlob struct {
+	blob
+	blocked chan struct{} // closed when a read starts blocking
+	closed  chan struct{}
+	once    sync.Once
+}
+
+func newHanging(tb testing.TB, b []byte) *hangingBlob {
+	return &hangingBlob{blob: blob{b: b, mt: types.DockerLayer}, blocked: make(chan struct{}), closed: make(chan struct{})}
+}
+
+func (h *hangingBlob) Compressed() (io.ReadCloser, error) {
+	return &hangingReader{h: h, r: bytes.NewReader(h.b[:len(h.b)/2])}, nil
+}
+
+type hangingReader struct {
+	h *hangingBlob
+	r *bytes.Reader
+}
+
+func (r *hangingReader) Read(p []byte) (int, error) {
+	if r.r.Len() > 0 {
+		return r.r.Read(p)
+	}
+	r.h.once.Do(func() { close(r.h.blocked) })
+	<-r.h.closed
+	return 0, errors.New("read on closed body")
+}
+
+func (r *hangingReader) Close() error {
+	select {
+	case <-r.h.closed:
+	default:
+		close(r.h.closed)
+	}
+	return nil
+}
+
+func bigGzipLayer(tb testing.TB, name string, size int) []byte {
+	tb.Helper()
+	body := strings.Repeat("0123456789abcdef", size/16)
+	return gzipBytes(tb, tarBytes(tb, file(name, body)))
+}
+
+func TestFlattenCancelStopsHangingFetch(t *testing.T) {
+	tests := []struct {
+		name    string
+		hangTop bool
+	}{
+		{"lower layer being prefetched", false},
+		{"layer being written", true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			hang := newHanging(t, bigGzipLayer(t, "hang", 4<<20))
+			hangLayer, err := partial.CompressedToLayer(hang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			top := gzLayer(t, file("top", "t"))
+			layers := []v1.Layer{hangLayer, top} // base first
+			if tc.hangTop {
+				layers = []v1.Layer{top, hangLayer}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			done := make(chan error, 1)
+			go func() { done <- Flatten(ctx, io.Discard, layers) }()
+			select {
+			case <-hang.blocked:
+			case err := <-done:
+				t.Fatalf("Flatten returned %v before the fetch hung", err)
+			}
+			cancel()
+			select {
+			case err := <-done:
+				if !errors.Is(err, context.Canceled) {
+					t.Errorf("Flatten() after cancel = %v, want context.Canceled", err)
+				}
+			case <-time.After(time.Second):
+				t.Fatal("Flatten did not return within 1s of cancel")
+			}
+			select {
+			case <-hang.closed:
+			default:
+				t.Error("the hanging blob was not closed")
+			}
+		})
+	}
+}
+
+// cancelOnWrite cancels the call the first time anything is written to it.
+type cancelOnWrite struct{ cancel context.CancelFunc }
+
+func (c cancelOnWrite) Write(p []byte) (int, error) { c.cancel(); return len(p), nil }
+
+func TestFlattenCancelWhilePrefetchWaitsForBudget(t *testing.T) {
+	var layers []v1.Layer
+	for i := range 4 {
+		layers = append(layers, blobLayer(t, bigGzipLayer(t, strings.Repeat("f", i+1), 2<<20), types.DockerLayer, nil))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	err := Flatten(ctx, cancelOnWrite{cancel}, layers, WithPrefetchBytes(chunkSize), WithPrefetchLayers(3))
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("Flatten() = %v, want context.Canceled", err)
+	}
+}
+
+func TestLookupCancelled(t *testing.T) {
+	layers, _ := build(t, lookupImage, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := Lookup(ctx, layers, "/etc/passwd"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Lookup(cancelled) = %v, want context.Canceled", err)
+	}
+}
+
+func TestLookupBodyStopsOnCancel(t *testing.T) {
+	hang := newHanging(t, bigGzipLayer(t, "big", 4<<20))
+	l, err := partial.CompressedToLayer(hang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	e, err := Lookup(ctx, []v1.Layer{l}, "/big", WithMaxFileSize(8<<20))
+	if err != nil {
+		t.Fatalf("Lookup(/big) = %v", err)
+	}
+	defer e.Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(io.Discard, e.Body)
+		done <- err
+	}()
+	<-hang.blocked
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("reading the body after cancel succeeded, want an error")
+		}
+	case <-time.After(time.Second):
+		t.Fatal("the body read did not end within 1s of cancel")
+	}
+}
