@@ -408,3 +408,30 @@ func envValue(c corev1.Container, name string) string {
 	}
 	return ""
 }
+
+// TestChartRejects: values.schema.json and the templates refuse values that
+// would deploy something broken or unsafe, instead of ignoring them.
+func TestChartRejects(t *testing.T) {
+	tests := []struct {
+		name    string
+		set     string
+		wantErr string
+	}{
+		{"misspelt key", "autoscalling.enabled=false", "additional properties 'autoscalling'"},
+		{"misspelt nested key", "resources.limits.memroy=1Gi", "additional properties 'memroy'"},
+		{"latest tag", "image.tag=latest", "/image/tag"},
+		{"malformed digest", "image.digest=sha256:abc", "/image/digest"},
+		{"credentials without a Secret", "upstreamCredentials[0].name=ghcr", "missing property 'existingSecret'"},
+		{"inline value in extraEnv", "extraEnv[0].name=X,extraEnv[0].secret=y", "additional properties 'secret'"},
+		{"max below min", "autoscaling.maxReplicas=1", "maxReplicas must be at least"},
+		{"relative spool", "spool.mountPath=spool", "/spool/mountPath"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := helmTemplate(t, "--set", tt.set)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("helm template --set %s = %v, want an error containing %q", tt.set, err, tt.wantErr)
+			}
+		})
+	}
+}

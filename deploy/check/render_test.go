@@ -85,23 +85,34 @@ func helmBinary(t *testing.T) string {
 // (relative to the chart) and decodes every object strictly.
 func render(t *testing.T, valuesFiles ...string) rendered {
 	t.Helper()
-	dir := chartDir(t)
-	args := []string{"template", releaseName, dir, "--namespace", "regapi", "--kube-version", kubeVersion}
+	var args []string
 	for _, f := range valuesFiles {
-		args = append(args, "--values", filepath.Join(dir, f))
+		args = append(args, "--values", filepath.Join(chartDir(t), f))
 	}
-	cmd := exec.Command(helmBinary(t), args...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := helmTemplate(t, args...)
 	if err != nil {
-		t.Fatalf("helm %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		t.Fatal(err)
 	}
 	r, err := decodeAll(out)
 	if err != nil {
 		t.Fatalf("decode helm template %v: %v", valuesFiles, err)
 	}
 	return r
+}
+
+// helmTemplate runs helm template on the chart with extra arguments and
+// returns the rendered stream, or an error holding helm's stderr.
+func helmTemplate(t *testing.T, extra ...string) ([]byte, error) {
+	t.Helper()
+	args := append([]string{"template", releaseName, chartDir(t), "--namespace", "regapi", "--kube-version", kubeVersion}, extra...)
+	cmd := exec.Command(helmBinary(t), args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+	}
+	return out, nil
 }
 
 // docSeparator splits a YAML stream into documents.
