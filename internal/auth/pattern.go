@@ -83,11 +83,16 @@ func splitName(name string) (parts []string, ok bool) {
 // each j in 0..len(name), whether those components match name[:j] exactly.
 // It is the usual dynamic programme over (pattern position, name position),
 // so the cost is O(len(pattern) * len(name)) component matches with no
-// backtracking blow-up however many "**" a pattern has.
-func (p pattern) reach(n int, name []string) []bool {
+// backtracking blow-up however many "**" a pattern has. visit, when not
+// nil, sees the row after each component and stops the run by returning
+// true.
+func (p pattern) reach(n int, name []string, visit func(row []bool) bool) []bool {
 	cur := make([]bool, len(name)+1)
 	next := make([]bool, len(name)+1)
 	cur[0] = true
+	if visit != nil && visit(cur) {
+		return cur
+	}
 	for _, part := range p.parts[:n] {
 		if part == "**" {
 			// Zero or more components: next[j] = any cur[k] for k <= j.
@@ -103,6 +108,9 @@ func (p pattern) reach(n int, name []string) []bool {
 			}
 		}
 		cur, next = next, cur
+		if visit != nil && visit(cur) {
+			break
+		}
 	}
 	return cur
 }
@@ -113,7 +121,7 @@ func (p pattern) match(name string) bool {
 	if !ok {
 		return false
 	}
-	return p.reach(len(p.parts), parts)[len(parts)]
+	return p.reach(len(p.parts), parts, nil)[len(parts)]
 }
 
 // mayHaveUnder reports whether some repository at or below prefix could
@@ -130,12 +138,12 @@ func (p pattern) mayHaveUnder(prefix string) bool {
 		}
 	}
 	// Some leading part of the pattern must consume exactly the prefix.
-	for n := 0; n <= len(p.parts); n++ {
-		if p.reach(n, parts)[len(parts)] {
-			return true
-		}
-	}
-	return false
+	found := false
+	p.reach(len(p.parts), parts, func(row []bool) bool {
+		found = row[len(parts)]
+		return found
+	})
+	return found
 }
 
 // covers reports whether the pattern matches every repository at or below
@@ -159,7 +167,7 @@ func (p pattern) covers(prefix string) bool {
 	}
 	// If the head matches an ancestor-or-self of prefix, the trailing "**"
 	// absorbs everything after it.
-	for _, ok := range p.reach(last, parts) {
+	for _, ok := range p.reach(last, parts, nil) {
 		if ok {
 			return true
 		}
