@@ -1,0 +1,104 @@
+package registry
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// kind says how a bare 404 is read, which depends on what was asked for.
+type kind int
+
+const (
+	kindManifest kind = iota // manifests and blobs: ErrImageNotFound
+	kindTags                 // tags/list: ErrRepositoryNotFound
+	kindCatalog              // _catalog: ErrCatalogNotSupported
+)
+
+// classify maps an upstream error to the sentinel it matches, or nil.
+func classify(terr *transport.Error, k kind) error {
+	codes := map[transport.ErrorCode]bool{}
+	for _, d := range terr.Errors {
+		codes[d.Code] = true
+	}
+	switch {
+	case terr.StatusCode == http.StatusTooManyRequests || codes[transport.TooManyRequestsErrorCode]:
+		return ErrRateLimited
+	case terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden ||
+		codes[transport.UnauthorizedErrorCode] || codes[transport.DeniedErrorCode]:
+		return ErrAccessDenied
+	case k == kindCatalog && (terr.StatusCode == http.StatusNotFound || terr.StatusCode == http.StatusMethodNotAllowed ||
+		codes[transport.UnsupportedErrorCode]):
+		return ErrCatalogNotSupported
+	case codes[transport.NameUnknownErrorCode]:
+		return ErrRepositoryNotFound
+	case codes[transport.ManifestUnknownErrorCode] || codes[transport.BlobUnknownErrorCode]:
+		return ErrImageNotFound
+	case terr.StatusCode == http.StatusNotFound && k == kindTags:
+		return ErrRepositoryNotFound
+	case terr.StatusCode == http.StatusNotFound:
+		return ErrImageNotFound
+	}
+	return nil
+}
+
+// mapError attaches the matching sentinel to err, keeping err (and the
+// *transport.Error in it) reachable for errors.As.
+func mapError(err error, k kind, st *callState) error {
+	if err == nil {
+		return nil
+	}
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return err
+	}
+	switch s := classify(terr, k); s {
+	case nil:
+		return err
+	case ErrRateLimited:
+		var ra time.Duration
+		if st != nil {
+			ra = time.Duration(st.retryAfter.Load())
+		}
+		return &RateLimitError{RetryAfter: ra, Err: err}
+	default:
+		return &upstreamError{sentinel: s, err: err}
+	}
+}
+
+// upstreamError is an upstream failure classified as one of the sentinels.
+type upstreamError struct {
+	sentinel error
+	err      error
+}
+
+func (e *upstreamError) Error() string   { return e.sentinel.Error() + ": " + e.err.Error() }
+func (e *upstreamError) Unwrap() []error { return []error{e.sentinel, e.err} }
+
+// opError is what every Client method returns on failure: the operation, the
+// target and the cause, with URL query strings (signed blob URLs, tokens)
+// redacted from the text.
+type opError struct {
+	op     string
+	target string
+	err    error
+}
+
+func (e *opError) Error() string { return redact(fmt.Sprintf("%s %s: %v", e.op, e.target, e.err)) }
+func (e *opError) Unwrap() error { return e.err }
+
+// queryPattern matches the query string of a URL in a message.
+var queryPattern = regexp.MustCompile(`(https?://[^\s"'?]+)\?[^\s"']*`)
+
+// userinfoPattern matches credentials embedded in a URL.
+var userinfoPattern = regexp.MustCompile(`(https?://)[^\s"'/@]+@`)
+
+// redact removes query strings and userinfo from URLs in s.
+func redact(s string) string {
+	s = userinfoPattern.ReplaceAllString(s, "${1}")
+	return queryPattern.ReplaceAllString(s, "${1}?REDACTED")
+}

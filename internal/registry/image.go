@@ -1,0 +1,107 @@
+package registry
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+)
+
+// defaultPlatform is what an index resolves to without WithPlatform.
+var defaultPlatform = v1.Platform{OS: "linux", Architecture: "amd64"}
+
+// GetImage resolves reference to an image; an index resolves to the
+// platform of WithPlatform (default linux/amd64). The image reads its
+// config and layers lazily with ctx, so ctx must outlive their use and
+// Options.Timeout does not apply.
+func (c *client) GetImage(ctx context.Context, reference string, opts ...ImageGetOption) (ClientImage, error) {
+	ctx, cl := c.begin(ctx, "get image", reference)
+	img, err := c.image(ctx, reference, opts)
+	if err != nil {
+		return nil, cl.end(ctx, err, kindManifest)
+	}
+	return &clientImage{Image: img}, cl.end(ctx, nil, kindManifest)
+}
+
+// image fetches the manifest at reference and, on an index, the child for
+// the requested (or default) platform.
+func (c *client) image(ctx context.Context, reference string, opts []ImageGetOption) (v1.Image, error) {
+	ref, err := c.reference(reference)
+	if err != nil {
+		return nil, err
+	}
+	desc, err := c.s.puller.Get(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	if !desc.MediaType.IsIndex() {
+		return desc.Image()
+	}
+	want := platformOf(opts, true)
+	child, err := pickChild(desc.Manifest, *want)
+	if err != nil {
+		return nil, err
+	}
+	desc, err = c.s.puller.Get(ctx, ref.Context().Digest(child.Digest.String()))
+	if err != nil {
+		return nil, err
+	}
+	return desc.Image()
+}
+
+// platformOf returns WithPlatform's platform; when absent (or nil) it is the
+// default platform if withDefault, else nil.
+func platformOf(opts []ImageGetOption, withDefault bool) *v1.Platform {
+	var o imageGetOptions
+	for _, opt := range opts {
+		opt.applyImageGet(&o)
+	}
+	if o.platform == nil && withDefault {
+		p := defaultPlatform
+		return &p
+	}
+	return o.platform
+}
+
+// pickChild finds the first entry of the raw index that satisfies want.
+func pickChild(rawIndex []byte, want v1.Platform) (v1.Descriptor, error) {
+	idx, err := parseIndex(rawIndex)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	var avail []v1.Platform
+	for _, d := range idx.Manifests {
+		if d.Platform == nil {
+			continue
+		}
+		if d.Platform.Satisfies(want) {
+			return d, nil
+		}
+		avail = append(avail, *d.Platform)
+	}
+	return v1.Descriptor{}, &PlatformNotFoundError{Platform: want, Available: avail}
+}
+
+func parseIndex(raw []byte) (*v1.IndexManifest, error) {
+	im, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return nil, fmt.Errorf("parse index: %w", err)
+	}
+	return im, nil
+}
+
+// clientImage adds Extract to a remote image.
+type clientImage struct {
+	v1.Image
+}
+
+// Extract returns the flattened filesystem as a tar stream (whiteouts and
+// opaque directories applied, as mutate.Extract does). A failure shows up as
+// a read error.
+func (i *clientImage) Extract() io.ReadCloser {
+	return mutate.Extract(i.Image)
+}
+

@@ -1,0 +1,318 @@
+package registry
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+)
+
+// maxPageSize is the largest n sent to a registry: the distribution registry
+// rejects a catalog n above its maxentries (1000 by default) and ECR any n
+// above 1000 (https://github.com/google/go-containerregistry/issues/1091).
+const maxPageSize = 1000
+
+// maxListBody caps a listing response; a 1000-entry page is far smaller.
+const maxListBody = 8 << 20
+
+// ListTags returns every tag, following pages; with WithTagsLimit, one page.
+func (c *client) ListTags(ctx context.Context, opts ...ListTagsOption) ([]string, error) {
+	var o listOptions
+	for _, opt := range opts {
+		opt.applyListTags(&o)
+	}
+	ctx, cl := c.begin(ctx, "list tags", "")
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
+	if o.limit > 0 {
+		p, err := c.tagsPage(ctx, o)
+		if err != nil {
+			return nil, cl.end(ctx, err, kindTags)
+		}
+		return p.Items, cl.end(ctx, nil, kindTags)
+	}
+	all, err := followPages(o.last, func(last string) (*Page, error) {
+		return c.tagsPage(ctx, listOptions{limit: maxPageSize, last: last})
+	})
+	return all, cl.end(ctx, err, kindTags)
+}
+
+// ListTagsPage returns one page of at most WithTagsLimit tags (default and
+// cap 1000) after WithTagsLast, and the cursor of the next page.
+func (c *client) ListTagsPage(ctx context.Context, opts ...ListTagsOption) (*Page, error) {
+	var o listOptions
+	for _, opt := range opts {
+		opt.applyListTags(&o)
+	}
+	ctx, cl := c.begin(ctx, "list tags page", "")
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
+	p, err := c.tagsPage(ctx, o)
+	return p, cl.end(ctx, err, kindTags)
+}
+
+func (c *client) tagsPage(ctx context.Context, o listOptions) (*Page, error) {
+	repo, err := c.repository()
+	if err != nil {
+		return nil, err
+	}
+	limit := pageLimit(o.limit)
+	var body struct {
+		Tags []string `json:"tags"`
+	}
+	next, err := c.s.getList(ctx, repo.Scope("pull"), repo, "/v2/"+repo.RepositoryStr()+"/tags/list", limit, o.last, &body)
+	if err != nil {
+		return nil, err
+	}
+	return truncate(body.Tags, limit, next), nil
+}
+
+// pageLimit clamps a requested page size to (0, maxPageSize].
+func pageLimit(n int) int {
+	if n <= 0 || n > maxPageSize {
+		return maxPageSize
+	}
+	return n
+}
+
+// truncate makes a page of at most limit items, whatever the registry sent.
+// next is the registry's cursor ("" when it signalled the end).
+func truncate(items []string, limit int, next string) *Page {
+	if len(items) > limit {
+		return &Page{Items: items[:limit:limit], Next: items[limit-1]}
+	}
+	if items == nil {
+		items = []string{}
+	}
+	return &Page{Items: items, Next: next}
+}
+
+// followPages collects pages from cursor last until a page has no next
+// cursor. A cursor seen twice is an error: the registry would loop.
+func followPages(last string, page func(last string) (*Page, error)) ([]string, error) {
+	seen := map[string]bool{}
+	var all []string
+	for {
+		if seen[last] {
+			return all, fmt.Errorf("pagination loops: cursor %q repeated", last)
+		}
+		seen[last] = true
+		p, err := page(last)
+		if err != nil {
+			return all, err
+		}
+		all = append(all, p.Items...)
+		if p.Next == "" {
+			if all == nil {
+				all = []string{}
+			}
+			return all, nil
+		}
+		last = p.Next
+	}
+}
+
+// getList GETs a listing endpoint with n and last, decodes the JSON body
+// into out and returns the cursor of the next page from the Link header ("",
+// when there is none). A registry rejecting n as too large is asked again
+// without n, so that it uses its own page size.
+func (s *shared) getList(ctx context.Context, scope string, res authn.Resource, path string, n int, last string, out any) (string, error) {
+	rt, err := s.scopedTransport(ctx, scope, res)
+	if err != nil {
+		return "", err
+	}
+	hc := &http.Client{Transport: rt, CheckRedirect: s.sameHostRedirect}
+	scheme := "https"
+	if s.challenge.Insecure {
+		scheme = "http"
+	}
+	u := url.URL{Scheme: scheme, Host: s.host, Path: path}
+	resp, err := listGet(ctx, hc, u, n, last)
+	if err == nil && resp.StatusCode == http.StatusBadRequest {
+		terr := transport.CheckError(resp, http.StatusOK)
+		var te *transport.Error
+		if errors.As(terr, &te) && hasCode(te, "PAGINATION_NUMBER_INVALID") {
+			resp, err = listGet(ctx, hc, u, 0, last)
+		} else {
+			return "", terr
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	if err := transport.CheckError(resp, http.StatusOK); err != nil {
+		return "", err
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, maxListBody)).Decode(out); err != nil {
+		return "", fmt.Errorf("decode %s: %w", path, err)
+	}
+	return nextCursor(resp, s.host)
+}
+
+func listGet(ctx context.Context, hc *http.Client, u url.URL, n int, last string) (*http.Response, error) {
+	q := url.Values{}
+	if n > 0 {
+		q.Set("n", strconv.Itoa(n))
+	}
+	if last != "" {
+		q.Set("last", last)
+	}
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	return hc.Do(req)
+}
+
+func hasCode(te *transport.Error, code string) bool {
+	for _, d := range te.Errors {
+		if string(d.Code) == code {
+			return true
+		}
+	}
+	return false
+}
+
+// sameHostRedirect keeps listing redirects on the registry.
+func (s *shared) sameHostRedirect(req *http.Request, via []*http.Request) error {
+	if len(via) >= 10 {
+		return errors.New("stopped after 10 redirects")
+	}
+	if !sameHost(req.URL, s.host) {
+		return fmt.Errorf("%w: listing redirected to %s", errHostRefused, req.URL.Host)
+	}
+	return nil
+}
+
+// nextCursor reads the "last" parameter of a rel="next" Link header. A link
+// to another host is an error; a link without "last" (an opaque cursor) is
+// not supported and ends the listing.
+func nextCursor(resp *http.Response, host string) (string, error) {
+	for _, link := range resp.Header.Values("Link") {
+		for _, part := range strings.Split(link, ",") {
+			target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
+			if !ok || !strings.Contains(strings.ReplaceAll(params, " ", ""), `rel="next"`) && !strings.Contains(params, "rel=next") {
+				continue
+			}
+			target = strings.Trim(strings.TrimSpace(target), "<>")
+			u, err := resp.Request.URL.Parse(target)
+			if err != nil {
+				return "", fmt.Errorf("parse Link header: %w", err)
+			}
+			if !sameHost(u, host) {
+				return "", fmt.Errorf("%w: Link header points to %s", errHostRefused, u.Host)
+			}
+			return u.Query().Get("last"), nil
+		}
+	}
+	return "", nil
+}
+
+// ListRepositories returns every repository below the client's path; with
+// WithReposLimit, one page.
+func (c *client) ListRepositories(ctx context.Context, opts ...ListRepositoriesOption) ([]string, error) {
+	var o listOptions
+	for _, opt := range opts {
+		opt.applyListRepositories(&o)
+	}
+	ctx, cl := c.begin(ctx, "list repositories", "")
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
+	if o.limit > 0 {
+		p, err := c.reposPage(ctx, o)
+		if err != nil {
+			return nil, cl.end(ctx, err, kindCatalog)
+		}
+		return p.Items, cl.end(ctx, nil, kindCatalog)
+	}
+	all, err := followPages(o.last, func(last string) (*Page, error) {
+		return c.reposPage(ctx, listOptions{limit: maxPageSize, last: last})
+	})
+	return all, cl.end(ctx, err, kindCatalog)
+}
+
+// ListRepositoriesPage returns one page of repositories below the client's
+// path and the cursor of the next page.
+func (c *client) ListRepositoriesPage(ctx context.Context, opts ...ListRepositoriesOption) (*Page, error) {
+	var o listOptions
+	for _, opt := range opts {
+		opt.applyListRepositories(&o)
+	}
+	ctx, cl := c.begin(ctx, "list repositories page", "")
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
+	p, err := c.reposPage(ctx, o)
+	return p, cl.end(ctx, err, kindCatalog)
+}
+
+// reposPage reads the catalog from the client's prefix on until it has a
+// page of matches. The catalog is sorted in the distribution registry, so a
+// name past the prefix ends the scan; from a registry that ignores "last" or
+// does not sort, matches are filtered by prefix and cursor and sorted.
+func (c *client) reposPage(ctx context.Context, o listOptions) (*Page, error) {
+	if c.s.err != nil {
+		return nil, c.s.err
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	prefix := ""
+	if c.path != "" {
+		prefix = c.path + "/"
+	}
+	limit := pageLimit(o.limit)
+	cursor := o.last
+	if cursor < prefix {
+		cursor = prefix
+	}
+	start := cursor
+	var matches []string
+	seen := map[string]bool{}
+	for {
+		if seen[cursor] {
+			return nil, fmt.Errorf("catalog pagination loops: cursor %q repeated", cursor)
+		}
+		seen[cursor] = true
+		var body struct {
+			Repositories []string `json:"repositories"`
+		}
+		next, err := c.s.getList(ctx, "registry:catalog:*", c.s.reg, "/v2/_catalog", limit, cursor, &body)
+		if err != nil {
+			return nil, err
+		}
+		sorted := sort.StringsAreSorted(body.Repositories)
+		passed := false
+		for _, r := range body.Repositories {
+			switch {
+			case strings.HasPrefix(r, prefix) && r > start:
+				matches = append(matches, r)
+			case sorted && r > prefix && !strings.HasPrefix(r, prefix):
+				passed = true
+			}
+		}
+		if passed || next == "" {
+			sort.Strings(matches)
+			return truncate(matches, limit, ""), nil
+		}
+		if len(matches) >= limit {
+			sort.Strings(matches)
+			p := truncate(matches, limit, "")
+			if p.Next == "" {
+				p.Next = matches[len(matches)-1]
+			}
+			return p, nil
+		}
+		cursor = next
+	}
+}
