@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strings"
 )
 
@@ -27,6 +28,10 @@ type token struct {
 	principal Principal
 }
 
+// tokenName is the shape of a token's name: it lands in logs, error
+// messages and rate-limit keys, so plain and short.
+var tokenName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
 // everything is the anonymous default: pull on every repository.
 var everything = Scope{Registry: "*", Repositories: []string{"**"}, Actions: []Action{ActionPull}}
 
@@ -40,6 +45,9 @@ func New(cfg Config, getenv func(string) string) (*Authorizer, error) {
 	for i, t := range cfg.Tokens {
 		if t.Name == "" {
 			return nil, fmt.Errorf("auth: token #%d has no name", i+1)
+		}
+		if !tokenName.MatchString(t.Name) {
+			return nil, fmt.Errorf("auth: token #%d: name %q is invalid: use letters, digits and . _ - (at most 64 characters, starting with a letter or digit)", i+1, t.Name)
 		}
 		if t.Name == anonymousName {
 			return nil, fmt.Errorf("auth: token name %q is reserved for callers without a token", t.Name)

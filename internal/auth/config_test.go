@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -85,6 +86,7 @@ func TestNewRejects(t *testing.T) {
 		{"no source", []Token{{Name: "t", Scopes: okScopes}}, "exactly one of"},
 		{"two sources", []Token{{Name: "t", SecretEnv: "OK", SHA256: hexDigest("x"), Scopes: okScopes}}, "exactly one of"},
 		{"no name", []Token{{SecretEnv: "OK", Scopes: okScopes}}, "has no name"},
+		{"name with a newline", []Token{{Name: "a\nb", SecretEnv: "OK", Scopes: okScopes}}, "is invalid"},
 		{"reserved name", []Token{{Name: "anonymous", SecretEnv: "OK", Scopes: okScopes}}, "reserved"},
 		{"duplicate name", []Token{{Name: "t", SecretEnv: "OK", Scopes: okScopes}, {Name: "t", SHA256: hexDigest(readerSecret), Scopes: okScopes}}, "defined twice"},
 		{"duplicate secret", []Token{{Name: "t", SecretEnv: "OK", Scopes: okScopes}, {Name: "u", SecretEnv: "OK2", Scopes: okScopes}}, `tokens "t" and "u" have the same secret`},
@@ -110,7 +112,7 @@ func TestNewRejects(t *testing.T) {
 			t.Errorf("%s: New error = %v, want one containing %q", tt.name, err, tt.want)
 			continue
 		}
-		if tt.tokens[0].Name != "" && !strings.Contains(err.Error(), `"`+tt.tokens[len(tt.tokens)-1].Name+`"`) {
+		if tt.tokens[0].Name != "" && !strings.Contains(err.Error(), strconv.Quote(tt.tokens[len(tt.tokens)-1].Name)) {
 			t.Errorf("%s: New error = %v, want it to name the token", tt.name, err)
 		}
 	}
