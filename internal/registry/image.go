@@ -104,4 +104,3 @@ type clientImage struct {
 func (i *clientImage) Extract() io.ReadCloser {
 	return mutate.Extract(i.Image)
 }
-

@@ -73,7 +73,14 @@ func (c *client) tagsPage(ctx context.Context, o listOptions) (*Page, error) {
 	if err != nil {
 		return nil, err
 	}
-	return truncate(body.Tags, limit, next), nil
+	p := truncate(body.Tags, limit, next)
+	if p.Next == "" && len(p.Items) == limit {
+		// A full page without a Link header: registries that do not send
+		// Link (go-containerregistry's) may have more. At worst the next
+		// page is empty.
+		p.Next = p.Items[limit-1]
+	}
+	return p, nil
 }
 
 // pageLimit clamps a requested page size to (0, maxPageSize].
@@ -136,15 +143,23 @@ func (s *shared) getList(ctx context.Context, scope string, res authn.Resource, 
 		scheme = "http"
 	}
 	u := url.URL{Scheme: scheme, Host: s.host, Path: path}
+	noN := &s.noN[0]
+	if strings.HasSuffix(path, "/_catalog") {
+		noN = &s.noN[1]
+	}
+	if noN.Load() {
+		n = 0
+	}
 	resp, err := listGet(ctx, hc, u, n, last)
-	if err == nil && resp.StatusCode == http.StatusBadRequest {
+	if err == nil && resp.StatusCode == http.StatusBadRequest && n > 0 {
 		terr := transport.CheckError(resp, http.StatusOK)
+		resp.Body.Close()
 		var te *transport.Error
-		if errors.As(terr, &te) && hasCode(te, "PAGINATION_NUMBER_INVALID") {
-			resp, err = listGet(ctx, hc, u, 0, last)
-		} else {
+		if !errors.As(terr, &te) || !hasCode(te, "PAGINATION_NUMBER_INVALID") {
 			return "", terr
 		}
+		noN.Store(true)
+		resp, err = listGet(ctx, hc, u, 0, last)
 	}
 	if err != nil {
 		return "", err
@@ -287,7 +302,9 @@ func (c *client) reposPage(ctx context.Context, o listOptions) (*Page, error) {
 		var body struct {
 			Repositories []string `json:"repositories"`
 		}
-		next, err := c.s.getList(ctx, "registry:catalog:*", c.s.reg, "/v2/_catalog", limit, cursor, &body)
+		// Always the largest page: most entries may fall outside the prefix,
+		// and a registry that ignores "last" must send everything at once.
+		next, err := c.s.getList(ctx, "registry:catalog:*", c.s.reg, "/v2/_catalog", maxPageSize, cursor, &body)
 		if err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -43,6 +44,9 @@ type shared struct {
 	mu        sync.Mutex
 	challenge *transport.Challenge
 	scoped    map[string]http.RoundTripper
+	// noN[0] (tags) and noN[1] (catalog) remember that the registry
+	// rejected our n, so later pages use its own page size at once.
+	noN [2]atomic.Bool
 }
 
 // client is one repository path on a shared registry connection.
