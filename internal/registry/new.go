@@ -35,6 +35,7 @@ type shared struct {
 	err    error // a configuration error every call returns
 
 	rt     http.RoundTripper // retry → guard → base; what ggcr wraps with auth
+	retry  *retryTransport
 	puller *remote.Puller
 	pusher *remote.Pusher
 
@@ -102,7 +103,8 @@ func newShared(hostPath string, opts *Options) *shared {
 		s.err = err
 		return s
 	}
-	s.rt = newRetryTransport(newGuardTransport(base, s.host, &s.opts), &s.opts)
+	s.retry = newRetryTransport(newGuardTransport(base, s.host, &s.opts), &s.opts)
+	s.rt = s.retry
 
 	ropts := []remote.Option{
 		remote.WithTransport(s.rt),
