@@ -1,0 +1,177 @@
+package transfer
+
+import (
+	"archive/tar"
+	"errors"
+	"io"
+	"path"
+	"strings"
+)
+
+// Bounds on what a tarball may hold, so that a hostile one cannot make Load
+// spend unbounded memory on its index. An image with a thousand layers needs
+// a few thousand entries.
+const (
+	maxTarEntries = 1 << 16
+	maxLinkHops   = 16
+)
+
+// tarEntry is one regular file or link in the tar.
+type tarEntry struct {
+	name   string
+	link   string // resolved target path for links, "" for files
+	offset int64  // start of the file's data in the tar
+	size   int64
+}
+
+// tarIndex maps the cleaned names of a tar's files to where their data
+// starts, so that a file can be read with one io.SectionReader and no copy.
+type tarIndex struct {
+	r     io.ReaderAt
+	size  int64
+	files map[string]tarEntry
+}
+
+// indexTar scans the tar of size bytes in r, header by header (the data is
+// skipped with Seek, not read), and rejects anything unsafe or ambiguous:
+// names that are absolute or contain "..", links that leave the archive,
+// duplicate names, sparse files, device nodes, truncation.
+func indexTar(r io.ReaderAt, size int64) (*tarIndex, error) {
+	sr := io.NewSectionReader(r, 0, size)
+	tr := tar.NewReader(sr)
+	ix := &tarIndex{r: r, size: size, files: map[string]tarEntry{}}
+	for n := 0; ; n++ {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, invalidf("read tar: %v", err)
+		}
+		if n >= maxTarEntries {
+			return nil, invalidf("more than %d tar entries", maxTarEntries)
+		}
+		name, err := cleanName(hdr.Name)
+		if err != nil {
+			return nil, err
+		}
+		for k := range hdr.PAXRecords {
+			if strings.HasPrefix(k, "GNU.sparse.") {
+				return nil, invalidf("%q: sparse files are not supported", name)
+			}
+		}
+		e := tarEntry{name: name}
+		switch hdr.Typeflag {
+		case tar.TypeDir, tar.TypeXGlobalHeader:
+			continue
+		case tar.TypeReg: // the reader reports the old TypeRegA as TypeReg
+			off, err := sr.Seek(0, io.SeekCurrent)
+			if err != nil {
+				return nil, invalidf("read tar: %v", err)
+			}
+			if hdr.Size < 0 || hdr.Size > size-off {
+				return nil, invalidf("%q: truncated (%d bytes declared, %d left)", name, hdr.Size, size-off)
+			}
+			e.offset, e.size = off, hdr.Size
+		case tar.TypeSymlink:
+			if path.IsAbs(hdr.Linkname) {
+				return nil, invalidf("%q: absolute link target", name)
+			}
+			e.link = path.Join(path.Dir(name), hdr.Linkname)
+		case tar.TypeLink:
+			// A hard link names its target by archive path.
+			if path.IsAbs(hdr.Linkname) {
+				return nil, invalidf("%q: absolute link target", name)
+			}
+			e.link = path.Clean(hdr.Linkname)
+			// go-containerregistry's tarball package resolves a hard link
+			// against the link's directory, as if it were a symbolic link;
+			// refuse the links where that reads a different file than tar
+			// semantics, so that what Load verifies is what gets pushed.
+			if path.Join(path.Dir(name), hdr.Linkname) != e.link {
+				return nil, invalidf("%q: hard link outside the archive root is ambiguous", name)
+			}
+		default:
+			return nil, invalidf("%q: unsupported tar entry type %q", name, hdr.Typeflag)
+		}
+		if e.link != "" && (e.link == ".." || strings.HasPrefix(e.link, "../")) {
+			return nil, invalidf("%q: link leaves the archive", name)
+		}
+		if _, dup := ix.files[name]; dup {
+			return nil, invalidf("%q appears twice", name)
+		}
+		ix.files[name] = e
+	}
+	if len(ix.files) == 0 {
+		return nil, invalidf("no files (empty or not a tar)")
+	}
+	return ix, nil
+}
+
+// cleanName returns a tar entry's name relative to the archive root, or an
+// error for a name that is absolute, has a ".." component, a backslash or a
+// NUL byte.
+func cleanName(name string) (string, error) {
+	if name == "" || strings.ContainsAny(name, "\\\x00") {
+		return "", invalidf("unsafe path %q", name)
+	}
+	if strings.HasPrefix(name, "/") {
+		return "", invalidf("unsafe path %q: absolute", name)
+	}
+	for _, seg := range strings.Split(name, "/") {
+		if seg == ".." {
+			return "", invalidf("unsafe path %q: contains ..", name)
+		}
+	}
+	return path.Clean(name), nil
+}
+
+// has reports whether name (after following links) is a file in the tar.
+func (ix *tarIndex) has(name string) bool {
+	_, err := ix.lookup(name)
+	return err == nil
+}
+
+// lookup finds the file name refers to, following links.
+func (ix *tarIndex) lookup(name string) (tarEntry, error) {
+	clean, err := cleanName(name)
+	if err != nil {
+		return tarEntry{}, err
+	}
+	for hop := 0; hop <= maxLinkHops; hop++ {
+		e, ok := ix.files[clean]
+		if !ok {
+			return tarEntry{}, invalidf("%q not found in tarball", name)
+		}
+		if e.link == "" {
+			return e, nil
+		}
+		clean = e.link
+	}
+	return tarEntry{}, invalidf("%q: too many links", name)
+}
+
+// open returns a reader of the file name refers to.
+func (ix *tarIndex) open(name string) (*io.SectionReader, error) {
+	e, err := ix.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return io.NewSectionReader(ix.r, e.offset, e.size), nil
+}
+
+// readFile returns the contents of name, refusing files over max bytes.
+func (ix *tarIndex) readFile(name string, max int64) ([]byte, error) {
+	e, err := ix.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if e.size > max {
+		return nil, invalidf("%q is %d bytes, more than the %d allowed", name, e.size, max)
+	}
+	b := make([]byte, e.size)
+	if _, err := ix.r.ReadAt(b, e.offset); err != nil && !(errors.Is(err, io.EOF) && e.size == 0) {
+		return nil, invalidf("read %q: %v", name, err)
+	}
+	return b, nil
+}
