@@ -38,7 +38,7 @@ func (c *client) GetImageConfig(ctx context.Context, reference string, opts ...r
 
 // configBlob returns the cached blob itself; callers must not modify it.
 func (c *client) configBlob(ctx context.Context, reference string, opts []registry.ImageGetOption) ([]byte, error) {
-	p, _, known := platformOf(opts)
+	p, known := platformOf(opts)
 	if !known {
 		return c.inner.GetConfigBlob(ctx, reference, opts...)
 	}

@@ -167,7 +167,7 @@ func (c *fakeClient) GetRegistry() string {
 }
 
 // resolve finds a manifest by tag or digest; with a platform, an index
-// yields its first child with equal OS and architecture.
+// yields its first child whose platform satisfies the one asked for.
 func (c *fakeClient) resolve(ref string, opts []registry.ImageGetOption) (registry.ManifestResult, error) {
 	c.up.mu.Lock()
 	defer c.up.mu.Unlock()
@@ -185,19 +185,16 @@ func (c *fakeClient) resolve(ref string, opts []registry.ImageGetOption) (regist
 	if !ok {
 		return nil, fmt.Errorf("fake %s@%s: %w", c.path, d, registry.ErrImageNotFound)
 	}
-	if len(opts) == 0 || !m.GetDescriptor().GetMediaType().IsIndex() {
-		return m, nil
-	}
 	p := registry.PlatformOf(opts...)
-	if p == nil {
-		p = &defaultPlatform
+	if p == nil || !m.GetDescriptor().GetMediaType().IsIndex() {
+		return m, nil
 	}
 	idx, err := m.GetIndexManifest()
 	if err != nil {
 		return nil, err
 	}
 	for _, child := range idx.GetManifests() {
-		if cp := child.GetPlatform(); cp != nil && cp.OS == p.OS && cp.Architecture == p.Architecture {
+		if cp := child.GetPlatform(); cp != nil && cp.Satisfies(*p) {
 			return r.manifests[child.GetDigest().String()], nil
 		}
 	}
@@ -227,8 +224,8 @@ func (c *fakeClient) GetConfigBlob(ctx context.Context, ref string, opts ...regi
 	if err := c.up.enter(ctx, "GetConfigBlob "+c.path+" "+ref); err != nil {
 		return nil, err
 	}
-	if len(opts) == 0 {
-		opts = []registry.ImageGetOption{registry.WithPlatform{}}
+	if registry.PlatformOf(opts...) == nil {
+		opts = []registry.ImageGetOption{registry.WithPlatform{Platform: &defaultPlatform}}
 	}
 	m, err := c.resolve(ref, opts)
 	if err != nil {

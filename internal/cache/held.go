@@ -54,16 +54,17 @@ func (h *heldManifest) parse() {
 	})
 }
 
-// childDigest picks p's manifest from an index the way go-containerregistry's
-// remote package does: the first entry whose platform matches. It reports
-// false for an image manifest, an unparsable index or no match.
+// childDigest picks p's manifest from an index the way the registry client
+// does: the first entry with a platform that satisfies p (fields p leaves
+// empty match anything). It reports false for an image manifest, an
+// unparsable index or no match.
 func (h *heldManifest) childDigest(p *v1.Platform) (string, bool) {
 	if p == nil {
 		p = &defaultPlatform
 	}
 	h.parse()
 	for _, c := range h.children {
-		if c.platform != nil && matchesPlatform(*c.platform, *p) {
+		if c.platform != nil && c.platform.Satisfies(*p) {
 			return c.digest, true
 		}
 	}

@@ -19,12 +19,12 @@ var errNoDigest = errors.New("registry returned no digest")
 // digest-to-manifest entry (no TTL). With WithPlatform and an index, the
 // child is picked from the cached index and fetched by digest.
 func (c *client) GetManifest(ctx context.Context, reference string, opts ...registry.ImageGetOption) (registry.ManifestResult, error) {
-	p, given, known := platformOf(opts)
+	p, known := platformOf(opts)
 	if !known {
 		return c.inner.GetManifest(ctx, reference, opts...)
 	}
 	h, err := c.manifest(ctx, reference)
-	if err == nil && given {
+	if err == nil && p != nil {
 		h, err = c.child(ctx, h, p)
 	}
 	if err != nil {
@@ -37,13 +37,13 @@ func (c *client) GetManifest(ctx context.Context, reference string, opts ...regi
 // the cached index when there is one; otherwise it asks the registry (a HEAD,
 // cheaper than fetching the manifest).
 func (c *client) GetDigest(ctx context.Context, reference string, opts ...registry.ImageGetOption) (*v1.Hash, error) {
-	p, given, known := platformOf(opts)
+	p, known := platformOf(opts)
 	if !known {
 		return c.inner.GetDigest(ctx, reference, opts...)
 	}
 	var d string
 	var err error
-	if given {
+	if p != nil {
 		d, err = c.platformDigest(ctx, reference, p)
 	} else {
 		d, err = c.digest(ctx, reference)

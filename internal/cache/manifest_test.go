@@ -69,7 +69,8 @@ func TestGetManifest(t *testing.T) {
 		{name: "by digest, held", ref: "@" + f.index, wantDigest: f.index, wantStatus: StatusHit},
 		{name: "platform picked from the cached index", ref: "multi", opts: []registry.ImageGetOption{arm}, wantDigest: f.arm64, wantStatus: StatusMiss, wantCalls: 1},
 		{name: "platform, warm", ref: "multi", opts: []registry.ImageGetOption{arm}, wantDigest: f.arm64, wantStatus: StatusHit},
-		{name: "nil platform is linux/amd64", ref: "multi", opts: []registry.ImageGetOption{registry.WithPlatform{}}, wantDigest: f.amd64, wantStatus: StatusMiss, wantCalls: 1},
+		{name: "a nil platform is no platform", ref: "multi", opts: []registry.ImageGetOption{registry.WithPlatform{}}, wantDigest: f.index, wantStatus: StatusHit},
+		{name: "a partial platform matches", ref: "multi", opts: []registry.ImageGetOption{registry.WithPlatform{Platform: &v1.Platform{Architecture: "amd64"}}}, wantDigest: f.amd64, wantStatus: StatusMiss, wantCalls: 1},
 		{name: "tag expired: revalidated with a HEAD", advance: 30 * time.Second, ref: "multi", wantDigest: f.index, wantStatus: StatusMiss, wantCalls: 1},
 		{name: "child by digest never expires", advance: time.Hour, ref: "sha256:" + f.arm64[len("sha256:"):], wantDigest: f.arm64, wantStatus: StatusHit},
 	}
@@ -202,28 +203,6 @@ func TestDigestOf(t *testing.T) {
 		got, ok := digestOf(tt.ref)
 		if got != tt.want || ok != tt.wantOK {
 			t.Errorf("digestOf(%q) = %q, %v, want %q, %v", tt.ref, got, ok, tt.want, tt.wantOK)
-		}
-	}
-}
-
-func TestMatchesPlatform(t *testing.T) {
-	amd := v1.Platform{OS: "linux", Architecture: "amd64"}
-	armv7 := v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7", Features: []string{"sse"}}
-	tests := []struct {
-		given, required v1.Platform
-		want            bool
-	}{
-		{amd, amd, true},
-		{armv7, v1.Platform{OS: "linux", Architecture: "arm"}, true},
-		{armv7, v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, false},
-		{armv7, v1.Platform{OS: "linux", Architecture: "arm", Features: []string{"sse"}}, true},
-		{armv7, v1.Platform{OS: "linux", Architecture: "arm", Features: []string{"avx"}}, false},
-		{amd, v1.Platform{OS: "windows", Architecture: "amd64"}, false},
-		{amd, v1.Platform{OS: "linux", Architecture: "amd64", OSVersion: "10"}, false},
-	}
-	for _, tt := range tests {
-		if got := matchesPlatform(tt.given, tt.required); got != tt.want {
-			t.Errorf("matchesPlatform(%v, %v) = %v, want %v", tt.given, tt.required, got, tt.want)
 		}
 	}
 }

@@ -12,62 +12,23 @@ import (
 // platform is named.
 var defaultPlatform = v1.Platform{OS: "linux", Architecture: "amd64"}
 
-// platformOf reads image options: the platform asked for (nil: none, or
-// linux/amd64 when WithPlatform carries nil), whether one was asked for,
-// and whether every option is one the cache knows how to key. Unknown
-// options make the call pass through.
-func platformOf(opts []registry.ImageGetOption) (p *v1.Platform, given, known bool) {
+// platformOf reads image options: the platform asked for (nil when none is,
+// WithPlatform{Platform: nil} included, as the client reads it), and whether
+// every option is one the cache knows how to key. Unknown options make the
+// call pass through.
+func platformOf(opts []registry.ImageGetOption) (p *v1.Platform, known bool) {
 	for _, o := range opts {
 		switch o := o.(type) {
 		case registry.WithPlatform:
 		case *registry.WithPlatform:
 			if o == nil {
-				return nil, false, false
+				return nil, false
 			}
 		default:
-			return nil, false, false
-		}
-		given = true
-	}
-	if !given {
-		return nil, false, true
-	}
-	if p = registry.PlatformOf(opts...); p == nil {
-		p = &defaultPlatform
-	}
-	return p, true, true
-}
-
-// matchesPlatform is go-containerregistry's rule (pkg/v1/remote, unexported):
-// OS and architecture equal; OS version and variant equal when required;
-// required features a subset of the given ones.
-func matchesPlatform(given, required v1.Platform) bool {
-	if given.Architecture != required.Architecture || given.OS != required.OS {
-		return false
-	}
-	if required.OSVersion != "" && given.OSVersion != required.OSVersion {
-		return false
-	}
-	if required.Variant != "" && given.Variant != required.Variant {
-		return false
-	}
-	return isSubset(given.OSFeatures, required.OSFeatures) && isSubset(given.Features, required.Features)
-}
-
-func isSubset(have, want []string) bool {
-	for _, w := range want {
-		found := false
-		for _, h := range have {
-			if h == w {
-				found = true
-				break
-			}
-		}
-		if !found {
-			return false
+			return nil, false
 		}
 	}
-	return true
+	return registry.PlatformOf(opts...), true
 }
 
 // platformKey spells every field of p that matching looks at.
