@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -35,17 +34,14 @@ type budget struct {
 // openLayer returns the layer's uncompressed tar stream. It reads the
 // compressed blob and decompresses it here, with klauspost/compress, instead
 // of calling Uncompressed (which uses compress/gzip); the compression is
-// detected from the first bytes, as go-containerregistry does. Layers whose
-// media type says uncompressed are read with Uncompressed, because
-// Compressed would compress them on the fly. Cancelling ctx closes the
-// blob, which unblocks a read in progress. At the end of the stream the rest
-// of the blob is drained so a verifying reader checks the digest.
+// detected from the first bytes, as go-containerregistry does, whatever the
+// media type says. Cancelling ctx closes the blob, which unblocks a read in
+// progress: the blob is an HTTP body or a plain reader, for which a
+// concurrent Close is safe (a decompressor such as one from Uncompressed
+// would not be). At the end of the stream the rest of the blob is drained so
+// that a verifying reader checks the digest.
 func openLayer(ctx context.Context, l v1.Layer, b *budget) (io.ReadCloser, error) {
-	open := l.Compressed
-	if mt, err := l.MediaType(); err == nil && uncompressedType(mt) {
-		open = l.Uncompressed
-	}
-	rc, err := open()
+	rc, err := l.Compressed()
 	if err != nil {
 		return nil, fmt.Errorf("open layer: %w", err)
 	}
@@ -86,14 +82,6 @@ func openLayer(ctx context.Context, l v1.Layer, b *budget) (io.ReadCloser, error
 		lr.dec = lr.blob
 	}
 	return lr, nil
-}
-
-func uncompressedType(mt types.MediaType) bool {
-	switch mt {
-	case types.DockerUncompressedLayer, types.OCIUncompressedLayer, types.OCIUncompressedRestrictedLayer:
-		return true
-	}
-	return false
 }
 
 // layerReader is a decompressed layer stream that enforces the budget.

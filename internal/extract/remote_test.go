@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/name"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -25,11 +25,11 @@ import (
 // serving other bytes for one blob (a fault a real registry cannot be made
 // to show).
 type blobCounter struct {
-	next    http.Handler
-	mu      sync.Mutex
-	gets    map[string]int
-	swap    string // digest whose body is replaced
-	with    []byte
+	next http.Handler
+	mu   sync.Mutex
+	gets map[string]int
+	swap string // digest whose body is replaced
+	with []byte
 }
 
 func (c *blobCounter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
