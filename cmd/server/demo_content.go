@@ -166,6 +166,8 @@ func debian() imageSpec {
 			text("etc/debian_version", "12.7\n"),
 			dir("tmp/"),
 			text("tmp/build.log", "left over from the build\n"),
+			dir("var/"),
+			dir("var/cache/"),
 			dir("var/cache/apt/"),
 			text("var/cache/apt/pkgcache.bin", "cache\n"),
 			dir("opt/app/"),

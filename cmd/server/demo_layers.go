@@ -174,9 +174,31 @@ func index(docker bool, images map[string]v1.Image, platforms ...v1.Platform) v1
 	for _, p := range platforms {
 		p := p
 		idx = mutate.AppendManifests(idx, mutate.IndexAddendum{
-			Add:        images[p.String()],
+			Add:        plainDescriptor{images[p.String()]},
 			Descriptor: v1.Descriptor{Platform: &p},
 		})
 	}
 	return idx
+}
+
+// plainDescriptor describes an image in an index the way docker buildx and
+// registries do: go-containerregistry would also set artifactType (from the
+// config media type), which image indexes in the wild do not carry.
+type plainDescriptor struct{ v1.Image }
+
+// Descriptor is read by mutate.AppendManifests through partial.Descriptor.
+func (i plainDescriptor) Descriptor() (*v1.Descriptor, error) {
+	mt, err := i.MediaType()
+	if err != nil {
+		return nil, err
+	}
+	size, err := i.Size()
+	if err != nil {
+		return nil, err
+	}
+	digest, err := i.Digest()
+	if err != nil {
+		return nil, err
+	}
+	return &v1.Descriptor{MediaType: mt, Size: size, Digest: digest}, nil
 }

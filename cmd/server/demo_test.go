@@ -120,6 +120,9 @@ func TestDemoContent(t *testing.T) {
 	var platforms []string
 	for _, m := range im.Manifests {
 		platforms = append(platforms, m.Platform.String())
+		if m.ArtifactType != "" {
+			t.Errorf("alpine:3.20 child %s artifactType = %q, want none (as image indexes carry)", m.Platform, m.ArtifactType)
+		}
 	}
 	if want := []string{"linux/amd64", "linux/arm64", "linux/arm/v7"}; !slices.Equal(platforms, want) {
 		t.Errorf("alpine:3.20 platforms = %v, want %v", platforms, want)

@@ -23,7 +23,7 @@ type readmeLine struct {
 }
 
 var (
-	readmeCurl    = regexp.MustCompile(`^(?:([A-Z_]+)=\$\()?curl (-[a-zA-Z]+) (?:'([^']+)'|"([^"]+)")(?: \| ([^)#]+?))?\)?(?:\s+# (\d{3}) ([A-Z_]+))?$`)
+	readmeCurl    = regexp.MustCompile(`^(?:([A-Z_]+)=\$\()?curl (-[a-zA-Z]+) (?:'([^']+)'|"([^"]+)")(?: \| (.+?))?\)?(?:\s+# (\d{3}) ([A-Z_]+))?$`)
 	readmeVar     = regexp.MustCompile(`\$([A-Z_]+)`)
 	readmeOrigin  = "http://localhost:8080"
 	readmeTestCmd = "go test -race ./..."

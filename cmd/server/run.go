@@ -32,6 +32,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger := newLogger(stderr, opts.logLevel, opts.logFormat)
+	logger.Info("starting regapi", "version", version, "revision", revision)
 
 	var upstreams []handlers.Upstream
 	var demo *demoRegistry

@@ -23,6 +23,7 @@ func newUpstream(u config.Upstream, t config.Timeouts, logger *slog.Logger) hand
 		Timeout:               time.Duration(t.Upstream),
 		ResponseHeaderTimeout: time.Duration(t.UpstreamResponseHeader),
 		Logger:                logger.With("upstream", u.Name),
+		UserAgent:             "regapi/" + version,
 	}
 	switch {
 	case u.Token != "":
