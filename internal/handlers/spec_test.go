@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"slices"
 	"sort"
-	"strings"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -121,26 +120,4 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// specPattern returns the spec path and path parameters a request path
-// answers to, by the same parser the server uses.
-func specPattern(t testing.TB, path string) (string, map[string]string) {
-	t.Helper()
-	rest, ok := strings.CutPrefix(path, reposPrefix)
-	if !ok {
-		return path, map[string]string{}
-	}
-	rr, err := parseRepoPath(rest)
-	if err != nil {
-		t.Fatalf("parseRepoPath(%q): %v", rest, err)
-	}
-	params := map[string]string{"registry": rr.Registry}
-	if rr.Repository != "" {
-		params["repository"] = rr.Repository
-	}
-	if rr.Route.Reference {
-		params["reference"] = strings.TrimPrefix(rest[strings.LastIndex(rest, "/")+1:], "")
-	}
-	return rr.Route.Pattern, params
 }
