@@ -249,7 +249,7 @@ func TestFlattenSubtree(t *testing.T) {
 }
 
 func TestFlattenOptionErrors(t *testing.T) {
-	for _, opt := range []Option{WithPrefetchBytes(-1), WithPrefetchLayers(-1), WithSubtree("/a\x00b"),
+	for _, opt := range []Option{WithPrefetchBytes(-1), WithPrefetchBytes(2 << 30), WithPrefetchLayers(-1), WithSubtree("/a\x00b"),
 		WithMaxFileSize(-1), WithMaxBytes(-1), WithMaxRatio(-1)} {
 		if err := Flatten(context.Background(), io.Discard, nil, opt); err == nil {
 			t.Errorf("Flatten with a bad option = nil, want an error")

@@ -36,6 +36,10 @@ const (
 	// empty file) are not judged by their ratio.
 	ratioGrace = 16 << 20
 
+	// maxPrefetchBytes keeps the per-layer chunk queues, sized for the
+	// whole budget, small.
+	maxPrefetchBytes = 1 << 30
+
 	// maxHops is the number of links followed when resolving a path, as
 	// Linux's MAXSYMLINKS.
 	maxHops = 40
@@ -59,13 +63,13 @@ func makeOptions(opts ...Option) (*options, error) {
 }
 
 // WithPrefetchBytes bounds the decompressed bytes held for layers below the
-// one being written. Zero disables read-ahead into lower layers; the layer
-// being written still decompresses concurrently into a few small buffers.
-// The default value is 32 MiB.
+// one being written, at most 1 GiB. Zero disables read-ahead into lower
+// layers; the layer being written still decompresses concurrently into a few
+// small buffers. The default value is 32 MiB.
 func WithPrefetchBytes(n int64) Option {
 	return func(o *options) error {
-		if n < 0 {
-			return fmt.Errorf("prefetch bytes %d: must not be negative", n)
+		if n < 0 || n > maxPrefetchBytes {
+			return fmt.Errorf("prefetch bytes %d: must be between 0 and %d", n, maxPrefetchBytes)
 		}
 		o.prefetchBytes = n
 		return nil

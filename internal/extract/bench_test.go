@@ -1,0 +1,196 @@
+package extract
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/klauspost/compress/gzip"
+)
+
+// benchImage is a generated image: gzip layers of files whose contents
+// compress about 2.5:1, like typical binaries and libraries.
+type benchImage struct {
+	layers     []v1.Layer
+	img        v1.Image
+	outBytes   int64 // size of the flattened tar
+	compressed int64
+}
+
+var (
+	benchMu     sync.Mutex
+	benchImages = map[string]*benchImage{}
+)
+
+// makeBenchImage builds (once per shape) n layers of about perLayer
+// uncompressed bytes each; the upper layers replace some lower files.
+func makeBenchImage(tb testing.TB, n int, perLayer int64) *benchImage {
+	tb.Helper()
+	key := fmt.Sprint(n, perLayer)
+	benchMu.Lock()
+	defer benchMu.Unlock()
+	if bi, ok := benchImages[key]; ok {
+		return bi
+	}
+	src := rand.NewChaCha8([32]byte{1})
+	r := rand.New(src)
+	words := []byte("the quick brown fox jumps over the lazy dog lorem ipsum dolor sit amet ")
+	bi := &benchImage{}
+	for l := range n {
+		var tarBuf bytes.Buffer
+		tw := tar.NewWriter(&tarBuf)
+		for i := 0; int64(tarBuf.Len()) < perLayer; i++ {
+			size := 4<<10 + r.IntN(1<<20)
+			body := make([]byte, size)
+			for off := 0; off < size; off += 4096 {
+				chunk := body[off:min(off+4096, size)]
+				if r.IntN(5) < 2 {
+					src.Read(chunk)
+				} else {
+					for j := range chunk {
+						chunk[j] = words[(off+j+l)%len(words)]
+					}
+				}
+			}
+			// Names overlap across layers so that upper files shadow lower ones.
+			name := fmt.Sprintf("usr/lib/d%d/f%d", i%16, i+l*(i%3))
+			if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(size), ModTime: epoch}); err != nil {
+				tb.Fatal(err)
+			}
+			tw.Write(body)
+		}
+		tw.Close()
+		var gz bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&gz, gzip.DefaultCompression)
+		zw.Write(tarBuf.Bytes())
+		zw.Close()
+		bi.layers = append(bi.layers, blobLayer(tb, gz.Bytes(), types.DockerLayer, nil))
+		bi.compressed += int64(gz.Len())
+	}
+	img, err := mutate.AppendLayers(empty.Image, bi.layers...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	bi.img = img
+	cw := &countWriter{}
+	if err := Flatten(context.Background(), cw, bi.layers); err != nil {
+		tb.Fatal(err)
+	}
+	bi.outBytes = cw.n
+	benchImages[key] = bi
+	return bi
+}
+
+type countWriter struct{ n int64 }
+
+func (c *countWriter) Write(p []byte) (int, error) { c.n += int64(len(p)); return len(p), nil }
+
+// The benchmark image: 4 layers of 48 MiB, 192 MiB uncompressed.
+const benchLayers, benchPerLayer = 4, 48 << 20
+
+func BenchmarkFlatten(b *testing.B) {
+	bi := makeBenchImage(b, benchLayers, benchPerLayer)
+	b.SetBytes(bi.outBytes)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := Flatten(context.Background(), io.Discard, bi.layers); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMutateExtract(b *testing.B) {
+	bi := makeBenchImage(b, benchLayers, benchPerLayer)
+	b.SetBytes(bi.outBytes)
+	b.ReportAllocs()
+	for b.Loop() {
+		rc := mutate.Extract(bi.img)
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			b.Fatal(err)
+		}
+		rc.Close()
+	}
+}
+
+// BenchmarkFlattenVsMutateExtract runs both on the same image, alternating,
+// and reports each one's MB/s and their ratio from the same run.
+func BenchmarkFlattenVsMutateExtract(b *testing.B) {
+	bi := makeBenchImage(b, benchLayers, benchPerLayer)
+	var ours, theirs time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := Flatten(context.Background(), io.Discard, bi.layers); err != nil {
+			b.Fatal(err)
+		}
+		ours += time.Since(start)
+		start = time.Now()
+		rc := mutate.Extract(bi.img)
+		if _, err := io.Copy(io.Discard, rc); err != nil {
+			b.Fatal(err)
+		}
+		rc.Close()
+		theirs += time.Since(start)
+	}
+	mbps := func(d time.Duration) float64 { return float64(bi.outBytes) * float64(b.N) / d.Seconds() / 1e6 }
+	b.ReportMetric(mbps(ours), "flatten-MB/s")
+	b.ReportMetric(mbps(theirs), "mutate-MB/s")
+	b.ReportMetric(mbps(ours)/mbps(theirs), "speedup")
+}
+
+// BenchmarkFlattenPeakHeap reports the highest HeapInuse above the starting
+// point seen while flattening, sampled every millisecond.
+func BenchmarkFlattenPeakHeap(b *testing.B) {
+	bi := makeBenchImage(b, benchLayers, benchPerLayer)
+	b.SetBytes(bi.outBytes)
+	var peak uint64
+	for b.Loop() {
+		p, err := peakHeap(func() error { return Flatten(context.Background(), io.Discard, bi.layers) })
+		if err != nil {
+			b.Fatal(err)
+		}
+		peak = max(peak, p)
+	}
+	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
+}
+
+// peakHeap runs f and returns the highest HeapInuse growth seen meanwhile.
+func peakHeap(f func() error) (uint64, error) {
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	base := ms.HeapInuse
+	done := make(chan struct{})
+	result := make(chan uint64)
+	go func() {
+		var peak uint64
+		t := time.NewTicker(time.Millisecond)
+		defer t.Stop()
+		for {
+			var ms runtime.MemStats
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > base {
+				peak = max(peak, ms.HeapInuse-base)
+			}
+			select {
+			case <-done:
+				result <- peak
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	err := f()
+	close(done)
+	return <-result, err
+}
