@@ -43,9 +43,16 @@ type entry struct {
 	retryAt time.Time
 }
 
-// entryOverhead approximates an entry's bookkeeping: the entry struct, the
-// LRU's list element and map slot, and the interface boxing its value.
-const entryOverhead = 256
+// entryOverhead approximates an entry's bookkeeping: the entry struct (about
+// 180 bytes), the LRU's list element and map slot, and the allocation of the
+// boxed value. 352 is measured: 200k tiny entries cost about 415 bytes each
+// on the heap, key and location strings included.
+const entryOverhead = 352
+
+// entrySize is an entry's estimated footprint given its payload.
+func entrySize(key, loc string, payload int64) int64 {
+	return payload + int64(len(key)+len(loc)) + entryOverhead
+}
 
 func (e *entry) fresh(now time.Time) bool { return e.expires.IsZero() || now.Before(e.expires) }
 
@@ -114,7 +121,7 @@ func (c *Cache) put(key, loc string, k kind, val any, size int64) {
 	now := c.o.clock()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.storeLocked(&entry{key: key, loc: loc, kind: k, val: val, size: size + int64(len(key)) + entryOverhead, stored: now})
+	c.storeLocked(&entry{key: key, loc: loc, kind: k, val: val, size: entrySize(key, loc, size), stored: now})
 }
 
 // Purge drops the entries of one upstream or repository prefix and returns

@@ -178,6 +178,6 @@ func (c *Cache) finish(l lookup, cl *call) {
 		}
 		return
 	}
-	e.size += int64(len(e.key)) + entryOverhead
+	e.size = entrySize(e.key, e.loc, e.size)
 	c.storeLocked(e)
 }
