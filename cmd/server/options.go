@@ -11,6 +11,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/config"
 )
 
@@ -31,6 +32,9 @@ type options struct {
 	shutdownDelay   time.Duration
 	timeouts        config.Timeouts
 	cache           config.Cache
+	// auth is the access-control configuration (tokens, anonymous scopes)
+	// with allowAnonymous folded in; its secrets are loaded by auth.New.
+	auth auth.Config
 }
 
 // upstreamFlags collects repeated --upstream values unparsed, so that the
@@ -145,6 +149,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if o.shutdownDelay < 0 {
 		return nil, errors.New("shutdown delay must not be negative")
+	}
+
+	if o.auth, err = auth.ParseConfig(file.AuthJSON(o.allowAnonymous)); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
 	}
 
 	o.upstreams = file.Upstreams

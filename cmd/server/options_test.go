@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/config"
 )
 
@@ -26,6 +27,8 @@ log_level: warn
 log_format: text
 shutdown_grace: 40s
 allow_anonymous: true
+tokens:
+- {name: ci, secret_env: CI_TOKEN, scopes: [{registry: file, repositories: ["team/**"], actions: [push]}]}
 upstreams:
 - {name: file, url: https://file.example, username: u, password_env: FILE_PASS}
 `), 0o600)
@@ -74,7 +77,9 @@ upstreams:
 				{Name: "f", Endpoint: config.Endpoint{Host: "f.example"}},
 			},
 			defaultPlatform: v1.Platform{OS: "linux", Architecture: "arm64"}, logLevel: slog.LevelInfo, logFormat: "text",
-			shutdownGrace: 7 * time.Second},
+			shutdownGrace: 7 * time.Second,
+			auth: auth.Config{Tokens: []auth.Token{{Name: "ci", SecretEnv: "CI_TOKEN",
+				Scopes: []auth.Scope{{Registry: "file", Repositories: []string{"team/**"}, Actions: []auth.Action{auth.ActionPush}}}}}}},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +89,9 @@ upstreams:
 			}
 			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{})
 			tt.want.cache = config.Cache{}.WithDefaults()
+			if tt.want.allowAnonymous {
+				tt.want.auth.AllowAnonymous = true
+			}
 			if diff := cmp.Diff(tt.want, *got, cmp.AllowUnexported(options{})); diff != "" {
 				t.Errorf("parseOptions() mismatch (-want +got):\n%s", diff)
 			}
@@ -92,6 +100,10 @@ upstreams:
 }
 
 func TestParseOptionsErrors(t *testing.T) {
+	badTokens := filepath.Join(t.TempDir(), "tokens.yaml")
+	if err := os.WriteFile(badTokens, []byte("tokens: [{name: ci, secret_env: X, scope: [{registry: a, repositories: [x], actions: [pull]}]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -113,6 +125,7 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"zero grace", []string{"--demo", "--shutdown-grace", "0s"}, nil, "shutdown grace must be positive"},
 		{"stray argument", []string{"--demo", "serve"}, nil, `unexpected argument "serve"`},
 		{"unknown flag", []string{"--listn", ":1"}, nil, "flag provided but not defined: -listn"},
+		{"misspelt token field", []string{"--demo", "--config", badTokens}, nil, `unknown field "scope"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

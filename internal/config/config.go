@@ -1,6 +1,7 @@
 package config
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -52,6 +53,12 @@ type Config struct {
 	UpstreamSpecs []UpstreamSpec `json:"upstreams,omitempty"`
 	// Cache configures the answer cache in front of the upstreams.
 	Cache Cache `json:"cache,omitempty"`
+
+	// Tokens and AnonymousScopes are the access-control settings (caller
+	// tokens and what anonymous callers may pull). They are kept as JSON
+	// here and read by internal/auth, which owns their shape; see AuthJSON.
+	Tokens          json.RawMessage `json:"tokens,omitempty"`
+	AnonymousScopes json.RawMessage `json:"anonymous_scopes,omitempty"`
 
 	// Upstreams are UpstreamSpecs with credentials, CA bundles and URLs
 	// resolved; Load fills it.
@@ -122,6 +129,23 @@ func (c *Config) validate() error {
 		return fmt.Errorf("cache: %w", err)
 	}
 	return nil
+}
+
+// AuthJSON returns the access-control part of the file as a JSON document
+// for auth.ParseConfig, with allow_anonymous set to allowAnonymous (the
+// merged value of flag, variable and file).
+func (c *Config) AuthJSON(allowAnonymous bool) []byte {
+	doc := struct {
+		AllowAnonymous  bool            `json:"allow_anonymous,omitempty"`
+		Tokens          json.RawMessage `json:"tokens,omitempty"`
+		AnonymousScopes json.RawMessage `json:"anonymous_scopes,omitempty"`
+	}{allowAnonymous, c.Tokens, c.AnonymousScopes}
+	b, err := json.Marshal(doc)
+	if err != nil {
+		// Only invalid RawMessage fails, and the decoder produced them.
+		panic(fmt.Sprintf("config: marshal auth settings: %v", err))
+	}
+	return b
 }
 
 // ParsePlatform reads os/arch[/variant] and insists on both os and arch.

@@ -294,3 +294,26 @@ func TestParseUpstreamFlag(t *testing.T) {
 		}
 	}
 }
+
+func TestAuthJSON(t *testing.T) {
+	yaml := `
+tokens:
+  - name: ci
+    secret_file: /etc/regapi/tokens/ci
+    scopes: [{registry: ghcr, repositories: ["team/**"], actions: [pull, push]}]
+anonymous_scopes: [{registry: "*", repositories: ["library/**"], actions: [pull]}]
+`
+	c, err := Parse([]byte(yaml), "", func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	want := `{"allow_anonymous":true,` +
+		`"tokens":[{"name":"ci","scopes":[{"actions":["pull","push"],"registry":"ghcr","repositories":["team/**"]}],"secret_file":"/etc/regapi/tokens/ci"}],` +
+		`"anonymous_scopes":[{"actions":["pull"],"registry":"*","repositories":["library/**"]}]}`
+	if got := string(c.AuthJSON(true)); got != want {
+		t.Errorf("AuthJSON(true) = %s, want %s", got, want)
+	}
+	if got, want := string((&Config{}).AuthJSON(false)), `{}`; got != want {
+		t.Errorf("AuthJSON(false) of an empty file = %s, want %s", got, want)
+	}
+}
