@@ -57,6 +57,12 @@ func (c *Cache) get(ctx context.Context, l lookup, load loadFunc) (any, error) {
 		}
 	}
 	cl := c.calls[l.key]
+	if cl == nil && ctx.Err() != nil {
+		// Nobody would wait for a load started for a caller already gone.
+		c.mu.Unlock()
+		c.m.misses[l.kind].Inc()
+		return nil, fmt.Errorf("cache: %s lookup: %w", l.kind, context.Cause(ctx))
+	}
 	if cl == nil {
 		cl = &call{done: make(chan struct{}), epoch: c.epoch}
 		c.calls[l.key] = cl

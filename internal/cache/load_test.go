@@ -221,3 +221,15 @@ func TestLoadTimeoutBoundsDetachedLoad(t *testing.T) {
 		t.Errorf("upstream calls = %d, want 2", got)
 	}
 }
+
+func TestGoneCallerStartsNoLoad(t *testing.T) {
+	f := newFixture(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := f.hub.WithSegment("org", "app").ListTags(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("ListTags(cancelled ctx) error = %v, want context.Canceled", err)
+	}
+	if got := f.up.count(""); got != 0 {
+		t.Errorf("upstream calls = %d, want 0", got)
+	}
+}
