@@ -17,8 +17,9 @@ import (
 
 // digestName matches the file names `docker save` gives content it stores
 // under its digest: "<hex>.json" configs (before Docker 25) and
-// "blobs/sha256/<hex>" (since).
-var digestName = regexp.MustCompile(`^(?:blobs/sha256/([0-9a-f]{64})|([0-9a-f]{64})\.json)$`)
+// "blobs/sha256/<hex>" (since), and "sha256:<hex>" (go-containerregistry's
+// tarball.Write).
+var digestName = regexp.MustCompile(`^(?:blobs/sha256/([0-9a-f]{64})|([0-9a-f]{64})\.json|sha256:([0-9a-f]{64}))$`)
 
 // maxZstdWindow caps the window a zstd layer may ask the decoder for (its
 // memory); zstd's default levels use 8 MiB at most.
@@ -121,7 +122,7 @@ func verifyLayer(ix *tarIndex, p string, diffID v1.Hash, budget *int64) error {
 		if _, err := io.Copy(io.Discard, br); err != nil {
 			return invalidf("layer %s: %v", p, err)
 		}
-		if got := fmt.Sprintf("%x", rawHash.Sum(nil)); got != named[1]+named[2] {
+		if got := fmt.Sprintf("%x", rawHash.Sum(nil)); got != named[1]+named[2]+named[3] {
 			return invalidf("%s: content has digest sha256:%s", p, got)
 		}
 	}
@@ -138,7 +139,7 @@ func checkDigestName(p string, r io.Reader) error {
 	if err != nil {
 		return invalidf("%s: %v", p, err)
 	}
-	if h.Hex != named[1]+named[2] {
+	if h.Hex != named[1]+named[2]+named[3] {
 		return invalidf("%s: content has digest %s", p, h)
 	}
 	return nil

@@ -126,10 +126,10 @@ func cleanName(name string) (string, error) {
 	return path.Clean(name), nil
 }
 
-// has reports whether name (after following links) is a file in the tar.
+// has reports whether the tar has an entry (a file or a link) named name.
 func (ix *tarIndex) has(name string) bool {
-	_, err := ix.lookup(name)
-	return err == nil
+	_, ok := ix.files[name]
+	return ok
 }
 
 // lookup finds the file name refers to, following links.
