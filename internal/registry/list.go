@@ -271,10 +271,17 @@ func (c *client) ListRepositoriesPage(ctx context.Context, opts ...ListRepositor
 	return p, cl.end(ctx, err, kindCatalog)
 }
 
-// reposPage reads the catalog from the client's prefix on until it has a
-// page of matches. The catalog is sorted in the distribution registry, so a
-// name past the prefix ends the scan; from a registry that ignores "last" or
-// does not sort, matches are filtered by prefix and cursor and sorted.
+// reposPage reads the catalog from just before the client's subtree on
+// until it has a page of matches, keeping the registry's order.
+//
+// Registries order the catalog differently: byte order (most), or the
+// distribution registry's storage walk order, where "a/0" comes before the
+// repository "a" and "a/b" after it. Starting at "path/" would make the
+// distribution registry skip children starting with a digit, so the scan
+// starts at startCursor(path), which precedes the subtree in both orders.
+// On a page ordered either way, a name past the subtree ends the scan. A
+// page in neither order (go-containerregistry's registry, which also
+// ignores "last") is filtered by the cursor and sorted.
 func (c *client) reposPage(ctx context.Context, o listOptions) (*Page, error) {
 	if c.s.err != nil {
 		return nil, c.s.err
@@ -288,10 +295,9 @@ func (c *client) reposPage(ctx context.Context, o listOptions) (*Page, error) {
 	}
 	limit := pageLimit(o.limit)
 	cursor := o.last
-	if cursor < prefix {
-		cursor = prefix
+	if cursor == "" {
+		cursor = startCursor(c.path)
 	}
-	start := cursor
 	var matches []string
 	seen := map[string]bool{}
 	for {
@@ -308,28 +314,79 @@ func (c *client) reposPage(ctx context.Context, o listOptions) (*Page, error) {
 		if err != nil {
 			return nil, err
 		}
-		sorted := sort.StringsAreSorted(body.Repositories)
-		passed := false
-		for _, r := range body.Repositories {
-			switch {
-			case strings.HasPrefix(r, prefix) && r > start:
-				matches = append(matches, r)
-			case sorted && r > prefix && !strings.HasPrefix(r, prefix):
-				passed = true
-			}
-		}
-		if passed || next == "" {
-			sort.Strings(matches)
-			return truncate(matches, limit, ""), nil
-		}
+		page, passed := filterCatalog(body.Repositories, c.path, prefix, o.last)
+		matches = append(matches, page...)
 		if len(matches) >= limit {
-			sort.Strings(matches)
 			p := truncate(matches, limit, "")
-			if p.Next == "" {
-				p.Next = matches[len(matches)-1]
+			if p.Next == "" && (!passed && next != "" || len(matches) > limit) {
+				p.Next = p.Items[len(p.Items)-1]
 			}
 			return p, nil
 		}
+		if passed || next == "" {
+			return truncate(matches, limit, ""), nil
+		}
 		cursor = next
 	}
+}
+
+// filterCatalog returns the names under prefix from one catalog page, and
+// whether the page shows that the subtree is over.
+func filterCatalog(names []string, path, prefix, last string) (matches []string, passed bool) {
+	less := orderOf(names)
+	if less == nil {
+		// Unordered: the registry ignores "last" too; filter and sort.
+		for _, r := range names {
+			if strings.HasPrefix(r, prefix) && (last == "" || r > last) {
+				matches = append(matches, r)
+			}
+		}
+		sort.Strings(matches)
+		return matches, false
+	}
+	for _, r := range names {
+		switch {
+		case strings.HasPrefix(r, prefix):
+			matches = append(matches, r)
+		case r != path && prefix != "" && less(prefix, r):
+			return matches, true
+		}
+	}
+	return matches, false
+}
+
+// orderOf returns the order names are sorted in (byte order or the
+// distribution registry's walk order), or nil.
+func orderOf(names []string) func(a, b string) bool {
+	for _, less := range []func(a, b string) bool{byteLess, walkLess} {
+		if sort.SliceIsSorted(names, func(i, j int) bool { return less(names[i], names[j]) }) {
+			return less
+		}
+	}
+	return nil
+}
+
+func byteLess(a, b string) bool { return a < b }
+
+// walkLess orders names as the distribution registry's storage walk emits
+// them: by the path of their "_manifests" directory, "/" sorting first.
+func walkLess(a, b string) bool {
+	key := func(s string) string { return strings.ReplaceAll(s+"/_manifests", "/", "\x00") }
+	return key(a) < key(b)
+}
+
+// startCursor returns a valid repository name that sorts before path and
+// everything below it, in byte order and in walk order: path cut after its
+// last character that has an alphanumeric predecessor, that character
+// decremented ("org/app" → "org/apo", "x/a0" → "x/9"). "" when there is none.
+func startCursor(path string) string {
+	for i := len(path) - 1; i >= 0; i-- {
+		switch ch := path[i]; {
+		case ch == 'a':
+			return path[:i] + "9"
+		case ch > 'a' && ch <= 'z', ch > '0' && ch <= '9':
+			return path[:i] + string(ch-1)
+		}
+	}
+	return ""
 }

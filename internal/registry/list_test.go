@@ -76,15 +76,19 @@ func TestListTagsMissingRepository(t *testing.T) {
 }
 
 func TestListRepositories(t *testing.T) {
-	// A small catalog page size makes the client follow several pages.
-	host := registrytest.NewDistribution(t, &registrytest.DistributionOptions{CatalogMaxEntries: 2})
-	// In byte order: "-" < "." < "/" < "0".
-	repos := []string{"aaa/x", "org", "org-x/y", "org.x/z", "org/a", "org/b/c", "org/b/d", "org/c", "org0/z", "zzz"}
+	// A small catalog page size makes the client follow several pages. (With
+	// 2, distribution v3.1.2 drops the connection on the first page of this
+	// catalog: a bug of its own, seen with plain GETs too.)
+	host := registrytest.NewDistribution(t, &registrytest.DistributionOptions{CatalogMaxEntries: 3})
+	// The distribution registry lists in its storage walk order, where
+	// "org/0x" precedes "org" and the whole "org/" subtree precedes "org-x".
+	repos := []string{"aaa/x", "org/0x", "org", "org/a", "org/b/c", "org/b/d", "org/c", "org-x/y", "org.x/z", "org0/z", "zzz"}
 	for _, r := range repos {
 		pushTags(t, host, r, "v1")
 	}
 	base := newClient(t, host, nil)
 	org := base.WithSegment("org")
+	underOrg := []string{"org/0x", "org/a", "org/b/c", "org/b/d", "org/c"}
 
 	tests := []struct {
 		name   string
@@ -93,12 +97,13 @@ func TestListRepositories(t *testing.T) {
 		want   []string
 	}{
 		{"root", base, nil, repos},
-		{"org", org, nil, []string{"org/a", "org/b/c", "org/b/d", "org/c"}},
+		{"org", org, nil, underOrg},
 		{"org/b", org.WithSegment("b"), nil, []string{"org/b/c", "org/b/d"}},
-		{"org limit 3", org, []registry.ListRepositoriesOption{registry.WithReposLimit(3)}, []string{"org/a", "org/b/c", "org/b/d"}},
+		{"org limit 3", org, []registry.ListRepositoriesOption{registry.WithReposLimit(3)}, underOrg[:3]},
 		{"org after org/b/c", org, []registry.ListRepositoriesOption{registry.WithReposLast("org/b/c")}, []string{"org/b/d", "org/c"}},
 		{"org limit 1 after org/a", org, []registry.ListRepositoriesOption{registry.WithReposLimit(1), registry.WithReposLast("org/a")}, []string{"org/b/c"}},
 		{"leaf", org.WithSegment("c"), nil, []string{}},
+		{"no such path", base.WithSegment("nope"), nil, []string{}},
 		{"root limit 5000", base, []registry.ListRepositoriesOption{registry.WithReposLimit(5000)}, repos},
 	}
 	for _, tc := range tests {
@@ -124,7 +129,7 @@ func TestListRepositories(t *testing.T) {
 		}
 		last = p.Next
 	}
-	if want := []string{"org/a", "org/b/c", "org/b/d", "org/c"}; !cmp.Equal(got, want) {
+	if want := underOrg; !cmp.Equal(got, want) {
 		t.Errorf("org pages of 3 = %q, want %q", got, want)
 	}
 }

@@ -7,6 +7,8 @@
 package registrytest
 
 import (
+	"io"
+	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -74,11 +76,14 @@ func (r *Registry) record(h http.Handler) http.Handler {
 // serve starts h on loopback (TLS when tls is set) and fills in r.
 func (r *Registry) serve(t testing.TB, h http.Handler, tls bool) {
 	t.Helper()
+	r.Server = httptest.NewUnstartedServer(r.record(h))
+	// Handshake failures are what some tests are about; keep them quiet.
+	r.Server.Config.ErrorLog = log.New(io.Discard, "", 0)
 	if tls {
-		r.Server = httptest.NewTLSServer(r.record(h))
+		r.Server.StartTLS()
 		r.CAPEM = certPEM(r.Server)
 	} else {
-		r.Server = httptest.NewServer(r.record(h))
+		r.Server.Start()
 	}
 	t.Cleanup(r.Server.Close)
 	r.URL = r.Server.URL
