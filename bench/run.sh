@@ -1,0 +1,314 @@
+#!/usr/bin/env bash
+# bench/run.sh: regapi's benchmarks, side by side against their anchors, in
+# one run on loopback. Needs Go (the version in go.mod) and, for wrk, Debian's
+# apt-get; everything else is built from the Go module proxy. See
+# BENCHMARKS.md for what each figure means and what limits it.
+#
+# Usage: bench/run.sh            (from any directory)
+# Knobs (environment): BENCH_DURATION seconds per throughput run (4),
+# BENCH_ROUNDS rounds of throughput and extract runs (3), BENCH_CONNS
+# connections (32), BENCH_BIG_MIB size of the large image (256),
+# BENCH_BURST concurrent identical cold requests (200), BENCH_LOADGEN
+# wrk|go (wrk when it is installed or installable).
+#
+# Every process it starts is killed on exit; every request goes to 127.0.0.1.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=$ROOT/bench/out
+BIN=$OUT/bin
+DURATION=${BENCH_DURATION:-4}
+ROUNDS=${BENCH_ROUNDS:-3}
+CONNS=${BENCH_CONNS:-32}
+BIG_MIB=${BENCH_BIG_MIB:-256}
+BURST=${BENCH_BURST:-200}
+LOADGEN=${BENCH_LOADGEN:-}
+STAMP=$(date -u +%Y%m%dT%H%M%SZ)
+mkdir -p "$BIN"
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/regapi-bench.XXXXXX")
+RAW=$WORK/results.env
+: >"$RAW"
+
+PIDS=()
+cleanup() {
+	local pid
+	for pid in "${PIDS[@]}"; do
+		kill "$pid" 2>/dev/null || true
+	done
+	for pid in "${PIDS[@]}"; do
+		wait "$pid" 2>/dev/null || true
+	done
+	rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# put KEY VALUE records a result.
+put() { printf '%s=%s\n' "$1" "$2" >>"$RAW"; }
+# get KEY [FILE] reads a key=value line.
+get() { sed -n "s/^$1=//p" "${2:-$RAW}" | tail -n 1; }
+# median of numbers given as arguments.
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
+# div A B prints A/B with two decimals (or n/a).
+div() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b+0 == 0) print "n/a"; else printf "%.2f", a/b }'; }
+# now_ns prints a monotonic-enough wall clock in nanoseconds.
+now_ns() { date +%s%N; }
+
+# start NAME CMD... runs CMD in the background with its output in WORK.
+start() {
+	local name=$1
+	shift
+	"$@" >"$WORK/$name.out" 2>"$WORK/$name.log" &
+	PIDS+=("$!")
+	LAST_PID=$!
+}
+# listening NAME prints the URL a started server announced on stdout.
+listening() {
+	local i url
+	for i in $(seq 1 600); do
+		url=$(sed -n 's/.* listening on \(http:[^ ]*\).*/\1/p' "$WORK/$1.out" | head -n 1)
+		if [[ -n $url ]]; then
+			echo "${url/localhost/127.0.0.1}"
+			return
+		fi
+		kill -0 "$LAST_PID" 2>/dev/null || { cat "$WORK/$1.log" >&2; die "$1 exited"; }
+		sleep 0.1
+	done
+	die "$1 did not announce its address"
+}
+
+# ---------------------------------------------------------------- build
+modver() { awk -v m="$1" '$1 == m { print $2; exit }' "$ROOT/go.mod"; }
+DIST_V=$(modver github.com/distribution/distribution/v3)
+GGCR_V=$(modver github.com/google/go-containerregistry)
+[[ -n $DIST_V && -n $GGCR_V ]] || die "go.mod lacks distribution/v3 or go-containerregistry"
+
+install_tool() { # NAME PACKAGE VERSION
+	local target=$BIN/$1-$3
+	if [[ ! -x $target ]]; then
+		log "building $1 $3 from the module proxy"
+		(cd "$WORK" && GOFLAGS= GOBIN="$WORK/gobin" go install "$2@$3")
+		mv "$WORK/gobin/$1" "$target"
+	fi
+	echo "$target"
+}
+REGISTRY=$(install_tool registry github.com/distribution/distribution/v3/cmd/registry "$DIST_V")
+CRANE=$(install_tool crane github.com/google/go-containerregistry/cmd/crane "$GGCR_V")
+log "building regapi and the bench tools"
+(cd "$ROOT" && go build -o "$BIN/regapi" ./cmd/server && go build -o "$BIN/" ./bench/cmd/...)
+LOAD=$BIN/load
+
+if [[ -z $LOADGEN ]]; then
+	if ! command -v wrk >/dev/null && command -v apt-get >/dev/null && [[ $(id -u) == 0 ]]; then
+		log "installing wrk"
+		(apt-get update -qq && apt-get install -y -qq wrk) >"$WORK/apt.log" 2>&1 || log "wrk install failed; using the Go load generator"
+	fi
+	if command -v wrk >/dev/null; then LOADGEN=wrk; else LOADGEN=go; fi
+fi
+put loadgen "$LOADGEN"
+
+# ---------------------------------------------------------------- machine
+put date "$STAMP"
+put nproc "$(nproc)"
+put mem_mib "$(awk '/MemTotal/ { printf "%d", $2/1024 }' /proc/meminfo)"
+put go "$(go env GOVERSION)"
+put kernel "$(uname -r)"
+put registry_version "$DIST_V"
+put crane_version "$GGCR_V"
+put regapi_commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+put load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- registry
+RPORT=$("$LOAD" freeport)
+mkdir -p "$WORK/storage"
+cat >"$WORK/registry.yml" <<EOF
+version: 0.1
+log:
+  level: error
+  accesslog:
+    disabled: true
+storage:
+  filesystem:
+    rootdirectory: $WORK/storage
+  delete:
+    enabled: true
+http:
+  addr: 127.0.0.1:$RPORT
+catalog:
+  maxentries: 1000
+EOF
+start registry env OTEL_TRACES_EXPORTER=none "$REGISTRY" serve "$WORK/registry.yml"
+REG=http://127.0.0.1:$RPORT
+"$LOAD" wait -url "$REG/v2/" -timeout 60s || { cat "$WORK/registry.log" >&2; die "registry did not start"; }
+log "registry $DIST_V on $REG; seeding the corpus (${BIG_MIB} MiB image)"
+"$BIN/seed" --registry "127.0.0.1:$RPORT" --big-mib "$BIG_MIB" >"$WORK/seed.env"
+cat "$WORK/seed.env" >>"$RAW"
+TAGS=$(get tags_count "$WORK/seed.env")
+log "seeded in $(get seed_seconds "$WORK/seed.env") s"
+
+# regapi NAME UPSTREAM_URL starts an instance and sets URL_<NAME>, PID_<NAME>.
+regapi() {
+	start "regapi-$1" "$BIN/regapi" --listen 127.0.0.1:0 --upstream "bench=$2" --allow-anonymous --log-level warn
+	printf -v "PID_$1" '%s' "$LAST_PID"
+	local url
+	url=$(listening "regapi-$1")
+	printf -v "URL_$1" '%s' "$url"
+	"$LOAD" wait -url "$url/healthz" -timeout 30s
+}
+regapi main "$REG"
+API=$URL_main/api/v1/repos/bench
+ACCEPT_MANIFEST="Accept: application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json"
+
+# ---------------------------------------------------------------- cold manifests
+log "cold manifest latency: $((TAGS - 1)) distinct tags through regapi and direct, alternating"
+"$LOAD" latency -from 0 -to 0 -a "$API/corpus/tags/-/manifests/{tag}" -b "$REG/v2/corpus/tags/manifests/{tag}" -hb "$ACCEPT_MANIFEST" >/dev/null
+"$LOAD" latency -prefix cold_ -from 1 -to $((TAGS - 1)) \
+	-a "$API/corpus/tags/-/manifests/{tag}" \
+	-b "$REG/v2/corpus/tags/manifests/{tag}" -hb "$ACCEPT_MANIFEST" >>"$RAW"
+
+# ---------------------------------------------------------------- cached throughput
+TAGS_API="$API/corpus/tags/-/tags?limit=100"
+TAGS_REG="$REG/v2/corpus/tags/tags/list?n=100"
+MAN_API="$API/corpus/big/-/manifests/latest"
+MAN_REG="$REG/v2/corpus/big/manifests/latest"
+start ceiling "$BIN/ceiling" --route "/tags=$TAGS_API" --route "/manifest=$MAN_API"
+CEIL=$(listening ceiling)
+
+# rate URL [HEADER] prints requests per second.
+rate() {
+	local url=$1 header=${2:-}
+	if [[ $LOADGEN == wrk ]]; then
+		local args=(-t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s)
+		[[ -n $header ]] && args+=(-H "$header")
+		wrk "${args[@]}" "$url" >"$WORK/wrk.txt"
+		if grep -q 'Non-2xx\|Socket errors' "$WORK/wrk.txt"; then
+			cat "$WORK/wrk.txt" >&2
+			die "errors while loading $url"
+		fi
+		awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/wrk.txt"
+	else
+		local args=(-c "$CONNS" -d "${DURATION}s")
+		[[ -n $header ]] && args+=(-H "$header")
+		"$LOAD" rate -url "$url" "${args[@]}" >"$WORK/rate.env"
+		[[ $(get errors "$WORK/rate.env") == 0 ]] || die "errors while loading $url"
+		get rps "$WORK/rate.env"
+	fi
+}
+
+for what in tags manifest; do
+	if [[ $what == tags ]]; then
+		urls=("$CEIL/tags" "$TAGS_API" "$TAGS_REG") hdr=""
+	else
+		urls=("$CEIL/manifest" "$MAN_API" "$MAN_REG") hdr=$ACCEPT_MANIFEST
+	fi
+	log "cached $what throughput: ceiling, regapi, registry; $ROUNDS rounds of ${DURATION}s each, $CONNS connections ($LOADGEN)"
+	ceil=() api=() reg=()
+	for round in $(seq 1 "$ROUNDS"); do
+		ceil+=("$(rate "${urls[0]}")")
+		api+=("$(rate "${urls[1]}")")
+		reg+=("$(rate "${urls[2]}" "$hdr")")
+	done
+	put "${what}_rps_ceiling" "$(median "${ceil[@]}")"
+	put "${what}_rps_regapi" "$(median "${api[@]}")"
+	put "${what}_rps_registry" "$(median "${reg[@]}")"
+	put "${what}_rps_samples" "ceiling ${ceil[*]}; regapi ${api[*]}; registry ${reg[*]}"
+done
+
+# ---------------------------------------------------------------- burst
+log "$BURST concurrent identical cold requests through a counting proxy"
+start countproxy "$BIN/countproxy" --target "$REG"
+PROXY=$(listening countproxy)
+regapi burst "$PROXY"
+# One request to another repository first, so that connection set-up and the
+# /v2/ ping are not counted against the burst.
+"$LOAD" get -url "$URL_burst/api/v1/repos/bench/corpus/multi/-/manifests/latest" >/dev/null
+"$LOAD" get -url "$PROXY/_count" >"$WORK/count-before.env"
+"$LOAD" burst -prefix burst_ -n "$BURST" -warm "$URL_burst/healthz" \
+	-url "$URL_burst/api/v1/repos/bench/corpus/burst/-/manifests/cold" >>"$RAW"
+"$LOAD" get -url "$PROXY/_count" >"$WORK/count-after.env"
+for k in total manifests ping blobs; do
+	put "burst_upstream_$k" $(($(get "$k" "$WORK/count-after.env") - $(get "$k" "$WORK/count-before.env")))
+done
+
+# ---------------------------------------------------------------- extract
+regapi extract "$REG"
+EXTRACT_URL=$URL_extract/api/v1/repos/bench/corpus/big/-/extract/latest
+BIG_REF=127.0.0.1:$RPORT/corpus/big:latest
+log "extract warm-up: crane export | wc -c (untimed, also warms the registry's page cache)"
+CRANE_BYTES=$(timeout 300 "$CRANE" export --insecure "$BIG_REF" - | wc -c)
+put crane_bytes "$CRANE_BYTES"
+IDLE_KIB=$("$LOAD" rss -pid "$PID_extract" | sed -n 's/^vmrss_kib=//p')
+put extract_idle_rss_kib "$IDLE_KIB"
+crane_mbps=() api_mbps=() peaks=()
+crane_run() {
+	local t0 t1
+	t0=$(now_ns)
+	timeout 300 "$CRANE" export --insecure "$BIG_REF" /dev/null
+	t1=$(now_ns)
+	crane_mbps+=("$(awk -v b="$CRANE_BYTES" -v ns=$((t1 - t0)) 'BEGIN { printf "%.1f", b / ns * 1000 }')")
+}
+api_run() {
+	"$LOAD" download -url "$EXTRACT_URL" -pid "$PID_extract" >"$WORK/download.env"
+	api_mbps+=("$(get mb_per_s "$WORK/download.env")")
+	peaks+=("$(get peak_rss_kib "$WORK/download.env")")
+	put extract_bytes "$(get bytes "$WORK/download.env")"
+}
+log "extract of the ${BIG_MIB} MiB image: regapi vs crane export, $ROUNDS rounds, alternating"
+for round in $(seq 1 "$ROUNDS"); do
+	if ((round % 2)); then crane_run; api_run; else api_run; crane_run; fi
+done
+HWM_KIB=$("$LOAD" rss -pid "$PID_extract" | sed -n 's/^vmhwm_kib=//p')
+PEAK_KIB=$(printf '%s\n' "${peaks[@]}" "$HWM_KIB" | sort -n | tail -n 1)
+put extract_mbps_regapi "$(median "${api_mbps[@]}")"
+put extract_mbps_crane "$(median "${crane_mbps[@]}")"
+put extract_mbps_samples "regapi ${api_mbps[*]}; crane ${crane_mbps[*]}"
+put extract_peak_rss_kib "$PEAK_KIB"
+put extract_rss_above_idle_mib "$(awk -v p="$PEAK_KIB" -v i="$IDLE_KIB" 'BEGIN { printf "%.1f", (p - i) / 1024 }')"
+put load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- report
+# row NAME VALUE ANCHOR_VALUE RATIO TARGET_OP TARGET: one table line.
+row() {
+	local met
+	met=$(awk -v r="$4" -v op="$5" -v t="$6" 'BEGIN {
+		if (r == "n/a" || op == "") { print "-"; exit }
+		ok = (op == ">=" ? r+0 >= t+0 : op == "<=" ? r+0 <= t+0 : r+0 == t+0)
+		print (ok ? "yes" : "NO") }')
+	printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "${5:+$5 $6}" "$met"
+}
+report() {
+	local r
+	echo "# regapi benchmarks, $STAMP"
+	echo
+	echo "Machine: $(get nproc) cores, $(get mem_mib) MiB, $(get go), Linux $(get kernel); load average $(get load_start) at start, $(get load_end) at end."
+	echo "Anchors: distribution registry $(get registry_version) (filesystem storage), crane $(get crane_version), regapi $(get regapi_commit); load generator $(get loadgen), $CONNS connections, ${DURATION}s x $ROUNDS rounds."
+	echo
+	echo '| measure | regapi | anchor | ratio | target | met |'
+	echo '| --- | --- | --- | --- | --- | --- |'
+	for what in tags manifest; do
+		r=$(div "$(get "${what}_rps_regapi")" "$(get "${what}_rps_ceiling")")
+		row "cached $what req/s vs bare net/http" "$(get "${what}_rps_regapi")" "$(get "${what}_rps_ceiling")" "$r" "$([[ $what == tags ]] && echo '>=')" 0.6
+		r=$(div "$(get "${what}_rps_regapi")" "$(get "${what}_rps_registry")")
+		row "cached $what req/s vs registry" "$(get "${what}_rps_regapi")" "$(get "${what}_rps_registry")" "$r" "$([[ $what == tags ]] && echo '>=')" 10
+	done
+	r=$(div "$(get cold_a_p50_ms)" "$(get cold_b_p50_ms)")
+	row "cold manifest median ms vs registry" "$(get cold_a_p50_ms)" "$(get cold_b_p50_ms)" "$r" "<=" 1.3
+	r=$(div "$(get cold_a_p90_ms)" "$(get cold_b_p90_ms)")
+	row "cold manifest p90 ms vs registry" "$(get cold_a_p90_ms)" "$(get cold_b_p90_ms)" "$r" "" ""
+	r=$(div "$(get extract_mbps_regapi)" "$(get extract_mbps_crane)")
+	row "extract MB/s vs crane export" "$(get extract_mbps_regapi)" "$(get extract_mbps_crane)" "$r" ">=" 1.3
+	row "extract RSS above idle, MiB" "$(get extract_rss_above_idle_mib)" "64" "$(div "$(get extract_rss_above_idle_mib)" 64)" "<=" 1
+	row "upstream manifest GETs for $BURST identical cold requests" "$(get burst_upstream_manifests)" "1" "$(get burst_upstream_manifests)" "<=" 1
+	echo
+	echo "Samples: tags $(get tags_rps_samples); manifest $(get manifest_rps_samples); extract MB/s $(get extract_mbps_samples)."
+	echo "Burst: $(get burst_ok) ok, $(get burst_failed) failed in $(get burst_ms) ms; upstream requests $(get burst_upstream_total) in all ($(get burst_upstream_ping) pings, $(get burst_upstream_blobs) blobs)."
+	echo "Extract: $(get extract_bytes) tar bytes from regapi, $(get crane_bytes) from crane; image $(get big_uncompressed_bytes) bytes of layer tar in $(get big_layers) layers, $(get big_compressed_bytes) gzip; RSS idle $(get extract_idle_rss_kib) KiB, peak $(get extract_peak_rss_kib) KiB."
+}
+report >"$OUT/results-$STAMP.md"
+cp "$RAW" "$OUT/results-$STAMP.env"
+echo
+cat "$OUT/results-$STAMP.md"
+log "results in bench/out/results-$STAMP.md (and .env with every raw value)"
