@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -98,8 +99,7 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 func Parse(data []byte, dir string, getenv func(string) string) (*Config, error) {
 	var c Config
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
-		// The decoder's messages name fields and types, never values.
-		return nil, fmt.Errorf("parse: %w", err)
+		return nil, fmt.Errorf("parse: %s", redactQuoted(err.Error()))
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -155,6 +155,26 @@ func ParsePlatform(s string) (*v1.Platform, error) {
 		return nil, fmt.Errorf("platform %q: want os/arch[/variant], e.g. linux/arm64/v8", s)
 	}
 	return p, nil
+}
+
+// quoted finds the quoted strings of a decoder's error message: the JSON
+// decoder uses double quotes, the YAML one backticks.
+var quoted = regexp.MustCompile("\"(?:[^\"\\\\]|\\\\.)*\"|`[^`]*`")
+
+// fieldLike is what a configuration key looks like.
+var fieldLike = regexp.MustCompile(`^"[a-z][a-z0-9_]{0,31}"$`)
+
+// redactQuoted replaces the quoted strings of a decoder error that do not
+// look like a field name: the decoders quote unknown keys and some values,
+// and a secret pasted in the wrong place must not reach the log. (The same
+// rule as internal/auth's.)
+func redactQuoted(msg string) string {
+	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
+		if fieldLike.MatchString(q) {
+			return q
+		}
+		return `"(redacted)"`
+	})
 }
 
 // readBounded reads a whole file, refusing files larger than limit.

@@ -317,3 +317,23 @@ anonymous_scopes: [{registry: "*", repositories: ["library/**"], actions: [pull]
 		t.Errorf("AuthJSON(false) of an empty file = %s, want %s", got, want)
 	}
 }
+
+func TestParseErrorsHideValues(t *testing.T) {
+	docs := []string{
+		"upstreams:\n- name: a\n  url: https://r.example\n  'Sup3r-Secret!': x\n", // a secret pasted as a key
+		"'Sup3r-Secret!'\n",               // a secret as the whole document
+		"upstreams: 'Sup3r-Secret!'\n",    // a secret where a list belongs
+		"listen: {a: 'Sup3r-Secret!'}\n",  // a secret inside a wrong type
+		"upstreams:\n- 'Sup3r-Secret!'\n", // a secret as a list item
+	}
+	for _, doc := range docs {
+		_, err := Parse([]byte(doc), "", func(string) string { return "" })
+		if err == nil {
+			t.Errorf("Parse(%q) error = nil, want one", doc)
+			continue
+		}
+		if strings.Contains(err.Error(), "Sup3r") {
+			t.Errorf("Parse(%q) error = %q, shows the secret", doc, err)
+		}
+	}
+}
