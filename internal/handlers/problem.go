@@ -15,6 +15,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/registry"
 )
 
@@ -121,6 +122,9 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	h.Set("Content-Type", "application/problem+json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Content-Type-Options", "nosniff")
+	if p.Status == http.StatusUnauthorized {
+		h.Set("WWW-Authenticate", auth.Challenge)
+	}
 	if retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(retryAfter))
 	}
@@ -160,6 +164,12 @@ func classifyCode(err error) (*problemCode, string, int) {
 	switch {
 	case errors.As(err, &ae):
 		return ae.code, ae.detail, 0
+	case errors.Is(err, auth.ErrUnauthenticated):
+		return codeUnauthorized, "authentication required: send Authorization: Bearer <token>", 0
+	case errors.Is(err, auth.ErrDenied):
+		return codeDenied, "the caller's token does not grant this request", 0
+	case errors.Is(err, auth.ErrRateLimited):
+		return codeTooManyRequests, "too many requests from this caller; retry later", 1
 	case errors.As(err, &rle):
 		secs := int(math.Ceil(rle.RetryAfter.Seconds()))
 		if secs < 1 {

@@ -21,6 +21,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/registry"
 )
 
@@ -61,6 +62,9 @@ func TestClassify(t *testing.T) {
 		{"net timeout", &url.Error{Op: "Get", URL: "http://x", Err: timeoutErr{}}, codeUpstreamTimeout, 0},
 		{"refused", refused, codeUpstreamUnavailable, 0},
 		{"dns", &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}, codeUpstreamUnavailable, 0},
+		{"caller unauthenticated", fmt.Errorf("x: %w", auth.ErrUnauthenticated), codeUnauthorized, 0},
+		{"caller denied", fmt.Errorf("x: %w", auth.ErrDenied), codeDenied, 0},
+		{"caller rate-limited", fmt.Errorf("x: %w", auth.ErrRateLimited), codeTooManyRequests, 1},
 		{"unknown", errors.New("boom"), codeInternal, 0},
 	}
 	for _, tt := range tests {

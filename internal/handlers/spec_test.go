@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"sync"
 	"testing"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -27,9 +28,14 @@ func loadSpec(t testing.TB) *openapi3.T {
 }
 
 // purgeCount is a Purger that remembers what it was asked.
-type purgeCount struct{ prefixes []string }
+type purgeCount struct {
+	mu       sync.Mutex
+	prefixes []string
+}
 
 func (p *purgeCount) Purge(prefix string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.prefixes = append(p.prefixes, prefix)
 	return 3
 }
