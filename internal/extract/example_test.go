@@ -1,0 +1,78 @@
+package extract_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/regapi/regapi/internal/extract"
+)
+
+// layer builds an uncompressed layer from name/body pairs.
+func layer(files ...string) v1.Layer {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	for i := 0; i < len(files); i += 2 {
+		tw.WriteHeader(&tar.Header{Name: files[i], Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[i+1]))})
+		io.WriteString(tw, files[i+1])
+	}
+	tw.Close()
+	l, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		log.Fatal(err)
+	}
+	return l
+}
+
+func ExampleFlatten() {
+	base := layer("etc/os-release", "ID=base\n", "etc/motd", "hello\n")
+	top := layer("etc/os-release", "ID=top\n", "etc/.wh.motd", "")
+
+	var out bytes.Buffer
+	if err := extract.Flatten(context.Background(), &out, []v1.Layer{base, top}, extract.WithSubtree("/etc")); err != nil {
+		log.Fatal(err)
+	}
+	tr := tar.NewReader(&out)
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		body, _ := io.ReadAll(tr)
+		fmt.Printf("%s: %q\n", h.Name, body)
+	}
+	// Output:
+	// etc/os-release: "ID=top\n"
+}
+
+func ExampleLookup() {
+	base := layer("etc/os-release", "ID=base\n", "app/version.json", `{"v":1}`)
+	top := layer("app/version.json", `{"v":2}`)
+	layers := []v1.Layer{base, top}
+
+	e, err := extract.Lookup(context.Background(), layers, "/app/version.json")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer e.Close()
+	body, _ := io.ReadAll(e.Body)
+	fmt.Println(e.Type, e.Size, string(body))
+
+	dir, err := extract.Lookup(context.Background(), layers, "/")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, d := range dir.Entries {
+		fmt.Println(d.Name, d.Type)
+	}
+	// Output:
+	// file 7 {"v":2}
+	// app dir
+	// etc dir
+}
