@@ -26,7 +26,7 @@ import (
 // SIGTERM within the pod's grace period. This is what keeps the chart and
 // cmd/server's flags and config schema in step.
 func TestServerAcceptsChart(t *testing.T) {
-	bin := buildServer(t)
+	bin := buildLikeDockerfile(t)
 	for _, sc := range scenarios {
 		t.Run(sc.name, func(t *testing.T) {
 			r := render(t, sc.values...)
@@ -36,19 +36,6 @@ func TestServerAcceptsChart(t *testing.T) {
 			pod.run(t, bin)
 		})
 	}
-}
-
-// buildServer builds ./cmd/server as the Dockerfile does.
-func buildServer(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "regapi")
-	cmd := exec.Command("go", "build", "-trimpath", "-o", bin, "./cmd/server")
-	cmd.Dir = repoRoot(t)
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("go build ./cmd/server: %v\n%s", err, out)
-	}
-	return bin
 }
 
 // fakePod is a pod's container rebased onto a temporary directory: paths
