@@ -103,6 +103,9 @@ func newShared(hostPath string, opts *Options) *shared {
 		s.err = err
 		return s
 	}
+	if s.opts.WrapTransport != nil {
+		base = s.opts.WrapTransport(base)
+	}
 	s.retry = newRetryTransport(newGuardTransport(base, s.host, &s.opts), &s.opts)
 	s.rt = s.retry
 

@@ -27,6 +27,10 @@ type Options struct {
 	// Transport is the base round tripper. The default is a clone of
 	// http.DefaultTransport with ResponseHeaderTimeout set.
 	Transport http.RoundTripper
+	// WrapTransport, when set, wraps the base transport (Transport or the
+	// default one) beneath the client's retry, redirect and auth layers, so
+	// it sees every attempt as sent on the wire: the place for metrics.
+	WrapTransport func(http.RoundTripper) http.RoundTripper
 	// UserAgent is sent with every request. The default is "regapi".
 	UserAgent string
 	// Timeout bounds each operation that does not stream a body (manifests,
