@@ -11,7 +11,7 @@ import (
 // ListTags returns the tags from memory while the tag-list TTL lasts. The
 // slice is the caller's own.
 func (c *client) ListTags(ctx context.Context, opts ...registry.ListTagsOption) ([]string, error) {
-	l := c.lookup(opTags, pageKey(registry.TagsPageOf(opts...)), kindTags)
+	l := c.lookup(opTags, tagsKey(opts), kindTags)
 	l.ttl = c.cache.o.tagListTTL
 	if e := c.cache.hit(ctx, l.key); e != nil {
 		if e.err != nil {
@@ -32,7 +32,7 @@ func (c *client) ListTags(ctx context.Context, opts ...registry.ListTagsOption) 
 // ListTagsPage returns one page of tags from memory while the tag-list TTL
 // lasts. The page is the caller's own.
 func (c *client) ListTagsPage(ctx context.Context, opts ...registry.ListTagsOption) (*registry.Page, error) {
-	l := c.lookup(opTagsPage, pageKey(registry.TagsPageOf(opts...)), kindTags)
+	l := c.lookup(opTagsPage, tagsKey(opts), kindTags)
 	l.ttl = c.cache.o.tagListTTL
 	if e := c.cache.hit(ctx, l.key); e != nil {
 		if e.err != nil {
@@ -53,7 +53,7 @@ func (c *client) ListTagsPage(ctx context.Context, opts ...registry.ListTagsOpti
 // ListRepositories returns the repositories below this path from memory
 // while the repository-list TTL lasts. The slice is the caller's own.
 func (c *client) ListRepositories(ctx context.Context, opts ...registry.ListRepositoriesOption) ([]string, error) {
-	l := c.lookup(opRepos, pageKey(registry.ReposPageOf(opts...)), kindRepositories)
+	l := c.lookup(opRepos, reposKey(opts), kindRepositories)
 	l.ttl = c.cache.o.repoListTTL
 	if e := c.cache.hit(ctx, l.key); e != nil {
 		if e.err != nil {
@@ -74,7 +74,7 @@ func (c *client) ListRepositories(ctx context.Context, opts ...registry.ListRepo
 // ListRepositoriesPage returns one page of repositories from memory while
 // the repository-list TTL lasts. The page is the caller's own.
 func (c *client) ListRepositoriesPage(ctx context.Context, opts ...registry.ListRepositoriesOption) (*registry.Page, error) {
-	l := c.lookup(opReposPage, pageKey(registry.ReposPageOf(opts...)), kindRepositories)
+	l := c.lookup(opReposPage, reposKey(opts), kindRepositories)
 	l.ttl = c.cache.o.repoListTTL
 	if e := c.cache.hit(ctx, l.key); e != nil {
 		if e.err != nil {
@@ -90,6 +90,22 @@ func (c *client) ListRepositoriesPage(ctx context.Context, opts ...registry.List
 		return nil, err
 	}
 	return clonePage(v.(*registry.Page)), nil
+}
+
+// tagsKey and reposKey are the key arguments of listings. Without options
+// they skip the registry's helpers, which allocate on every call.
+func tagsKey(opts []registry.ListTagsOption) string {
+	if len(opts) == 0 {
+		return ""
+	}
+	return pageKey(registry.TagsPageOf(opts...))
+}
+
+func reposKey(opts []registry.ListRepositoriesOption) string {
+	if len(opts) == 0 {
+		return ""
+	}
+	return pageKey(registry.ReposPageOf(opts...))
 }
 
 // pageKey is the key argument of a listing: limit and last cursor.

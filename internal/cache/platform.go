@@ -28,6 +28,9 @@ func platformOf(opts []registry.ImageGetOption) (p *v1.Platform, known bool) {
 			return nil, false
 		}
 	}
+	if len(opts) == 0 {
+		return nil, true // PlatformOf would allocate its options on every hit
+	}
 	return registry.PlatformOf(opts...), true
 }
 
