@@ -9,7 +9,8 @@
 #      every object decoded strictly into the k8s.io/api types, the security
 #      settings, values.yaml documented line by line, the Dockerfile parsed
 #      with BuildKit's parser, .dockerignore against go list ./cmd/server,
-#      and the real cmd/server run with each rendered pod's args, env and
+#      the Dockerfile's go build line run outside Docker (static, trimmed,
+#      stamped), and that binary run with each rendered pod's args, env and
 #      config (ready, probes, /metrics, clean exit on SIGTERM).
 #
 # Works from any directory: deploy/check.sh, bash /path/to/deploy/check.sh.
