@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -253,6 +254,32 @@ func checkProbesAndResources(t *testing.T, pod corev1.PodSpec) {
 			t.Errorf("resources %s: request %s above limit %s", res, req.String(), lim.String())
 		}
 	}
+	checkGoMemLimit(t, c)
+}
+
+// checkGoMemLimit: GOMEMLIMIT is below the memory limit, so the Go runtime
+// collects before the OOM killer acts.
+func checkGoMemLimit(t *testing.T, c corev1.Container) {
+	t.Helper()
+	for _, e := range c.Env {
+		if e.Name != "GOMEMLIMIT" {
+			continue
+		}
+		if e.ValueFrom != nil {
+			return // the limit itself, when the chart cannot compute a fraction
+		}
+		kib, ok := strings.CutSuffix(e.Value, "KiB")
+		n, err := strconv.ParseInt(kib, 10, 64)
+		if !ok || err != nil {
+			t.Fatalf("GOMEMLIMIT = %q, want <n>KiB", e.Value)
+		}
+		lim := c.Resources.Limits[corev1.ResourceMemory]
+		if got, limit := n<<10, lim.Value(); got >= limit || got < limit*8/10 {
+			t.Errorf("GOMEMLIMIT = %d bytes, want 80-100%% of the memory limit %d", got, limit)
+		}
+		return
+	}
+	t.Error("GOMEMLIMIT is not set")
 }
 
 // checkSecretRefs: the chart references existing Secrets by name and never

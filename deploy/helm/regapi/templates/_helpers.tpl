@@ -77,3 +77,18 @@ The port name /metrics is served on: "metrics" with its own port, else "http".
 {{- define "regapi.metricsPortName" -}}
 {{- if .Values.metrics.port }}metrics{{ else }}http{{ end }}
 {{- end }}
+
+{{/*
+GOMEMLIMIT: 90% of the memory limit, in KiB, so the Go runtime collects
+harder before the kernel's OOM killer acts. Empty when the limit is not
+written in Ki, Mi or Gi; the Deployment then falls back to the full limit.
+*/}}
+{{- define "regapi.goMemLimit" -}}
+{{- $limit := toString .Values.resources.limits.memory }}
+{{- $kib := dict "Ki" 1 "Mi" 1024 "Gi" 1048576 }}
+{{- if regexMatch "^[0-9]+(Ki|Mi|Gi)$" $limit }}
+{{- $n := regexFind "^[0-9]+" $limit | int64 }}
+{{- $unit := regexFind "(Ki|Mi|Gi)$" $limit }}
+{{- printf "%dKiB" (div (mul $n (get $kib $unit) 90) 100) }}
+{{- end }}
+{{- end }}
