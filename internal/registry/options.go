@@ -18,7 +18,9 @@ type Options struct {
 	// Keychain resolves credentials per registry (docker config.json,
 	// Kubernetes pull secrets). Used only when Auth is nil.
 	Keychain authn.Keychain
-	// Insecure talks plain HTTP instead of HTTPS.
+	// Insecure allows plain HTTP (HTTPS is still tried first). Without it
+	// every plain-HTTP request is refused, loopback and private addresses
+	// included, so credentials never travel in clear by accident.
 	Insecure bool
 	// TLSSkipVerify turns off certificate verification.
 	TLSSkipVerify bool
@@ -34,7 +36,9 @@ type Options struct {
 	// UserAgent is sent with every request. The default is "regapi".
 	UserAgent string
 	// Timeout bounds each operation that does not stream a body (manifests,
-	// listings, configs). Zero means no bound beyond the caller's context.
+	// digests, listings, configs). GetImage, pushes and copies are bounded
+	// only by the caller's context, since their blobs stream. Zero means no
+	// bound beyond the caller's context.
 	Timeout time.Duration
 	// ResponseHeaderTimeout bounds the wait for a response's headers when
 	// Transport is nil. The default value is 30 seconds.
@@ -47,8 +51,11 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// MaxManifestBytes caps a manifest's size. The default value is 4 MiB.
 	MaxManifestBytes int64
-	// RedirectHosts lists the hosts (host or host:port) that blob redirects
-	// may go to besides the registry itself. Credentials never follow a
+	// RedirectHosts lists the hosts (host or host:port) that requests may go
+	// to besides the registry itself: blob storage that redirects point to,
+	// and a token service (bearer realm) on another host, e.g.
+	// "auth.docker.io" and "production.cloudflare.docker.com" for Docker Hub.
+	// Any other host is refused. The registry's credentials never follow a
 	// redirect to another host.
 	RedirectHosts []string
 	// Logger receives debug lines per operation. Nil discards.
