@@ -40,6 +40,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Ready reports readiness for /readyz; nil means always ready.
 	Ready func() bool
+	// Metrics, when set, is served at GET /metrics.
+	Metrics http.Handler
 	// Cache, when set, serves DELETE /api/v1/cache.
 	Cache Purger
 	// Middleware wraps every route, in order, inside the router: after the

@@ -11,7 +11,7 @@ import (
 // addRoutes maps the whole API. The repository routes share one wildcard:
 // handleRepos parses the path and dispatches on the action after "/-/"
 // (the logical routes are listed in apiroutes.go).
-func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger) {
+func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler) {
 	repos := handleRepos(logger, ups, map[string]http.Handler{
 		actionRepositories: handleRepositories(logger),      // GET /api/v1/repos/{registry}[/{repository…}]/-/repositories
 		actionTags:         handleTags(logger),              // GET /api/v1/repos/{registry}/{repository…}/-/tags
@@ -27,6 +27,9 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 	mux.Method(http.MethodGet, "/api/v1/registries", handleRegistries(logger, ups)) // GET /api/v1/registries
 	mux.Method(http.MethodGet, reposPrefix+"*", repos)                              // GET /api/v1/repos/… (all repository routes)
 	mux.Method(http.MethodHead, reposPrefix+"*", repos)                             // HEAD /api/v1/repos/…/-/manifests/{reference}
+	if metrics != nil {
+		mux.Method(http.MethodGet, "/metrics", metrics) // GET /metrics (when not on its own listener)
+	}
 	if purger != nil {
 		mux.Method(http.MethodDelete, "/api/v1/cache", handlePurge(logger, ups, purger)) // DELETE /api/v1/cache?prefix=
 	}

@@ -36,7 +36,7 @@ func NewServer(cfg Config) http.Handler {
 	}
 	mux.NotFound(handleNotFound(logger))
 	mux.MethodNotAllowed(handleMethodNotAllowed(logger, mux))
-	addRoutes(mux, logger, ups, platform, ready, cfg.Cache)
+	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics)
 	return mux
 }
 

@@ -45,7 +45,7 @@ func (p *purgeCount) Purge(prefix string) int {
 // wildcard stands for the logical routes of apiroutes.go.
 func TestRoutesMatchSpec(t *testing.T) {
 	doc := loadSpec(t)
-	router, ok := NewServer(Config{Cache: &purgeCount{}}).(chi.Routes)
+	router, ok := NewServer(Config{Cache: &purgeCount{}, Metrics: http.NotFoundHandler()}).(chi.Routes)
 	if !ok {
 		t.Fatal("NewServer does not return a chi router")
 	}
