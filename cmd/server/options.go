@@ -32,6 +32,8 @@ type options struct {
 	shutdownDelay   time.Duration
 	timeouts        config.Timeouts
 	cache           config.Cache
+	metricsListen   string
+	pprof           bool
 	// auth is the access-control configuration (tokens, anonymous scopes)
 	// with allowAnonymous folded in; its secrets are loaded by auth.New.
 	auth auth.Config
@@ -63,6 +65,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		logFormat      = fs.String("log-format", config.DefaultLogFormat, "json or text")
 		grace          = fs.Duration("shutdown-grace", config.DefaultShutdownGrace, "how long in-flight requests may finish after SIGTERM/SIGINT")
 		delay          = fs.Duration("shutdown-delay", 0, "how long to keep serving with /readyz failing before shutting down")
+		metricsListen  = fs.String("metrics-listen", "", "serve /metrics on this separate address instead of the API's (host:port)")
+		pprofOn        = fs.Bool("pprof", false, "serve net/http/pprof at /debug/pprof/ on the --metrics-listen address")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Usage = func() {
@@ -132,6 +136,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		shutdownDelay:  pickDuration("shutdown-delay", *delay, file.ShutdownDelay),
 		timeouts:       withTimeoutDefaults(file.Timeouts),
 		cache:          file.Cache.WithDefaults(),
+		metricsListen:  pick("metrics-listen", *metricsListen, file.MetricsListen),
+		pprof:          *pprofOn,
+	}
+	if o.pprof && o.metricsListen == "" {
+		return nil, errors.New("--pprof needs --metrics-listen: profiles are never served on the API address")
 	}
 	p, err := config.ParsePlatform(pick("default-platform", *platform, file.DefaultPlatform))
 	if err != nil {

@@ -12,8 +12,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/regapi/regapi/internal/config"
 	"github.com/regapi/regapi/internal/handlers"
+	"github.com/regapi/regapi/internal/telemetry"
 )
 
 // maxHeaderBytes bounds request headers; regapi's requests are GETs with a
@@ -31,8 +34,26 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, opts.logLevel, opts.logFormat)
+	logger, err := telemetry.NewLogger(stderr, opts.logFormat, opts.logLevel.String())
+	if err != nil {
+		return err
+	}
 	logger.Info("starting regapi", "version", version, "revision", revision)
+	reg := prometheus.NewRegistry()
+	metrics, err := telemetry.NewMetrics(reg, telemetry.WithLogger(logger), telemetry.WithBuildInfo(version, revision))
+	if err != nil {
+		return fmt.Errorf("metrics: %w", err)
+	}
+	answers, err := newCache(opts.cache, reg)
+	if err != nil {
+		return fmt.Errorf("cache: %w", err)
+	}
+	wrap := func(u handlers.Upstream) handlers.Upstream {
+		if answers != nil {
+			u.Client = answers.Wrap(u.Name, u.Client)
+		}
+		return u
+	}
 
 	var upstreams []handlers.Upstream
 	var demo *demoRegistry
@@ -43,14 +64,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return fmt.Errorf("demo: %w", err)
 		}
 		defer demo.Close()
-		upstreams = append(upstreams, newUpstream(config.Upstream{
+		upstreams = append(upstreams, wrap(newUpstream(config.Upstream{
 			Name:     demoUpstream,
 			Endpoint: config.Endpoint{Host: demo.Host, Insecure: true},
-		}, opts.timeouts, logger))
+		}, opts.timeouts, logger, metrics)))
 		logger.Info("demo registry seeded", "host", demo.Host, "refs", demo.Refs, "took", time.Since(started).Round(time.Millisecond))
 	}
 	for _, u := range opts.upstreams {
-		upstreams = append(upstreams, newUpstream(u, opts.timeouts, logger))
+		upstreams = append(upstreams, wrap(newUpstream(u, opts.timeouts, logger, metrics)))
 		logger.Info("upstream", "name", u.Name, "host", u.Host, "insecure", u.Insecure, "anonymous", u.Anonymous())
 	}
 
@@ -59,13 +80,27 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("listen: %w", err)
 	}
 	var ready atomic.Bool
+	cfg := handlers.Config{
+		Upstreams:       upstreams,
+		DefaultPlatform: opts.defaultPlatform,
+		Logger:          logger,
+		Ready:           ready.Load,
+		Middleware:      []func(http.Handler) http.Handler{telemetry.AssignRequestID, metrics.Middleware},
+	}
+	if answers != nil {
+		cfg.Cache = answers
+	}
+	if opts.metricsListen == "" {
+		cfg.Metrics = telemetry.MetricsHandler(reg)
+	} else {
+		stop, err := serveAdmin(opts.metricsListen, telemetry.AdminHandler(reg, opts.pprof), logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	srv := &http.Server{
-		Handler: handlers.NewServer(handlers.Config{
-			Upstreams:       upstreams,
-			DefaultPlatform: opts.defaultPlatform,
-			Logger:          logger,
-			Ready:           ready.Load,
-		}),
+		Handler:           handlers.NewServer(cfg),
 		ReadHeaderTimeout: time.Duration(opts.timeouts.ReadHeader),
 		IdleTimeout:       time.Duration(opts.timeouts.Idle),
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -121,6 +156,19 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, ready *atomic
 	}
 	logger.Info("stopped", "took", time.Since(started).Round(time.Millisecond))
 	return nil
+}
+
+// serveAdmin serves h (metrics, pprof) on its own listener at addr until
+// the returned stop is called.
+func serveAdmin(addr string, h http.Handler, logger *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listen: %w", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
+	go srv.Serve(ln)
+	logger.Info("metrics listening", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
 }
 
 // baseURL is how a local client reaches addr: a wildcard address becomes

@@ -2,6 +2,7 @@ package main
 
 import (
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -9,13 +10,14 @@ import (
 	"github.com/regapi/regapi/internal/config"
 	"github.com/regapi/regapi/internal/handlers"
 	"github.com/regapi/regapi/internal/registry"
+	"github.com/regapi/regapi/internal/telemetry"
 )
 
 // demoUpstream is the name the demo registry is served under.
 const demoUpstream = "demo"
 
 // newUpstream makes the registry client for one configured upstream.
-func newUpstream(u config.Upstream, t config.Timeouts, logger *slog.Logger) handlers.Upstream {
+func newUpstream(u config.Upstream, t config.Timeouts, logger *slog.Logger, metrics *telemetry.Metrics) handlers.Upstream {
 	opts := &registry.Options{
 		Insecure:              u.Insecure,
 		TLSSkipVerify:         u.TLSSkipVerify,
@@ -24,6 +26,9 @@ func newUpstream(u config.Upstream, t config.Timeouts, logger *slog.Logger) hand
 		ResponseHeaderTimeout: time.Duration(t.UpstreamResponseHeader),
 		Logger:                logger.With("upstream", u.Name),
 		UserAgent:             "regapi/" + version,
+		WrapTransport: func(rt http.RoundTripper) http.RoundTripper {
+			return telemetry.UpstreamTransport(rt, u.Name, metrics)
+		},
 	}
 	switch {
 	case u.Token != "":

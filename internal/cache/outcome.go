@@ -40,8 +40,13 @@ type Outcome struct {
 
 type outcomeKey struct{}
 
-// WithOutcome returns a context that carries a fresh Outcome.
+// WithOutcome returns a context that carries an Outcome. When ctx already
+// carries one, it returns ctx and that Outcome, so that every layer of one
+// request (the access log, the X-Cache header) reads the same lookups.
 func WithOutcome(ctx context.Context) (context.Context, *Outcome) {
+	if o, ok := ctx.Value(outcomeKey{}).(*Outcome); ok {
+		return ctx, o
+	}
 	o := &Outcome{}
 	return context.WithValue(ctx, outcomeKey{}, o), o
 }

@@ -12,12 +12,15 @@ type Cache struct {
 	Disabled bool `json:"disabled,omitempty"`
 	// MaxBytes bounds the memory held by cached answers. Default 256MiB.
 	MaxBytes ByteSize `json:"max_bytes,omitempty"`
-	// MaxEntries bounds the number of cached answers. Default 10000.
+	// MaxEntries bounds the number of cached answers. Default 100000.
 	MaxEntries int `json:"max_entries,omitempty"`
 	// TTL is how long each kind of answer stays fresh.
 	TTL CacheTTL `json:"ttl,omitempty"`
+	// MaxEntryBytes caps one cached answer; larger ones are served but not
+	// kept. Default 4MiB.
+	MaxEntryBytes ByteSize `json:"max_entry_bytes,omitempty"`
 	// StaleWindow is how long past its TTL an answer may still be served
-	// when the upstream fails. Default 5m.
+	// when the upstream fails. Default 10m.
 	StaleWindow Duration `json:"stale_window,omitempty"`
 }
 
@@ -27,12 +30,10 @@ type CacheTTL struct {
 	Tags Duration `json:"tags,omitempty"`
 	// Repositories is for repository listings. Default 1m.
 	Repositories Duration `json:"repositories,omitempty"`
-	// Manifests is for manifests and digests read by tag, which can move.
-	// Default 30s.
+	// Manifests is for manifests, digests and configs read by tag, which
+	// can move. Anything read by digest is immutable and stays until the LRU
+	// evicts it. Default 30s.
 	Manifests Duration `json:"manifests,omitempty"`
-	// Immutable is for anything read by digest (manifests, configs), which
-	// cannot change. Default 24h.
-	Immutable Duration `json:"immutable,omitempty"`
 	// Negative is for "not found" answers. Default 5s.
 	Negative Duration `json:"negative,omitempty"`
 }
@@ -48,14 +49,16 @@ func (c Cache) WithDefaults() Cache {
 		c.MaxBytes = 256 << 20
 	}
 	if c.MaxEntries == 0 {
-		c.MaxEntries = 10000
+		c.MaxEntries = 100000
+	}
+	if c.MaxEntryBytes == 0 {
+		c.MaxEntryBytes = min(4<<20, c.MaxBytes)
 	}
 	set(&c.TTL.Tags, 30*time.Second)
 	set(&c.TTL.Repositories, time.Minute)
 	set(&c.TTL.Manifests, 30*time.Second)
-	set(&c.TTL.Immutable, 24*time.Hour)
 	set(&c.TTL.Negative, 5*time.Second)
-	set(&c.StaleWindow, 5*time.Minute)
+	set(&c.StaleWindow, 10*time.Minute)
 	return c
 }
 

@@ -42,6 +42,9 @@ type Config struct {
 	LogLevel string `json:"log_level,omitempty"`
 	// LogFormat is json or text.
 	LogFormat string `json:"log_format,omitempty"`
+	// MetricsListen serves /metrics on a separate address (host:port)
+	// instead of the API's.
+	MetricsListen string `json:"metrics_listen,omitempty"`
 	// ShutdownGrace bounds how long in-flight requests may run after a
 	// shutdown signal.
 	ShutdownGrace Duration `json:"shutdown_grace,omitempty"`

@@ -218,8 +218,11 @@ cache:
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Parse() mismatch (-want +got):\n%s", diff)
 	}
-	if got := c.Cache.WithDefaults(); got.MaxEntries != 500 || got.TTL.Immutable != Duration(24*time.Hour) {
-		t.Errorf("WithDefaults() = %+v, want max_entries kept and immutable TTL 24h", got)
+	if got := c.Cache.WithDefaults(); got.MaxEntries != 500 || got.StaleWindow != Duration(time.Minute) || got.TTL.Manifests != Duration(30*time.Second) {
+		t.Errorf("WithDefaults() = %+v, want max_entries and stale window kept, manifests TTL 30s", got)
+	}
+	if got := (Cache{MaxBytes: 1 << 20}).WithDefaults(); got.MaxEntryBytes != 1<<20 || got.StaleWindow != Duration(10*time.Minute) {
+		t.Errorf("WithDefaults() = %+v, want the entry cap within a small budget and stale window 10m", got)
 	}
 }
 
