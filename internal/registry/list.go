@@ -133,13 +133,13 @@ func followPages(last string, page func(last string) (*Page, error)) ([]string, 
 // when there is none). A registry rejecting n as too large is asked again
 // without n, so that it uses its own page size.
 func (s *shared) getList(ctx context.Context, scope string, res authn.Resource, path string, n int, last string, out any) (string, error) {
-	rt, err := s.scopedTransport(ctx, scope, res)
+	rt, ch, err := s.scopedTransport(ctx, scope, res)
 	if err != nil {
 		return "", err
 	}
 	hc := &http.Client{Transport: rt, CheckRedirect: s.sameHostRedirect}
 	scheme := "https"
-	if s.challenge.Insecure {
+	if ch.Insecure {
 		scheme = "http"
 	}
 	u := url.URL{Scheme: scheme, Host: s.host, Path: path}

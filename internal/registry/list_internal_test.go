@@ -1,6 +1,9 @@
 package registry
 
-import "testing"
+import (
+	"net/url"
+	"testing"
+)
 
 func TestStartCursor(t *testing.T) {
 	tests := []struct{ path, want string }{
@@ -36,6 +39,30 @@ func TestWalkLess(t *testing.T) {
 	for i := 1; i < len(ordered); i++ {
 		if !walkLess(ordered[i-1], ordered[i]) {
 			t.Errorf("walkLess(%q, %q) = false, want true", ordered[i-1], ordered[i])
+		}
+	}
+}
+
+func TestGuardAllows(t *testing.T) {
+	g := newGuardTransport(nil, "registry.example.com", &Options{RedirectHosts: []string{"cdn.example.net", "blobs.local:9000", "*.s3.amazonaws.com"}})
+	tests := []struct {
+		url  string
+		want bool
+	}{
+		{"https://cdn.example.net/x", true},
+		{"https://CDN.example.net:443/x", true},
+		{"https://blobs.local:9000/x", true},
+		{"https://blobs.local:9001/x", false},
+		{"https://bucket.s3.amazonaws.com/x", true},
+		{"https://a.b.s3.amazonaws.com/x", true},
+		{"https://s3.amazonaws.com/x", false},
+		{"https://evil.example.com/x", false},
+		{"https://example.net/x", false},
+	}
+	for _, tc := range tests {
+		u, _ := url.Parse(tc.url)
+		if got := g.allows(u); got != tc.want {
+			t.Errorf("allows(%s) = %v, want %v", tc.url, got, tc.want)
 		}
 	}
 }

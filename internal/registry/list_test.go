@@ -149,6 +149,10 @@ func TestListRepositoriesGGCR(t *testing.T) {
 	if err != nil || !cmp.Equal(p.Items, []string{"org/a", "org/b"}) || p.Next != "org/b" {
 		t.Errorf("ListRepositoriesPage(root, limit 2) = %+v, %v, want [org/a org/b] next org/b", p, err)
 	}
+	p, err = newClient(t, host, nil).ListRepositoriesPage(ctx, registry.WithReposLimit(2), registry.WithReposLast("org/b"))
+	if err != nil || !cmp.Equal(p.Items, []string{"org2/c", "other/x"}) || p.Next != "" {
+		t.Errorf("ListRepositoriesPage(root, limit 2, last org/b) = %+v, %v, want [org2/c other/x], no next", p, err)
+	}
 }
 
 // listStub serves /v2/ and a tags or catalog endpoint from f.

@@ -42,9 +42,10 @@ type shared struct {
 	// Listing goes through our own requests (ggcr's Lister cannot start at
 	// "last"); their authenticated transports are cached per scope, and the
 	// challenge from one /v2/ ping is shared by all of them.
-	mu        sync.Mutex
+	mu        sync.Mutex // guards scoped
+	scoped    map[string]*scopeEntry
+	pingMu    sync.Mutex // guards challenge
 	challenge *transport.Challenge
-	scoped    map[string]http.RoundTripper
 	// noN[0] (tags) and noN[1] (catalog) remember that the registry
 	// rejected our n, so later pages use its own page size at once.
 	noN [2]atomic.Bool
@@ -73,7 +74,7 @@ func NewClientWithOptions(host string, opts *Options) Client {
 }
 
 func newShared(hostPath string, opts *Options) *shared {
-	s := &shared{scoped: map[string]http.RoundTripper{}}
+	s := &shared{scoped: map[string]*scopeEntry{}}
 	if opts != nil {
 		s.opts = *opts
 		s.opts.RedirectHosts = append([]string(nil), opts.RedirectHosts...)

@@ -51,7 +51,8 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// MaxManifestBytes caps a manifest's size. The default value is 4 MiB.
 	MaxManifestBytes int64
-	// RedirectHosts lists the hosts (host or host:port) that requests may go
+	// RedirectHosts lists the hosts (host, host:port or "*.domain" for any
+	// subdomain) that requests may go
 	// to besides the registry itself: blob storage that redirects point to,
 	// and a token service (bearer realm) on another host, e.g.
 	// "auth.docker.io" and "production.cloudflare.docker.com" for Docker Hub.

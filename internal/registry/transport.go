@@ -75,7 +75,7 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, fmt.Errorf("%w: plain HTTP to %s (set Options.Insecure for an HTTP registry)", errHostRefused, req.URL.Host)
 	}
 	home := sameHost(req.URL, g.host)
-	if !home && !g.allowed[strings.ToLower(req.URL.Host)] && !g.allowed[strings.ToLower(req.URL.Hostname())] {
+	if !home && !g.allows(req.URL) {
 		return nil, fmt.Errorf("%w: host %s is neither the registry nor in Options.RedirectHosts", errHostRefused, req.URL.Host)
 	}
 	if !home && req.Response != nil && req.Header.Get("Authorization") != "" {
@@ -93,6 +93,22 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	resp.Body = &cappedBody{rc: resp.Body, left: g.maxManifest}
 	return resp, nil
+}
+
+// allows reports whether u's host is in RedirectHosts: as host:port, as
+// host, or under a "*.domain" entry.
+func (g *guardTransport) allows(u *url.URL) bool {
+	host := strings.ToLower(u.Hostname())
+	if g.allowed[strings.ToLower(u.Host)] || g.allowed[host] {
+		return true
+	}
+	for i := strings.IndexByte(host, '.'); i >= 0; i = strings.IndexByte(host, '.') {
+		host = host[i+1:]
+		if g.allowed["*."+host] {
+			return true
+		}
+	}
+	return false
 }
 
 // sameHost reports whether u points at host, treating an explicit default
