@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -417,15 +418,23 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 }
 
 func TestOperationalRoutes(t *testing.T) {
-	ready := true
-	a := newAPI(t, Config{Ready: func() bool { return ready }})
+	var ready atomic.Bool
+	ready.Store(true)
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		io.WriteString(w, "regapi_up 1\n")
+	})
+	a := newAPI(t, Config{Ready: ready.Load, Metrics: metrics})
+	if res := a.get(t, "/metrics"); res.Status != http.StatusOK || string(res.Body) != "regapi_up 1\n" {
+		t.Errorf("GET /metrics = %d %q, want the metrics handler's answer", res.Status, res.Body)
+	}
 	if res := a.get(t, "/healthz"); res.Status != http.StatusOK || res.Header.Get("Cache-Control") != cacheControlNone {
 		t.Errorf("GET /healthz = %d %v", res.Status, res.Header)
 	}
 	if res := a.get(t, "/readyz"); res.Status != http.StatusOK {
 		t.Errorf("GET /readyz = %d, want 200", res.Status)
 	}
-	ready = false
+	ready.Store(false)
 	if res := a.get(t, "/readyz"); res.Status != http.StatusServiceUnavailable {
 		t.Errorf("GET /readyz while not ready = %d, want 503", res.Status)
 	}

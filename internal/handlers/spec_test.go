@@ -94,12 +94,15 @@ func TestRoutesMatchSpec(t *testing.T) {
 	}
 }
 
-// TestRoutesWithoutCache checks that DELETE /api/v1/cache exists only with
-// a cache.
-func TestRoutesWithoutCache(t *testing.T) {
+// TestOptionalRoutes checks that DELETE /api/v1/cache exists only with a
+// cache and GET /metrics only with a metrics handler.
+func TestOptionalRoutes(t *testing.T) {
 	router := NewServer(Config{}).(chi.Routes)
 	if router.Match(chi.NewRouteContext(), http.MethodDelete, "/api/v1/cache") {
 		t.Error("DELETE /api/v1/cache is routed without a cache")
+	}
+	if router.Match(chi.NewRouteContext(), http.MethodGet, "/metrics") {
+		t.Error("GET /metrics is routed without a metrics handler")
 	}
 }
 
