@@ -27,6 +27,12 @@ const (
 // shared is the state every client derived from one NewClientWithOptions call
 // has in common: the transports, ggcr's Puller and Pusher (which cache the
 // /v2/ ping and tokens per repository), and the listing transports.
+//
+// A request passes, outermost first: ggcr's auth (bearer or basic, per
+// repository scope) → retryTransport (backoff, Retry-After) → guardTransport
+// (hosts, plain HTTP, manifest cap) → Options.WrapTransport → the base
+// transport. Retries sit below auth so that they resend the same token, and
+// the guard sees every redirect hop and token request.
 type shared struct {
 	host   string        // canonical registry host (ggcr's RegistryStr)
 	reg    name.Registry // for pings and catalog scopes
