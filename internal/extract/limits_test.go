@@ -50,7 +50,7 @@ func zeroLayer(tb testing.TB, n int64, zst bool) v1.Layer {
 }
 
 func TestDecompressionLimits(t *testing.T) {
-	zstdBomb := zeroLayer(t, 40<<20, true)
+	zstdBomb := zeroLayer(t, 24<<20, true)
 	gzipZeros := zeroLayer(t, 24<<20, false)
 	tests := []struct {
 		name    string
