@@ -11,3 +11,12 @@ import (
 func SetRetrySleep(c Client, sleep func(ctx context.Context, d time.Duration) error) {
 	c.(*client).s.retry.sleep = sleep
 }
+
+// SetMaxRepos sets how many repositories c's Puller and Pusher serve before
+// they are renewed.
+func SetMaxRepos(c Client, n int) {
+	r := c.(*client).s.remotes
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.maxRepos = n
+}

@@ -33,7 +33,7 @@ func (c *client) image(ctx context.Context, reference string, opts []ImageGetOpt
 	if err != nil {
 		return nil, err
 	}
-	desc, err := c.s.puller.Get(ctx, ref)
+	desc, err := c.s.puller(ref).Get(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -45,7 +45,7 @@ func (c *client) image(ctx context.Context, reference string, opts []ImageGetOpt
 	if err != nil {
 		return nil, err
 	}
-	desc, err = c.s.puller.Get(ctx, ref.Context().Digest(child.Digest.String()))
+	desc, err = c.s.puller(ref).Get(ctx, ref.Context().Digest(child.Digest.String()))
 	if err != nil {
 		return nil, err
 	}

@@ -32,7 +32,7 @@ func (c *client) manifest(ctx context.Context, reference string, want *v1.Platfo
 	if err != nil {
 		return nil, err
 	}
-	desc, err := c.s.puller.Get(ctx, ref)
+	desc, err := c.s.puller(ref).Get(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +71,7 @@ func (c *client) digest(ctx context.Context, reference string, want *v1.Platform
 		}
 		return &d.Digest, nil
 	}
-	desc, err := c.s.puller.Get(ctx, ref)
+	desc, err := c.s.puller(ref).Get(ctx, ref)
 	if err != nil {
 		return nil, err
 	}
@@ -88,12 +88,12 @@ func (c *client) digest(ctx context.Context, reference string, want *v1.Platform
 // head issues a HEAD for ref. A registry that answers HEAD without a
 // digest (or with a non-registry error) gets a GET instead.
 func (c *client) head(ctx context.Context, ref name.Reference) (*v1.Descriptor, error) {
-	d, err := c.s.puller.Head(ctx, ref)
+	d, err := c.s.puller(ref).Head(ctx, ref)
 	var terr *transport.Error
 	if err == nil || errors.As(err, &terr) || ctx.Err() != nil {
 		return d, err
 	}
-	desc, gerr := c.s.puller.Get(ctx, ref)
+	desc, gerr := c.s.puller(ref).Get(ctx, ref)
 	if gerr != nil {
 		return nil, gerr
 	}

@@ -42,8 +42,7 @@ type shared struct {
 
 	rt     http.RoundTripper // retry → guard → base; what ggcr wraps with auth
 	retry  *retryTransport
-	puller *remote.Puller
-	pusher *remote.Pusher
+	remotes *remotes // ggcr's Puller and Pusher
 
 	// Listing goes through our own requests (ggcr's Lister cannot start at
 	// "last"); their authenticated transports are cached per scope, and the
@@ -131,10 +130,7 @@ func newShared(hostPath string, opts *Options) *shared {
 	case s.opts.Keychain != nil:
 		ropts = append(ropts, remote.WithAuthFromKeychain(s.opts.Keychain))
 	}
-	if s.puller, err = remote.NewPuller(ropts...); err == nil {
-		s.pusher, err = remote.NewPusher(ropts...)
-	}
-	if err != nil {
+	if s.remotes, err = newRemotes(ropts); err != nil {
 		s.err = fmt.Errorf("registry client: %w", err)
 	}
 	return s

@@ -25,7 +25,7 @@ func (c *client) push(ctx context.Context, tag string, t remote.Taggable) error 
 	if err != nil {
 		return err
 	}
-	return c.s.pusher.Push(ctx, ref, t)
+	return c.s.pusher(ref).Push(ctx, ref, t)
 }
 
 // CopyImage copies the manifest at reference with everything it references

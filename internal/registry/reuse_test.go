@@ -45,7 +45,7 @@ func TestConnectionReuse(t *testing.T) {
 					t.Fatalf("GetDigest #%d: %v", i, err)
 				}
 			}
-			pings := reg.CountRequests("GET", "/v2/") - reg.CountRequests("GET", "/v2/org")
+			pings := pings(reg)
 			heads := reg.CountRequests("HEAD", "/v2/org/app/manifests/")
 			total := len(reg.Requests())
 			t.Logf("%d GetDigest: %d requests (%d pings, %d HEAD manifests)", n, total, pings, heads)
@@ -120,4 +120,36 @@ func TestConcurrentCalls(t *testing.T) {
 	if err != nil || len(repos) != 8 {
 		t.Errorf("mirror repositories = %q, %v, want 8", repos, err)
 	}
+}
+
+// TestPullerRenewal: the per-repository handshake cache is bounded; past the
+// bound a new generation starts and handshakes again.
+func TestPullerRenewal(t *testing.T) {
+	reg := registrytest.StartGGCR(t, false)
+	for _, r := range []string{"a", "b", "c"} {
+		registrytest.PushRandomImage(t, reg.Host, r, "v1")
+	}
+	reg.ResetRequests()
+	c := newClient(t, reg.Host, nil)
+	registry.SetMaxRepos(c, 2)
+	for _, r := range []string{"a", "b", "a", "b", "c", "a"} {
+		if _, err := c.WithSegment(r).GetDigest(ctx, "v1"); err != nil {
+			t.Fatalf("GetDigest(%s): %v", r, err)
+		}
+	}
+	// a, b: 2 handshakes; c starts a new generation (1), a is new in it (1).
+	if pings := pings(reg); pings != 4 {
+		t.Errorf("handshakes = %d, want 4: %q", pings, reg.Requests())
+	}
+}
+
+// pings counts the /v2/ handshakes a registry has seen.
+func pings(reg *registrytest.Registry) int {
+	n := 0
+	for _, r := range reg.Requests() {
+		if r == "GET /v2/" {
+			n++
+		}
+	}
+	return n
 }
