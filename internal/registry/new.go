@@ -40,8 +40,8 @@ type shared struct {
 	logger *slog.Logger
 	err    error // a configuration error every call returns
 
-	rt     http.RoundTripper // retry → guard → base; what ggcr wraps with auth
-	retry  *retryTransport
+	rt      http.RoundTripper // retry → guard → base; what ggcr wraps with auth
+	retry   *retryTransport
 	remotes *remotes // ggcr's Puller and Pusher
 
 	// Listing goes through our own requests (ggcr's Lister cannot start at
