@@ -57,15 +57,22 @@ func (c *blobCounter) count(d v1.Hash) int {
 // returns the image as read back through the registry.
 func pushImage(t *testing.T, specs []layerSpec) (v1.Image, *blobCounter) {
 	t.Helper()
+	layers, _ := build(t, specs, nil)
+	img, err := mutate.AppendLayers(empty.Image, layers...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pushed(t, img)
+}
+
+// pushed serves img from an in-process registry and returns it as pulled
+// back through the registry.
+func pushed(t testing.TB, img v1.Image) (v1.Image, *blobCounter) {
+	t.Helper()
 	c := &blobCounter{next: ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))), gets: map[string]int{}}
 	srv := httptest.NewServer(c)
 	t.Cleanup(srv.Close)
 	ref, err := name.ParseReference(strings.TrimPrefix(srv.URL, "http://")+"/test/image:latest", name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layers, _ := build(t, specs, nil)
-	img, err := mutate.AppendLayers(empty.Image, layers...)
 	if err != nil {
 		t.Fatal(err)
 	}
