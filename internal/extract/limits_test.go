@@ -5,10 +5,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -96,6 +100,7 @@ func TestFlattenLayerErrors(t *testing.T) {
 		b    []byte
 	}{
 		{"truncated gzip", truncated},
+		{"gzip without its trailer", good[:len(good)-8]},
 		{"corrupt gzip", corrupt},
 		{"garbage after gzip", trailing},
 		{"not a tar", gzipBytes(t, bytes.Repeat([]byte("not a tar header "), 100))},
@@ -111,6 +116,64 @@ func TestFlattenLayerErrors(t *testing.T) {
 			if craneErr == nil {
 				t.Errorf("mutate.Extract() = nil; the case no longer tests a failure crane also reports")
 			}
+		})
+	}
+}
+
+// flakyBlob fails the first reads of its blob halfway, as a registry that
+// drops a connection, then serves it whole.
+type flakyBlob struct {
+	blob
+	failures atomic.Int32 // how many more opens fail
+}
+
+func (f *flakyBlob) Compressed() (io.ReadCloser, error) {
+	f.opens.Add(1)
+	if f.failures.Add(-1) >= 0 {
+		return io.NopCloser(io.MultiReader(bytes.NewReader(f.b[:len(f.b)/2]), errReader{})), nil
+	}
+	return io.NopCloser(bytes.NewReader(f.b)), nil
+}
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errors.New("connection reset by peer") }
+
+func TestFlattenReopensDroppedLayer(t *testing.T) {
+	body := strings.Repeat("layer data ", 200<<10)
+	tests := []struct {
+		failures  int32
+		wantErr   bool
+		wantOpens int32
+	}{
+		{failures: 1, wantOpens: 2},
+		{failures: 2, wantOpens: 3},
+		{failures: 3, wantErr: true, wantOpens: 3},
+	}
+	for _, tc := range tests {
+		t.Run(fmt.Sprint(tc.failures, " failures"), func(t *testing.T) {
+			fb := &flakyBlob{blob: blob{b: gzipBytes(t, tarBytes(t, file("big", body))), mt: types.DockerLayer, opens: new(atomic.Int32)}}
+			fb.failures.Store(tc.failures)
+			flaky, err := partial.CompressedToLayer(fb)
+			if err != nil {
+				t.Fatal(err)
+			}
+			top := gzLayer(t, file("top", "t"))
+			got, err := flatten(t, []v1.Layer{flaky, top})
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("Flatten() = %v, want error %v", err, tc.wantErr)
+			}
+			if n := fb.opens.Load(); n != tc.wantOpens {
+				t.Errorf("layer opened %d times, want %d", n, tc.wantOpens)
+			}
+			if tc.wantErr {
+				return
+			}
+			want, err := craneExport(t, []v1.Layer{blobLayer(t, fb.b, types.DockerLayer, nil), top})
+			if err != nil {
+				t.Fatal(err)
+			}
+			assertSameTar(t, got, want)
 		})
 	}
 }

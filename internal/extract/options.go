@@ -40,6 +40,10 @@ const (
 	// whole budget, small.
 	maxPrefetchBytes = 1 << 30
 
+	// maxReopens is how many times a layer whose read failed is opened
+	// again before Flatten gives up.
+	maxReopens = 2
+
 	// maxHops is the number of links followed when resolving a path, as
 	// Linux's MAXSYMLINKS.
 	maxHops = 40

@@ -3,10 +3,14 @@ package extract
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/klauspost/compress/flate"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
 )
 
 // pipeline fetches and decompresses layers in goroutines, in the order they
@@ -92,16 +96,45 @@ func (p *pipeline) wait() { p.wg.Wait() }
 
 func (s *stream) produce() {
 	defer s.p.wg.Done()
-	ctx := s.p.ctx
-	s.err = io.EOF
 	defer close(s.ch)
+	ctx := s.p.ctx
+	var produced int64 // bytes handed to the writer, kept across reopenings
+	for attempt := 0; ; attempt++ {
+		err := s.run(ctx, &produced)
+		switch {
+		case err == nil:
+			s.err = io.EOF
+			return
+		case ctx.Err() != nil:
+			s.err = ctx.Err() // the read failed because ctx closed the blob
+			return
+		case attempt < maxReopens && retryable(err):
+			// A prefetched layer may wait long with its connection open
+			// while the writer is slow, and the registry may drop it; the
+			// layer is read again from the start, skipping what was
+			// already produced.
+			continue
+		default:
+			s.err = err
+			return
+		}
+	}
+}
 
+// run opens the layer, skips the first *produced bytes and sends the rest in
+// chunks. It returns nil at the end of the layer.
+func (s *stream) run(ctx context.Context, produced *int64) error {
 	rc, err := openLayer(ctx, s.layer, s.p.budget)
 	if err != nil {
-		s.err = err
-		return
+		return err
 	}
 	defer rc.Close()
+	if *produced > 0 {
+		if _, err := io.CopyN(io.Discard, rc, *produced); err != nil {
+			return fmt.Errorf("skip to byte %d of a reopened layer: %w", *produced, err)
+		}
+		s.p.budget.total.Add(-*produced) // counted once already
+	}
 	for {
 		c := &chunk{}
 		select {
@@ -111,33 +144,54 @@ func (s *stream) produce() {
 			select {
 			case s.slots <- struct{}{}:
 			case <-ctx.Done():
-				s.err = ctx.Err()
-				return
+				return ctx.Err()
 			}
 		case <-ctx.Done():
-			s.err = ctx.Err()
-			return
+			return ctx.Err()
 		}
 		c.buf = s.p.pool.Get().([]byte)
-		n, err := io.ReadFull(rc, c.buf)
+		n, err := fill(rc, c.buf)
 		if n > 0 {
 			c.b = c.buf[:n]
+			*produced += int64(n)
 			s.ch <- c // never blocks: cap(ch) covers every token and slot
 		} else {
 			s.p.release(c)
 		}
-		switch {
-		case err == nil:
-		case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			return
-		default:
-			if ctx.Err() != nil {
-				err = ctx.Err() // the read failed because ctx closed the blob
-			}
-			s.err = err
-			return
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
+		if err != nil {
+			return err
 		}
 	}
+}
+
+// fill reads into b until it is full or the reader fails; unlike
+// io.ReadFull it passes io.ErrUnexpectedEOF from r through as a failure
+// (a truncated gzip stream) and reports a clean end as io.EOF.
+func fill(r io.Reader, b []byte) (int, error) {
+	n := 0
+	for n < len(b) {
+		m, err := r.Read(b[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+// retryable tells failures worth reading the layer again for (a dropped
+// connection) from those that would only repeat (corrupt data, limits).
+func retryable(err error) bool {
+	var corrupt flate.CorruptInputError
+	switch {
+	case errors.Is(err, ErrLimit), errors.Is(err, gzip.ErrHeader), errors.Is(err, gzip.ErrChecksum),
+		errors.As(err, &corrupt), errors.Is(err, zstd.ErrMagicMismatch), errors.Is(err, zstd.ErrCRCMismatch):
+		return false
+	}
+	return true
 }
 
 // release returns a consumed chunk's buffer and its token or slot.
