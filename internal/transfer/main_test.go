@@ -5,21 +5,15 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"io/fs"
 	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
-	"github.com/klauspost/compress/gzip"
 	"go.uber.org/goleak"
 
 	"github.com/regapi/regapi/internal/registry"
 	"github.com/regapi/regapi/internal/registry/registrytest"
+	"github.com/regapi/regapi/internal/transfer/transfertest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m, registrytest.LeakOptions()...) }
@@ -29,66 +23,11 @@ func newClient(host, repo string) registry.Client {
 	return registry.NewClientWithOptions(host, &registry.Options{Insecure: true}).WithSegment(repo)
 }
 
-// dockerTar returns img in the `docker save` format, as tarball.Write makes it.
-func dockerTar(t testing.TB, img v1.Image) []byte {
-	t.Helper()
-	tag, err := name.NewTag("example.com/app:v1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := tarball.Write(tag, img, &b); err != nil {
-		t.Fatalf("tarball.Write: %v", err)
-	}
-	return b.Bytes()
-}
+// dockerTar returns img in the `docker save` format.
+func dockerTar(t testing.TB, img v1.Image) []byte { return transfertest.DockerArchive(t, img) }
 
-// layoutTar returns an OCI image layout as a tar. An image is appended to an
-// empty index; an index is written as index.json itself (layout.Write).
-func layoutTar(t testing.TB, content any) []byte {
-	t.Helper()
-	dir := t.TempDir()
-	switch c := content.(type) {
-	case v1.ImageIndex:
-		if _, err := layout.Write(dir, c); err != nil {
-			t.Fatalf("layout.Write: %v", err)
-		}
-	case v1.Image:
-		p, err := layout.Write(dir, empty.Index)
-		if err != nil {
-			t.Fatalf("layout.Write: %v", err)
-		}
-		if err := p.AppendImage(c); err != nil {
-			t.Fatalf("AppendImage: %v", err)
-		}
-	default:
-		t.Fatalf("layoutTar: unsupported %T", content)
-	}
-	return tarDir(t, dir)
-}
-
-// tarDir returns the tree under dir as a tar with relative names.
-func tarDir(t testing.TB, dir string) []byte {
-	t.Helper()
-	var files []tfile
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == dir {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		if d.IsDir() {
-			files = append(files, tfile{name: filepath.ToSlash(rel) + "/", typ: tar.TypeDir})
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		files = append(files, tfile{name: filepath.ToSlash(rel), body: b})
-		return err
-	})
-	if err != nil {
-		t.Fatalf("walk %s: %v", dir, err)
-	}
-	return makeTar(t, files)
-}
+// layoutTar returns an image or index as an OCI image layout tar.
+func layoutTar(t testing.TB, content any) []byte { return transfertest.OCILayout(t, content) }
 
 // tfile is one entry of a tar built by makeTar.
 type tfile struct {
@@ -126,7 +65,7 @@ func makeTar(t testing.TB, files []tfile) []byte {
 }
 
 // readTar returns the entries of a tar made by makeTar, tarball.Write or
-// tarDir, to be changed and written again.
+// transfertest, to be changed and written again.
 func readTar(t testing.TB, b []byte) []tfile {
 	t.Helper()
 	var files []tfile
@@ -148,18 +87,7 @@ func readTar(t testing.TB, b []byte) []tfile {
 }
 
 // gz returns b gzip-compressed.
-func gz(t testing.TB, b []byte) []byte {
-	t.Helper()
-	var out bytes.Buffer
-	zw := gzip.NewWriter(&out)
-	if _, err := zw.Write(b); err != nil {
-		t.Fatal(err)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
-}
+func gz(t testing.TB, b []byte) []byte { return transfertest.Gzip(t, b) }
 
 // assertEmptyDir fails unless dir has no entries.
 func assertEmptyDir(t testing.TB, dir string) {
