@@ -19,7 +19,9 @@ import (
 // ones are fetched and decompressed within the prefetch budget. If w has a
 // Flush method (Flush() or Flush() error, as http.ResponseWriter and
 // bufio.Writer do), Flatten calls it whenever it is about to wait for layer
-// data, so a slow fetch never holds back bytes already produced.
+// data, so a slow fetch never holds back bytes already produced. A layer
+// whose read fails for a reason other than its content (a dropped
+// connection) is opened again, up to twice, and resumes where it stopped.
 //
 // Cancelling ctx stops every fetch (the layer blobs are closed) and Flatten
 // returns ctx's error once its goroutines have ended. Opening a blob is done
