@@ -36,6 +36,8 @@ func TestLoadFormats(t *testing.T) {
 		{"oci layout index", layoutTar(t, idx), FormatOCILayout, true, idxDigest},
 		{"oci layout index gzip", gz(t, layoutTar(t, idx)), FormatOCILayout, true, idxDigest},
 		{"oci layout with ./ names", dotSlash(t, layoutTar(t, img)), FormatOCILayout, false, imgDigest},
+		{"docker 25 (both formats)", both(t, img, false), FormatOCILayout, false, imgDigest},
+		{"docker 25 with an incomplete layout", both(t, img, true), FormatDockerArchive, false, imgDigest},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,6 +89,20 @@ func symlinkLayer(t testing.TB, b []byte) []byte {
 		files[m].body = []byte(strings.Replace(string(files[m].body), old, "def/layer.tar", 1))
 		return append(files, tfile{name: "def/layer.tar", typ: tar.TypeSymlink, link: "../abc/layer.tar"})
 	})
+}
+
+// both returns a tar holding img as a docker archive and as an OCI layout,
+// as Docker 25 and later save it. With incomplete, the layout lacks its
+// manifest blob, as when the containerd store saves an index whose other
+// platforms are absent.
+func both(t testing.TB, img v1.Image, incomplete bool) []byte {
+	t.Helper()
+	files := append(readTar(t, dockerTar(t, img)), readTar(t, layoutTar(t, img))...)
+	if incomplete {
+		d, _ := img.Digest()
+		files = without(files, find(t, files, named("blobs/sha256/"+d.Hex)))
+	}
+	return makeTar(t, files)
 }
 
 // dotSlash prefixes every name of a tar with "./", as `tar -C dir -cf - .`
