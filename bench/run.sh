@@ -5,11 +5,15 @@
 # BENCHMARKS.md for what each figure means and what limits it.
 #
 # Usage: bench/run.sh            (from any directory)
-# Knobs (environment): BENCH_DURATION seconds per throughput run (4),
-# BENCH_ROUNDS rounds of throughput and extract runs (3), BENCH_CONNS
+# Knobs (environment): BENCH_DURATION seconds per throughput run (3),
+# BENCH_ROUNDS rounds of throughput and extract runs (5), BENCH_CONNS
 # connections (32), BENCH_BIG_MIB size of the large image (256),
 # BENCH_BURST concurrent identical cold requests (200), BENCH_LOADGEN
-# wrk|go (wrk when it is installed or installable).
+# wrk|go (wrk when it is installed or installable), BENCH_LOG_LEVEL regapi's
+# log level (info, as deployed: one access-log line per request),
+# BENCH_PROFILE 0 to skip the CPU profiles taken after the measurements,
+# BENCH_REV a git revision to build regapi from (default: the working tree;
+# a revision compares before and after, or skips others' unfinished edits).
 #
 # Every process it starts is killed on exit; every request goes to 127.0.0.1.
 set -euo pipefail
@@ -17,12 +21,14 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=$ROOT/bench/out
 BIN=$OUT/bin
-DURATION=${BENCH_DURATION:-4}
-ROUNDS=${BENCH_ROUNDS:-3}
+DURATION=${BENCH_DURATION:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 CONNS=${BENCH_CONNS:-32}
 BIG_MIB=${BENCH_BIG_MIB:-256}
 BURST=${BENCH_BURST:-200}
 LOADGEN=${BENCH_LOADGEN:-}
+LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
+PROFILE=${BENCH_PROFILE:-1}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$BIN"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/regapi-bench.XXXXXX")
@@ -97,8 +103,22 @@ install_tool() { # NAME PACKAGE VERSION
 }
 REGISTRY=$(install_tool registry github.com/distribution/distribution/v3/cmd/registry "$DIST_V")
 CRANE=$(install_tool crane github.com/google/go-containerregistry/cmd/crane "$GGCR_V")
-log "building regapi and the bench tools"
-(cd "$ROOT" && go build -o "$BIN/regapi" ./cmd/server && go build -o "$BIN/" ./bench/cmd/...)
+REV=${BENCH_REV:-}
+if [[ -n $REV ]]; then
+	log "building regapi at $REV and the bench tools"
+	mkdir -p "$WORK/src"
+	git -C "$ROOT" archive "$REV" | tar -x -C "$WORK/src"
+	(cd "$WORK/src" && go build -o "$BIN/regapi" ./cmd/server)
+	REGAPI_DESC=$(git -C "$ROOT" rev-parse --short "$REV")
+else
+	log "building regapi from the working tree and the bench tools"
+	(cd "$ROOT" && go build -o "$BIN/regapi" ./cmd/server)
+	REGAPI_DESC=$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)
+	if [[ -n $(git -C "$ROOT" status --porcelain -- cmd internal go.mod 2>/dev/null) ]]; then
+		REGAPI_DESC+="+uncommitted"
+	fi
+fi
+(cd "$ROOT" && go build -o "$BIN/" ./bench/cmd/...)
 LOAD=$BIN/load
 
 if [[ -z $LOADGEN ]]; then
@@ -118,7 +138,7 @@ put go "$(go env GOVERSION)"
 put kernel "$(uname -r)"
 put registry_version "$DIST_V"
 put crane_version "$GGCR_V"
-put regapi_commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+put regapi_commit "$REGAPI_DESC"
 put load_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- registry
@@ -149,9 +169,13 @@ cat "$WORK/seed.env" >>"$RAW"
 TAGS=$(get tags_count "$WORK/seed.env")
 log "seeded in $(get seed_seconds "$WORK/seed.env") s"
 
-# regapi NAME UPSTREAM_URL starts an instance and sets URL_<NAME>, PID_<NAME>.
+# regapi NAME UPSTREAM_URL [FLAGS...] starts an instance and sets URL_<NAME>,
+# PID_<NAME>.
 regapi() {
-	start "regapi-$1" "$BIN/regapi" --listen 127.0.0.1:0 --upstream "bench=$2" --allow-anonymous --log-level warn
+	local name=$1 upstream=$2
+	shift 2
+	start "regapi-$name" "$BIN/regapi" --listen 127.0.0.1:0 --upstream "bench=$upstream" --allow-anonymous --log-level "$LOG_LEVEL" "$@"
+	set -- "$name"
 	printf -v "PID_$1" '%s' "$LAST_PID"
 	local url
 	url=$(listening "regapi-$1")
@@ -198,23 +222,33 @@ rate() {
 	fi
 }
 
+# Each round measures the three side by side, starting with a different one
+# each time; ratios are taken within a round and their median reported, so
+# that load from other processes, which drifts over seconds, cancels out as
+# far as it can.
 for what in tags manifest; do
 	if [[ $what == tags ]]; then
-		urls=("$CEIL/tags" "$TAGS_API" "$TAGS_REG") hdr=""
+		urls=("$CEIL/tags" "$TAGS_API" "$TAGS_REG") hdrs=("" "" "")
 	else
-		urls=("$CEIL/manifest" "$MAN_API" "$MAN_REG") hdr=$ACCEPT_MANIFEST
+		urls=("$CEIL/manifest" "$MAN_API" "$MAN_REG") hdrs=("" "" "$ACCEPT_MANIFEST")
 	fi
 	log "cached $what throughput: ceiling, regapi, registry; $ROUNDS rounds of ${DURATION}s each, $CONNS connections ($LOADGEN)"
-	ceil=() api=() reg=()
+	ceil=() api=() reg=() r_ceil=() r_reg=()
 	for round in $(seq 1 "$ROUNDS"); do
-		ceil+=("$(rate "${urls[0]}")")
-		api+=("$(rate "${urls[1]}")")
-		reg+=("$(rate "${urls[2]}" "$hdr")")
+		got=()
+		for k in 0 1 2; do
+			i=$(((k + round) % 3))
+			got[i]=$(rate "${urls[i]}" "${hdrs[i]}")
+		done
+		ceil+=("${got[0]}") api+=("${got[1]}") reg+=("${got[2]}")
+		r_ceil+=("$(div "${got[1]}" "${got[0]}")") r_reg+=("$(div "${got[1]}" "${got[2]}")")
 	done
 	put "${what}_rps_ceiling" "$(median "${ceil[@]}")"
 	put "${what}_rps_regapi" "$(median "${api[@]}")"
 	put "${what}_rps_registry" "$(median "${reg[@]}")"
-	put "${what}_rps_samples" "ceiling ${ceil[*]}; regapi ${api[*]}; registry ${reg[*]}"
+	put "${what}_ratio_ceiling" "$(median "${r_ceil[@]}")"
+	put "${what}_ratio_registry" "$(median "${r_reg[@]}")"
+	put "${what}_rps_samples" "ceiling ${ceil[*]}; regapi ${api[*]}; registry ${reg[*]}; regapi/ceiling ${r_ceil[*]}; regapi/registry ${r_reg[*]}"
 done
 
 # ---------------------------------------------------------------- burst
@@ -232,6 +266,12 @@ regapi burst "$PROXY"
 for k in total manifests ping blobs; do
 	put "burst_upstream_$k" $(($(get "$k" "$WORK/count-after.env") - $(get "$k" "$WORK/count-before.env")))
 done
+# What one cold manifest read costs upstream: ten distinct tags, one by one.
+for i in $(seq 1 10); do
+	"$LOAD" get -url "$URL_burst/api/v1/repos/bench/corpus/tags/-/manifests/$(printf 't%03d' "$i")" >/dev/null
+done
+"$LOAD" get -url "$PROXY/_count" >"$WORK/count-cold.env"
+put cold_upstream_per_request "$(div $(($(get total "$WORK/count-cold.env") - $(get total "$WORK/count-after.env"))) 10)"
 
 # ---------------------------------------------------------------- extract
 regapi extract "$REG"
@@ -242,7 +282,7 @@ CRANE_BYTES=$(timeout 300 "$CRANE" export --insecure "$BIG_REF" - | wc -c)
 put crane_bytes "$CRANE_BYTES"
 IDLE_KIB=$("$LOAD" rss -pid "$PID_extract" | sed -n 's/^vmrss_kib=//p')
 put extract_idle_rss_kib "$IDLE_KIB"
-crane_mbps=() api_mbps=() peaks=()
+crane_mbps=() api_mbps=() peaks=() r_extract=()
 crane_run() {
 	local t0 t1
 	t0=$(now_ns)
@@ -259,15 +299,48 @@ api_run() {
 log "extract of the ${BIG_MIB} MiB image: regapi vs crane export, $ROUNDS rounds, alternating"
 for round in $(seq 1 "$ROUNDS"); do
 	if ((round % 2)); then crane_run; api_run; else api_run; crane_run; fi
+	r_extract+=("$(div "${api_mbps[-1]}" "${crane_mbps[-1]}")")
 done
 HWM_KIB=$("$LOAD" rss -pid "$PID_extract" | sed -n 's/^vmhwm_kib=//p')
 PEAK_KIB=$(printf '%s\n' "${peaks[@]}" "$HWM_KIB" | sort -n | tail -n 1)
 put extract_mbps_regapi "$(median "${api_mbps[@]}")"
 put extract_mbps_crane "$(median "${crane_mbps[@]}")"
-put extract_mbps_samples "regapi ${api_mbps[*]}; crane ${crane_mbps[*]}"
+put extract_ratio_crane "$(median "${r_extract[@]}")"
+put extract_mbps_samples "regapi ${api_mbps[*]}; crane ${crane_mbps[*]}; regapi/crane ${r_extract[*]}"
 put extract_peak_rss_kib "$PEAK_KIB"
 put extract_rss_above_idle_mib "$(awk -v p="$PEAK_KIB" -v i="$IDLE_KIB" 'BEGIN { printf "%.1f", (p - i) / 1024 }')"
 put load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- profiles
+# CPU profiles of regapi under each load, taken after the measurements so
+# that profiling does not slow them: cached tags, cold manifests (an
+# instance with the cache off, so that every request takes the miss path)
+# and extract. Each gets a pprof file and its top functions as text.
+PROF=$OUT/profiles-$STAMP
+if [[ $PROFILE == 1 ]]; then
+	log "CPU profiles of regapi (cached tags, cold manifests, extract) into bench/out/profiles-$STAMP"
+	mkdir -p "$PROF"
+	printf 'cache:\n  disabled: true\n' >"$WORK/nocache.yml"
+	MPORT_CACHED=$("$LOAD" freeport)
+	regapi prof "$REG" --metrics-listen "127.0.0.1:$MPORT_CACHED" --pprof
+	MPORT_NOCACHE=$("$LOAD" freeport)
+	regapi nocache "$REG" --config "$WORK/nocache.yml" --metrics-listen "127.0.0.1:$MPORT_NOCACHE" --pprof
+	# profile NAME PORT CMD...: a CPU profile of DURATION seconds while CMD runs.
+	profile() {
+		local name=$1 port=$2
+		shift 2
+		"$LOAD" get -timeout $((DURATION + 30))s -url "http://127.0.0.1:$port/debug/pprof/profile?seconds=$DURATION" >"$PROF/$name.pprof" &
+		local pp=$!
+		"$@" >/dev/null
+		wait "$pp"
+		go tool pprof -top -nodecount=30 "$BIN/regapi" "$PROF/$name.pprof" >"$PROF/$name.top.txt" 2>/dev/null || true
+	}
+	"$LOAD" get -url "$URL_prof/api/v1/repos/bench/corpus/tags/-/tags?limit=100" >/dev/null
+	profile cached-tags "$MPORT_CACHED" rate "$URL_prof/api/v1/repos/bench/corpus/tags/-/tags?limit=100"
+	profile cold-manifest "$MPORT_NOCACHE" rate "$URL_nocache/api/v1/repos/bench/corpus/tags/-/manifests/t001"
+	profile extract "$MPORT_CACHED" "$LOAD" download -url "$URL_prof/api/v1/repos/bench/corpus/big/-/extract/latest"
+	cp "$BIN/regapi" "$PROF/regapi.bin"
+fi
 
 # ---------------------------------------------------------------- report
 # row NAME VALUE ANCHOR_VALUE RATIO TARGET_OP TARGET: one table line.
@@ -286,25 +359,30 @@ report() {
 	echo "Machine: $(get nproc) cores, $(get mem_mib) MiB, $(get go), Linux $(get kernel); load average $(get load_start) at start, $(get load_end) at end."
 	echo "Anchors: distribution registry $(get registry_version) (filesystem storage), crane $(get crane_version), regapi $(get regapi_commit); load generator $(get loadgen), $CONNS connections, ${DURATION}s x $ROUNDS rounds."
 	echo
+	echo "Figures are medians over rounds; a ratio is the median of the ratios taken within each round, not the ratio of the medians."
+	echo
 	echo '| measure | regapi | anchor | ratio | target | met |'
 	echo '| --- | --- | --- | --- | --- | --- |'
 	for what in tags manifest; do
-		r=$(div "$(get "${what}_rps_regapi")" "$(get "${what}_rps_ceiling")")
+		r=$(get "${what}_ratio_ceiling")
 		row "cached $what req/s vs bare net/http" "$(get "${what}_rps_regapi")" "$(get "${what}_rps_ceiling")" "$r" "$([[ $what == tags ]] && echo '>=')" 0.6
-		r=$(div "$(get "${what}_rps_regapi")" "$(get "${what}_rps_registry")")
+		r=$(get "${what}_ratio_registry")
 		row "cached $what req/s vs registry" "$(get "${what}_rps_regapi")" "$(get "${what}_rps_registry")" "$r" "$([[ $what == tags ]] && echo '>=')" 10
 	done
 	r=$(div "$(get cold_a_p50_ms)" "$(get cold_b_p50_ms)")
 	row "cold manifest median ms vs registry" "$(get cold_a_p50_ms)" "$(get cold_b_p50_ms)" "$r" "<=" 1.3
 	r=$(div "$(get cold_a_p90_ms)" "$(get cold_b_p90_ms)")
 	row "cold manifest p90 ms vs registry" "$(get cold_a_p90_ms)" "$(get cold_b_p90_ms)" "$r" "" ""
-	r=$(div "$(get extract_mbps_regapi)" "$(get extract_mbps_crane)")
+	r=$(get extract_ratio_crane)
 	row "extract MB/s vs crane export" "$(get extract_mbps_regapi)" "$(get extract_mbps_crane)" "$r" ">=" 1.3
 	row "extract RSS above idle, MiB" "$(get extract_rss_above_idle_mib)" "64" "$(div "$(get extract_rss_above_idle_mib)" 64)" "<=" 1
 	row "upstream manifest GETs for $BURST identical cold requests" "$(get burst_upstream_manifests)" "1" "$(get burst_upstream_manifests)" "<=" 1
 	echo
 	echo "Samples: tags $(get tags_rps_samples); manifest $(get manifest_rps_samples); extract MB/s $(get extract_mbps_samples)."
 	echo "Burst: $(get burst_ok) ok, $(get burst_failed) failed in $(get burst_ms) ms; upstream requests $(get burst_upstream_total) in all ($(get burst_upstream_ping) pings, $(get burst_upstream_blobs) blobs)."
+	echo "Cold manifest reads cost $(get cold_upstream_per_request) upstream requests each (ten distinct tags through the counting proxy)."
+	echo "regapi log level: $LOG_LEVEL."
+	[[ $PROFILE == 1 ]] && echo "CPU profiles: bench/out/profiles-$STAMP/ (go tool pprof bench/out/profiles-$STAMP/regapi.bin FILE.pprof)."
 	echo "Extract: $(get extract_bytes) tar bytes from regapi, $(get crane_bytes) from crane; image $(get big_uncompressed_bytes) bytes of layer tar in $(get big_layers) layers, $(get big_compressed_bytes) gzip; RSS idle $(get extract_idle_rss_kib) KiB, peak $(get extract_peak_rss_kib) KiB."
 }
 report >"$OUT/results-$STAMP.md"

@@ -61,13 +61,14 @@ func runFreePort(_ context.Context, fs *flag.FlagSet, args []string, _ *output) 
 // runGet prints -url's body; it fails on any status but 200.
 func runGet(ctx context.Context, fs *flag.FlagSet, args []string, out *output) error {
 	rawURL := fs.String("url", "", "URL to fetch")
+	timeout := fs.Duration("timeout", 10*time.Second, "give up after")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if err := checkLoopback(*rawURL); err != nil {
 		return err
 	}
-	c := &http.Client{Timeout: 10 * time.Second}
+	c := &http.Client{Timeout: *timeout}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, *rawURL, nil)
 	if err != nil {
 		return err
