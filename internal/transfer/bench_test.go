@@ -59,6 +59,9 @@ func BenchmarkUpload(b *testing.B) {
 	}{
 		{"oci-layout", layoutTar(b, img)},
 		{"docker-archive-gzip", gz(b, dockerTar(b, img))},
+		// Plain layers, as `docker save` writes them: the push compresses
+		// each layer twice (for its digest, then for the upload).
+		{"docker-archive-plain-layers", gunzipLayers(b, dockerTar(b, img))},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			dir := b.TempDir()
