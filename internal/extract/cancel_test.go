@@ -164,3 +164,58 @@ func TestLookupBodyStopsOnCancel(t *testing.T) {
 		t.Fatal("the body read did not end within 1s of cancel")
 	}
 }
+
+// flushRecorder records what had reached it at its first Flush.
+type flushRecorder struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	first   []byte
+	flushed chan struct{} // closed at the first Flush
+}
+
+func (f *flushRecorder) Write(p []byte) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.buf.Write(p)
+}
+
+func (f *flushRecorder) Flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.first == nil {
+		f.first = bytes.Clone(f.buf.Bytes())
+		close(f.flushed)
+	}
+}
+
+func TestFlattenFlushesBeforeWaiting(t *testing.T) {
+	hang := newHanging(t, bigGzipLayer(t, "lower", 4<<20))
+	lower, err := partial.CompressedToLayer(hang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	top := gzLayer(t, file("etc/motd", "hello"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	w := &flushRecorder{flushed: make(chan struct{})}
+	done := make(chan error, 1)
+	go func() { done <- Flatten(ctx, w, []v1.Layer{lower, top}) }()
+	// The lower layer never ends, so Flatten can only get here by flushing
+	// while it waits for layer data.
+	select {
+	case <-w.flushed:
+	case err := <-done:
+		t.Fatalf("Flatten returned %v while a layer hung", err)
+	case <-time.After(10 * time.Second):
+		cancel()
+		<-done
+		t.Fatal("Flatten did not flush in 10s while waiting for a hung layer")
+	}
+	if !bytes.Contains(w.first, []byte("hello")) {
+		t.Errorf("first Flush came with %d bytes lacking the top layer's file", len(w.first))
+	}
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Errorf("Flatten() = %v, want context.Canceled", err)
+	}
+}
