@@ -41,6 +41,9 @@ func Lookup(ctx context.Context, layers []v1.Layer, p string, opts ...Option) (*
 	for range maxHops + 1 {
 		e, next, err := lookupOnce(ctx, layers, target, o, b)
 		if err != nil {
+			if ctx.Err() != nil {
+				err = ctx.Err() // the read failed because ctx closed the blob
+			}
 			return nil, fmt.Errorf("lookup %q: %w", p, err)
 		}
 		if e != nil {
