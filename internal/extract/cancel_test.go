@@ -219,3 +219,28 @@ func TestFlattenFlushesBeforeWaiting(t *testing.T) {
 		t.Errorf("Flatten() = %v, want context.Canceled", err)
 	}
 }
+
+func TestLookupCancelStopsHangingFetch(t *testing.T) {
+	hang := newHanging(t, bigGzipLayer(t, "big", 4<<20))
+	l, err := partial.CompressedToLayer(hang)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := Lookup(ctx, []v1.Layer{l}, "/missing") // must read the whole layer
+		done <- err
+	}()
+	<-hang.blocked
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("Lookup() after cancel = %v, want context.Canceled", err)
+		}
+	case <-time.After(time.Second):
+		t.Fatal("Lookup did not return within 1s of cancel")
+	}
+}
