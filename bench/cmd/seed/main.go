@@ -75,6 +75,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// corpus/burst:warm lets the benchmark do the repository's handshake
+	// before the burst asks for corpus/burst:cold.
+	if _, err := p.pushSmall(ctx, "corpus/burst:warm", small, map[string]string{"purpose": "warm-up"}); err != nil {
+		return err
+	}
 	burst, err := p.pushSmall(ctx, "corpus/burst:cold", small, map[string]string{"purpose": "burst"})
 	if err != nil {
 		return err
