@@ -10,7 +10,9 @@
 // layer hides the same name below, whiteouts (.wh.<name>) and opaque
 // directories (.wh..wh..opq) hide lower entries, headers are rewritten only by
 // cleaning the name and forcing the PAX format, and symbolic and hard links
-// are kept as they are.
+// are kept as they are. As crane export does, an image of a single layer
+// whose media type is not a layer's (an artifact such as a Helm chart) is
+// written as that layer's uncompressed blob.
 //
 // The one deliberate difference: an entry whose cleaned name escapes the image
 // root ("..", "../x", an absolute name, a leading backslash or a Windows drive

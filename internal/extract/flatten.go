@@ -12,8 +12,12 @@ import (
 )
 
 // Flatten writes the flattened filesystem of layers (in manifest order, the
-// base layer first) to w as a tar stream: the same tree as mutate.Extract,
+// base layer first) to w as a tar stream: the same bytes as `crane export`,
 // except for the escaping names described in the package documentation.
+// Like crane export, a single layer whose media type is not a layer's (an
+// artifact such as a Helm chart) is written as its uncompressed blob,
+// unchanged, unless WithSubtree asks for part of it; everything else is the
+// tree mutate.Extract writes.
 //
 // The upper layers are written first. While one layer is written, the next
 // ones are fetched and decompressed within the prefetch budget. If w has a
@@ -31,6 +35,15 @@ func Flatten(ctx context.Context, w io.Writer, layers []v1.Layer, opts ...Option
 	o, err := makeOptions(opts...)
 	if err != nil {
 		return err
+	}
+	if len(layers) == 1 && o.subtree == "." {
+		mt, err := layers[0].MediaType()
+		if err != nil {
+			return fmt.Errorf("layer media type: %w", err)
+		}
+		if !mt.IsLayer() {
+			return copyBlob(ctx, w, layers[0], o)
+		}
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	p := newPipeline(ctx, reversed(layers), o, &budget{maxBytes: o.maxBytes, maxRatio: o.maxRatio})
@@ -103,6 +116,23 @@ func (f *flattener) layer(s *stream) error {
 	if _, err := io.CopyBuffer(io.Discard, s, f.buf); err != nil {
 		return fmt.Errorf("verify layer: %w", err)
 	}
+	return nil
+}
+
+// copyBlob writes a layer's uncompressed bytes as they are.
+func copyBlob(ctx context.Context, w io.Writer, l v1.Layer, o *options) error {
+	rc, err := openLayer(ctx, l, &budget{maxBytes: o.maxBytes, maxRatio: o.maxRatio})
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if _, err := io.CopyBuffer(w, rc, make([]byte, chunkSize)); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	flusher(w)()
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-containerregistry/pkg/crane"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
@@ -254,5 +255,42 @@ func TestFlattenOptionErrors(t *testing.T) {
 		if err := Flatten(context.Background(), io.Discard, nil, opt); err == nil {
 			t.Errorf("Flatten with a bad option = nil, want an error")
 		}
+	}
+}
+
+// TestFlattenSingleArtifactIsRaw covers crane export's special case: one
+// layer of a non-layer media type is written as its uncompressed blob.
+func TestFlattenSingleArtifactIsRaw(t *testing.T) {
+	chart := tarBytes(t, file("mychart/Chart.yaml", "name: mychart"), file("mychart/values.yaml", "a: 1"))
+	tests := []struct {
+		name   string
+		layers []v1.Layer
+	}{
+		{"helm chart", []v1.Layer{blobLayer(t, gzipBytes(t, chart), "application/vnd.cncf.helm.chart.content.v1.tar+gzip", nil)}},
+		{"plain blob", []v1.Layer{blobLayer(t, []byte("not a tar at all"), "application/vnd.example.config.v1+json", nil)}},
+		{"layer media type is flattened", []v1.Layer{blobLayer(t, gzipBytes(t, chart), types.OCILayer, nil)}},
+		{"two artifacts are flattened", []v1.Layer{
+			blobLayer(t, gzipBytes(t, chart), "application/vnd.cncf.helm.chart.content.v1.tar+gzip", nil),
+			blobLayer(t, gzipBytes(t, chart), "application/vnd.cncf.helm.chart.content.v1.tar+gzip", nil),
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			img, err := mutate.AppendLayers(empty.Image, tc.layers...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want bytes.Buffer
+			if err := crane.Export(img, &want); err != nil {
+				t.Fatalf("crane.Export: %v", err)
+			}
+			got, err := flatten(t, tc.layers)
+			if err != nil {
+				t.Fatalf("Flatten() = %v", err)
+			}
+			if !bytes.Equal(got, want.Bytes()) {
+				t.Errorf("Flatten() = %d bytes %q..., want crane export's %d bytes %q...", len(got), got[:min(len(got), 40)], want.Len(), want.Bytes()[:min(want.Len(), 40)])
+			}
+		})
 	}
 }
