@@ -22,6 +22,7 @@ func newUpstream(u config.Upstream, t config.Timeouts, logger *slog.Logger, metr
 		Insecure:              u.Insecure,
 		TLSSkipVerify:         u.TLSSkipVerify,
 		CA:                    u.CA,
+		RedirectHosts:         u.RedirectHosts,
 		Timeout:               time.Duration(t.Upstream),
 		ResponseHeaderTimeout: time.Duration(t.UpstreamResponseHeader),
 		Logger:                logger.With("upstream", u.Name),

@@ -35,6 +35,10 @@ type UpstreamSpec struct {
 
 	// TLS adjusts certificate checks for https:// upstreams.
 	TLS TLSSpec `json:"tls,omitempty"`
+	// RedirectHosts lists the other hosts the registry may send regapi to:
+	// its token service and its blob storage ("*.example.com" matches any
+	// subdomain). Credentials never follow a redirect to another host.
+	RedirectHosts []string `json:"redirect_hosts,omitempty"`
 
 	// Password and Token exist only so that an inline secret is rejected
 	// with a useful message instead of "unknown field".
@@ -76,6 +80,7 @@ func (s UpstreamSpec) resolve(dir string, getenv func(string) string) (Upstream,
 		return Upstream{}, err
 	}
 	u := Upstream{Name: s.Name, Endpoint: ep, TLSSkipVerify: s.TLS.InsecureSkipVerify}
+	u.RedirectHosts = append(KnownRedirectHosts(ep.Host), s.RedirectHosts...)
 
 	r := reader{dir: dir, getenv: getenv}
 	user, err := r.one("username", s.Username, s.UsernameFile, s.UsernameEnv)

@@ -32,6 +32,28 @@ type Upstream struct {
 	TLSSkipVerify bool
 	// CA is a PEM bundle trusted in addition to the system roots.
 	CA []byte
+	// RedirectHosts are the hosts besides Host that the registry may send
+	// regapi to (token service, blob storage).
+	RedirectHosts []string
+}
+
+// knownRedirectHosts are the token and blob hosts of public registries
+// whose layout is public knowledge, so that pointing regapi at them works
+// without listing them by hand.
+var knownRedirectHosts = map[string][]string{
+	// Docker Hub's token service and its blob CDN.
+	"registry-1.docker.io": {"auth.docker.io", "production.cloudflare.docker.com"},
+	"index.docker.io":      {"auth.docker.io", "production.cloudflare.docker.com"},
+	// GHCR serves blobs from its package storage.
+	"ghcr.io": {"pkg-containers.githubusercontent.com"},
+	// Quay redirects blobs to its CDN.
+	"quay.io": {"cdn.quay.io", "cdn01.quay.io", "cdn02.quay.io", "cdn03.quay.io"},
+}
+
+// KnownRedirectHosts returns the redirect hosts regapi allows by default for
+// host: those of a few public registries, nothing for any other.
+func KnownRedirectHosts(host string) []string {
+	return append([]string(nil), knownRedirectHosts[host]...)
 }
 
 // Anonymous reports whether the upstream has no credentials.
@@ -72,7 +94,7 @@ func ParseUpstream(s string) (Upstream, error) {
 	if err != nil {
 		return Upstream{}, fmt.Errorf("upstream %q: %w", name, err)
 	}
-	return Upstream{Name: name, Endpoint: ep}, nil
+	return Upstream{Name: name, Endpoint: ep, RedirectHosts: KnownRedirectHosts(ep.Host)}, nil
 }
 
 // ParseURL reads a registry URL: http://host[:port] for plain HTTP or
