@@ -317,7 +317,7 @@ put load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- profiles
 # CPU profiles of regapi under each load, taken after the measurements so
-# that profiling does not slow them: cached tags, cold manifests (an
+# that profiling does not slow them: cached tags and manifest, cold manifests (an
 # instance with the cache off, so that every request takes the miss path)
 # and extract. Each gets a pprof file and its top functions as text.
 PROF=$OUT/profiles-$STAMP
@@ -338,9 +338,12 @@ if [[ $PROFILE == 1 ]]; then
 		"$@" >/dev/null
 		wait "$pp"
 		go tool pprof -top -nodecount=30 "$BIN/regapi" "$PROF/$name.pprof" >"$PROF/$name.top.txt" 2>/dev/null || true
+		go tool pprof -top -cum -nodecount=60 "$BIN/regapi" "$PROF/$name.pprof" >"$PROF/$name.cum.txt" 2>/dev/null || true
 	}
 	"$LOAD" get -url "$URL_prof/api/v1/repos/bench/corpus/tags/-/tags?limit=100" >/dev/null
 	profile cached-tags "$MPORT_CACHED" rate "$URL_prof/api/v1/repos/bench/corpus/tags/-/tags?limit=100"
+	"$LOAD" get -url "$URL_prof/api/v1/repos/bench/corpus/big/-/manifests/latest" >/dev/null
+	profile cached-manifest "$MPORT_CACHED" rate "$URL_prof/api/v1/repos/bench/corpus/big/-/manifests/latest"
 	profile cold-manifest "$MPORT_NOCACHE" rate "$URL_nocache/api/v1/repos/bench/corpus/tags/-/manifests/t001"
 	profile extract "$MPORT_CACHED" "$LOAD" download -url "$URL_prof/api/v1/repos/bench/corpus/big/-/extract/latest"
 	cp "$BIN/regapi" "$PROF/regapi.bin"
