@@ -50,10 +50,15 @@ func Flatten(ctx context.Context, w io.Writer, layers []v1.Layer, opts ...Option
 	defer p.wait()
 	defer cancel()
 
-	bw := bufio.NewWriterSize(w, 64<<10)
+	// dirty notes bytes that reached w since its last Flush: bufio passes
+	// large writes straight through, so an empty buffer does not mean that
+	// w has nothing to flush.
+	dw := &dirtyWriter{w: w}
+	bw := bufio.NewWriterSize(dw, 64<<10)
 	flushOut := flusher(w)
 	p.flush = func() {
-		if bw.Buffered() > 0 && bw.Flush() == nil {
+		if bw.Flush() == nil && dw.dirty {
+			dw.dirty = false
 			flushOut()
 		}
 	}
@@ -160,6 +165,16 @@ func reversed(layers []v1.Layer) []v1.Layer {
 		r[len(layers)-1-i] = l
 	}
 	return r
+}
+
+type dirtyWriter struct {
+	w     io.Writer
+	dirty bool
+}
+
+func (d *dirtyWriter) Write(p []byte) (int, error) {
+	d.dirty = true
+	return d.w.Write(p)
 }
 
 // flusher returns w's Flush, or a no-op.
