@@ -161,6 +161,7 @@ catalog:
   maxentries: 1000
 EOF
 start registry env OTEL_TRACES_EXPORTER=none "$REGISTRY" serve "$WORK/registry.yml"
+REG_PID=$LAST_PID
 REG=http://127.0.0.1:$RPORT
 "$LOAD" wait -url "$REG/v2/" -timeout 60s || { cat "$WORK/registry.log" >&2; die "registry did not start"; }
 log "registry $DIST_V on $REG; seeding the corpus (${BIG_MIB} MiB image)"
@@ -199,27 +200,40 @@ TAGS_REG="$REG/v2/corpus/tags/tags/list?n=100"
 MAN_API="$API/corpus/big/-/manifests/latest"
 MAN_REG="$REG/v2/corpus/big/manifests/latest"
 start ceiling "$BIN/ceiling" --route "/tags=$TAGS_API" --route "/manifest=$MAN_API"
+CEIL_PID=$LAST_PID
 CEIL=$(listening ceiling)
 
-# rate URL [HEADER] prints requests per second.
+CLK_TCK=$(getconf CLK_TCK)
+# cpu_ticks PID prints the process's user+system CPU time in clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# rate PID URL [HEADER] loads URL for DURATION seconds and prints requests
+# per second and the CPU time the server PID spent per request, in µs. The
+# second figure hardly depends on how much CPU other processes leave over.
 rate() {
-	local url=$1 header=${2:-}
+	local pid=$1 url=$2 header=${3:-} t0 t1 n rps
+	t0=$(cpu_ticks "$pid")
 	if [[ $LOADGEN == wrk ]]; then
 		local args=(-t1 -c"$CONNS" -d"${DURATION}s" --timeout 5s)
 		[[ -n $header ]] && args+=(-H "$header")
 		wrk "${args[@]}" "$url" >"$WORK/wrk.txt"
+		t1=$(cpu_ticks "$pid")
 		if grep -q 'Non-2xx\|Socket errors' "$WORK/wrk.txt"; then
 			cat "$WORK/wrk.txt" >&2
 			die "errors while loading $url"
 		fi
-		awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/wrk.txt"
+		rps=$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$WORK/wrk.txt")
+		n=$(awk '/ requests in / { print $1 }' "$WORK/wrk.txt")
 	else
 		local args=(-c "$CONNS" -d "${DURATION}s")
 		[[ -n $header ]] && args+=(-H "$header")
 		"$LOAD" rate -url "$url" "${args[@]}" >"$WORK/rate.env"
+		t1=$(cpu_ticks "$pid")
 		[[ $(get errors "$WORK/rate.env") == 0 ]] || die "errors while loading $url"
-		get rps "$WORK/rate.env"
+		rps=$(get rps "$WORK/rate.env")
+		n=$(get requests "$WORK/rate.env")
 	fi
+	echo "$rps $(awk -v t=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$n" 'BEGIN { printf "%.1f", (n > 0 ? t / hz * 1e6 / n : 0) }')"
 }
 
 # Each round measures the three side by side, starting with a different one
@@ -233,15 +247,18 @@ for what in tags manifest; do
 		urls=("$CEIL/manifest" "$MAN_API" "$MAN_REG") hdrs=("" "" "$ACCEPT_MANIFEST")
 	fi
 	log "cached $what throughput: ceiling, regapi, registry; $ROUNDS rounds of ${DURATION}s each, $CONNS connections ($LOADGEN)"
-	ceil=() api=() reg=() r_ceil=() r_reg=()
+	ceil=() api=() reg=() r_ceil=() r_reg=() c_ceil=() c_api=() c_reg=() e_ceil=() e_reg=()
+	pids=("$CEIL_PID" "$PID_main" "$REG_PID")
 	for round in $(seq 1 "$ROUNDS"); do
-		got=()
+		got=() cpu=()
 		for k in 0 1 2; do
 			i=$(((k + round) % 3))
-			got[i]=$(rate "${urls[i]}" "${hdrs[i]}")
+			read -r "got[i]" "cpu[i]" < <(rate "${pids[i]}" "${urls[i]}" "${hdrs[i]}")
 		done
 		ceil+=("${got[0]}") api+=("${got[1]}") reg+=("${got[2]}")
+		c_ceil+=("${cpu[0]}") c_api+=("${cpu[1]}") c_reg+=("${cpu[2]}")
 		r_ceil+=("$(div "${got[1]}" "${got[0]}")") r_reg+=("$(div "${got[1]}" "${got[2]}")")
+		e_ceil+=("$(div "${cpu[0]}" "${cpu[1]}")") e_reg+=("$(div "${cpu[2]}" "${cpu[1]}")")
 	done
 	put "${what}_rps_ceiling" "$(median "${ceil[@]}")"
 	put "${what}_rps_regapi" "$(median "${api[@]}")"
@@ -249,6 +266,12 @@ for what in tags manifest; do
 	put "${what}_ratio_ceiling" "$(median "${r_ceil[@]}")"
 	put "${what}_ratio_registry" "$(median "${r_reg[@]}")"
 	put "${what}_rps_samples" "ceiling ${ceil[*]}; regapi ${api[*]}; registry ${reg[*]}; regapi/ceiling ${r_ceil[*]}; regapi/registry ${r_reg[*]}"
+	put "${what}_cpu_us_ceiling" "$(median "${c_ceil[@]}")"
+	put "${what}_cpu_us_regapi" "$(median "${c_api[@]}")"
+	put "${what}_cpu_us_registry" "$(median "${c_reg[@]}")"
+	put "${what}_cpu_ratio_ceiling" "$(median "${e_ceil[@]}")"
+	put "${what}_cpu_ratio_registry" "$(median "${e_reg[@]}")"
+	put "${what}_cpu_samples" "ceiling ${c_ceil[*]}; regapi ${c_api[*]}; registry ${c_reg[*]}"
 done
 
 # ---------------------------------------------------------------- burst
@@ -341,10 +364,10 @@ if [[ $PROFILE == 1 ]]; then
 		go tool pprof -top -cum -nodecount=60 "$BIN/regapi" "$PROF/$name.pprof" >"$PROF/$name.cum.txt" 2>/dev/null || true
 	}
 	"$LOAD" get -url "$URL_prof/api/v1/repos/bench/corpus/tags/-/tags?limit=100" >/dev/null
-	profile cached-tags "$MPORT_CACHED" rate "$URL_prof/api/v1/repos/bench/corpus/tags/-/tags?limit=100"
+	profile cached-tags "$MPORT_CACHED" rate "$PID_prof" "$URL_prof/api/v1/repos/bench/corpus/tags/-/tags?limit=100"
 	"$LOAD" get -url "$URL_prof/api/v1/repos/bench/corpus/big/-/manifests/latest" >/dev/null
-	profile cached-manifest "$MPORT_CACHED" rate "$URL_prof/api/v1/repos/bench/corpus/big/-/manifests/latest"
-	profile cold-manifest "$MPORT_NOCACHE" rate "$URL_nocache/api/v1/repos/bench/corpus/tags/-/manifests/t001"
+	profile cached-manifest "$MPORT_CACHED" rate "$PID_prof" "$URL_prof/api/v1/repos/bench/corpus/big/-/manifests/latest"
+	profile cold-manifest "$MPORT_NOCACHE" rate "$PID_nocache" "$URL_nocache/api/v1/repos/bench/corpus/tags/-/manifests/t001"
 	profile extract "$MPORT_CACHED" "$LOAD" download -url "$URL_prof/api/v1/repos/bench/corpus/big/-/extract/latest"
 	cp "$BIN/regapi" "$PROF/regapi.bin"
 fi
@@ -376,6 +399,10 @@ report() {
 		r=$(get "${what}_ratio_registry")
 		row "cached $what req/s vs registry" "$(get "${what}_rps_regapi")" "$(get "${what}_rps_registry")" "$r" "$([[ $what == tags ]] && echo '>=')" 10
 	done
+	for what in tags manifest; do
+		row "cached $what server CPU µs/req vs bare net/http (anchor/regapi)" "$(get "${what}_cpu_us_regapi")" "$(get "${what}_cpu_us_ceiling")" "$(get "${what}_cpu_ratio_ceiling")" "" ""
+		row "cached $what server CPU µs/req vs registry (anchor/regapi)" "$(get "${what}_cpu_us_regapi")" "$(get "${what}_cpu_us_registry")" "$(get "${what}_cpu_ratio_registry")" "" ""
+	done
 	r=$(div "$(get cold_a_p50_ms)" "$(get cold_b_p50_ms)")
 	row "cold manifest median ms vs registry" "$(get cold_a_p50_ms)" "$(get cold_b_p50_ms)" "$r" "<=" 1.3
 	r=$(div "$(get cold_a_p90_ms)" "$(get cold_b_p90_ms)")
@@ -385,7 +412,10 @@ report() {
 	row "extract RSS above idle, MiB" "$(get extract_rss_above_idle_mib)" "64" "$(div "$(get extract_rss_above_idle_mib)" 64)" "<=" 1
 	row "upstream manifest GETs for $BURST identical cold requests" "$(get burst_upstream_manifests)" "1" "$(get burst_upstream_manifests)" "<=" 1
 	echo
+	echo "CPU rows: the server's own CPU time per request (from /proc/PID/stat around each load), ratio = anchor/regapi, so that, like the throughput rows, higher is better for regapi; they hardly depend on how much CPU other processes take."
+	echo
 	echo "Samples: tags $(get tags_rps_samples); manifest $(get manifest_rps_samples); extract MB/s $(get extract_mbps_samples)."
+	echo "CPU µs/req samples: tags $(get tags_cpu_samples); manifest $(get manifest_cpu_samples)."
 	echo "Burst: $(get burst_ok) ok, $(get burst_failed) failed in $(get burst_ms) ms; upstream requests $(get burst_upstream_total) in all ($(get burst_upstream_ping) pings, $(get burst_upstream_blobs) blobs)."
 	echo "Cold manifest reads cost $(get cold_upstream_per_request) upstream requests each (ten distinct tags through the counting proxy)."
 	echo "regapi log level: $LOG_LEVEL."
