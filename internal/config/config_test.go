@@ -69,7 +69,7 @@ func TestParseUpstreams(t *testing.T) {
 		name: "anonymous https and plain http",
 		yaml: "upstreams:\n- {name: hub, url: https://registry-1.docker.io}\n- {name: local, url: 'http://127.0.0.1:5000/'}\n",
 		want: []Upstream{
-			{Name: "hub", Endpoint: Endpoint{Host: "registry-1.docker.io"}},
+			{Name: "hub", Endpoint: Endpoint{Host: "registry-1.docker.io"}, RedirectHosts: KnownRedirectHosts("registry-1.docker.io")},
 			{Name: "local", Endpoint: Endpoint{Host: "127.0.0.1:5000", Insecure: true}},
 		},
 	}, {
@@ -266,7 +266,7 @@ func TestParseUpstreamFlag(t *testing.T) {
 		want    Upstream
 		wantErr string
 	}{
-		{in: "hub=https://registry-1.docker.io", want: Upstream{Name: "hub", Endpoint: Endpoint{Host: "registry-1.docker.io"}}},
+		{in: "hub=https://registry-1.docker.io", want: Upstream{Name: "hub", Endpoint: Endpoint{Host: "registry-1.docker.io"}, RedirectHosts: KnownRedirectHosts("registry-1.docker.io")}},
 		{in: "local=HTTP://LocalHost:5000", want: Upstream{Name: "local", Endpoint: Endpoint{Host: "localhost:5000", Insecure: true}}},
 		{in: "v6=http://[::1]:5000", want: Upstream{Name: "v6", Endpoint: Endpoint{Host: "[::1]:5000", Insecure: true}}},
 		{in: "https://registry-1.docker.io", wantErr: "want NAME=URL"},
