@@ -58,9 +58,11 @@ func runFreePort(_ context.Context, fs *flag.FlagSet, args []string, _ *output) 
 	return nil
 }
 
-// runGet prints -url's body; it fails on any status but 200.
+// runGet prints -url's body, or with -show-header that header's value; it
+// fails on any status but 200.
 func runGet(ctx context.Context, fs *flag.FlagSet, args []string, out *output) error {
 	rawURL := fs.String("url", "", "URL to fetch")
+	show := fs.String("show-header", "", "print this response header instead of the body")
 	timeout := fs.Duration("timeout", 10*time.Second, "give up after")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -80,6 +82,11 @@ func runGet(ctx context.Context, fs *flag.FlagSet, args []string, out *output) e
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", *rawURL, res.Status)
+	}
+	if *show != "" {
+		fmt.Fprintln(out.w, res.Header.Get(*show))
+		_, err = io.Copy(io.Discard, res.Body)
+		return err
 	}
 	_, err = io.Copy(out.w, res.Body)
 	return err
