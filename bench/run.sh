@@ -372,6 +372,13 @@ if [[ $PROFILE == 1 ]]; then
 	profile cached-manifest "$MPORT_CACHED" rate "$PID_prof" "$URL_prof/api/v1/repos/bench/corpus/big/-/manifests/latest"
 	profile cold-manifest "$MPORT_NOCACHE" rate "$PID_nocache" "$URL_nocache/api/v1/repos/bench/corpus/tags/-/manifests/t001"
 	profile extract "$MPORT_CACHED" "$LOAD" download -url "$URL_prof/api/v1/repos/bench/corpus/big/-/extract/latest"
+	# The live heap one second into an extract: what holds memory mid-stream.
+	"$LOAD" download -url "$URL_prof/api/v1/repos/bench/corpus/big/-/extract/latest" >/dev/null &
+	dl=$!
+	sleep 1
+	"$LOAD" get -url "http://127.0.0.1:$MPORT_CACHED/debug/pprof/heap" >"$PROF/extract-heap.pprof"
+	wait "$dl"
+	go tool pprof -sample_index=inuse_space -top -nodecount=30 "$BIN/regapi" "$PROF/extract-heap.pprof" >"$PROF/extract-heap.top.txt" 2>/dev/null || true
 	cp "$BIN/regapi" "$PROF/regapi.bin"
 fi
 
