@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -37,6 +38,13 @@ type options struct {
 	// auth is the access-control configuration (tokens, anonymous scopes)
 	// with allowAnonymous folded in; its secrets are loaded by auth.New.
 	auth auth.Config
+	// demoAnonymous records that --demo turned anonymous pulls on.
+	demoAnonymous bool
+	corsOrigins   []string
+	rateLimit     int
+	rateWindow    time.Duration
+	tlsCert       string
+	tlsKey        string
 }
 
 // upstreamFlags collects repeated --upstream values unparsed, so that the
@@ -58,7 +66,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		ups            upstreamFlags
 		listen         = fs.String("listen", config.DefaultListen, "address to serve on (host:port; port 0 picks a free one)")
 		configFile     = fs.String("config", "", "YAML configuration `file` (upstreams with credentials, TLS, timeouts, cache)")
-		allowAnonymous = fs.Bool("allow-anonymous", false, "let callers without credentials in")
+		allowAnonymous = fs.Bool("allow-anonymous", false, "let callers without a token pull (push and admin always need one); --demo turns it on unless tokens are configured")
 		demo           = fs.Bool("demo", false, "start an in-memory registry with sample content as upstream \"demo\"")
 		platform       = fs.String("default-platform", config.DefaultPlatform, "`platform` (os/arch[/variant]) served when an index is met without ?platform=")
 		logLevel       = fs.String("log-level", config.DefaultLogLevel, "debug, info, warn or error")
@@ -67,6 +75,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		delay          = fs.Duration("shutdown-delay", 0, "how long to keep serving with /readyz failing before shutting down")
 		metricsListen  = fs.String("metrics-listen", "", "serve /metrics on this separate address instead of the API's (host:port)")
 		pprofOn        = fs.Bool("pprof", false, "serve net/http/pprof at /debug/pprof/ on the --metrics-listen address")
+		rateLimit      = fs.Int("rate-limit", 0, "requests one caller (a token, or a client address) may make per --rate-window; 0 means no limit")
+		rateWindow     = fs.Duration("rate-window", time.Minute, "the window --rate-limit counts in")
+		tlsCert        = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key)")
+		tlsKey         = fs.String("tls-key", "", "the PEM private key `file` of --tls-cert")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Usage = func() {
@@ -162,6 +174,35 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 
 	if o.auth, err = auth.ParseConfig(file.AuthJSON(o.allowAnonymous)); err != nil {
 		return nil, fmt.Errorf("config: %w", err)
+	}
+	// auth opens secret files as given; the configuration's relative
+	// names are relative to the file, as everywhere else in it.
+	for i, t := range o.auth.Tokens {
+		if t.SecretFile != "" && !filepath.IsAbs(t.SecretFile) {
+			o.auth.Tokens[i].SecretFile = filepath.Join(filepath.Dir(*configFile), t.SecretFile)
+		}
+	}
+	// The demo is for trying regapi out: its printed curl lines carry no
+	// token. With tokens configured, or --allow-anonymous (or its variable)
+	// given either way, the configuration decides.
+	if o.demo && len(o.auth.Tokens) == 0 && !set["allow-anonymous"] {
+		o.allowAnonymous, o.auth.AllowAnonymous, o.demoAnonymous = true, true, true
+	}
+	o.corsOrigins = file.CORSOrigins
+	o.rateLimit = *rateLimit
+	if !set["rate-limit"] && file.RateLimit != 0 {
+		o.rateLimit = file.RateLimit
+	}
+	o.rateWindow = pickDuration("rate-window", *rateWindow, file.RateWindow)
+	if o.rateLimit < 0 || o.rateWindow <= 0 {
+		return nil, errors.New("rate limit must not be negative and its window must be positive")
+	}
+	o.tlsCert, o.tlsKey = *tlsCert, *tlsKey
+	if !set["tls-cert"] && !set["tls-key"] {
+		o.tlsCert, o.tlsKey = file.TLSCert, file.TLSKey
+	}
+	if (o.tlsCert == "") != (o.tlsKey == "") {
+		return nil, errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
 
 	o.upstreams = file.Upstreams

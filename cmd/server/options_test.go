@@ -44,8 +44,10 @@ upstreams:
 	}{{
 		name: "defaults",
 		args: []string{"--demo"},
+		// --demo without tokens lets anonymous callers pull.
 		want: options{listen: ":8080", demo: true, defaultPlatform: v1.Platform{OS: "linux", Architecture: "amd64"},
-			logLevel: slog.LevelInfo, logFormat: "json", shutdownGrace: 20 * time.Second},
+			logLevel: slog.LevelInfo, logFormat: "json", shutdownGrace: 20 * time.Second,
+			allowAnonymous: true, demoAnonymous: true},
 	}, {
 		name: "variables",
 		env: map[string]string{
@@ -89,6 +91,7 @@ upstreams:
 			}
 			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{})
 			tt.want.cache = config.Cache{}.WithDefaults()
+			tt.want.rateWindow = time.Minute
 			if tt.want.allowAnonymous {
 				tt.want.auth.AllowAnonymous = true
 			}

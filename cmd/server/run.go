@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,11 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/config"
 	"github.com/regapi/regapi/internal/handlers"
 	"github.com/regapi/regapi/internal/telemetry"
@@ -75,6 +78,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger.Info("upstream", "name", u.Name, "host", u.Host, "insecure", u.Insecure, "anonymous", u.Anonymous())
 	}
 
+	authz, err := auth.New(opts.auth, getenv)
+	if err != nil {
+		// Names the token and field, never a secret, path or variable.
+		return err
+	}
+	logger.Info("access control", "auth", authz, "demo_anonymous", opts.demoAnonymous,
+		"rate_limit", opts.rateLimit, "rate_window", opts.rateWindow, "cors_origins", len(opts.corsOrigins))
+	var tlsConfig *tls.Config
+	if opts.tlsCert != "" {
+		// Loaded now, so that a bad pair fails the start, not the first
+		// handshake.
+		cert, err := tls.LoadX509KeyPair(opts.tlsCert, opts.tlsKey)
+		if err != nil {
+			return fmt.Errorf("tls: %w", err)
+		}
+		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
+	}
+
 	ln, err := net.Listen("tcp", opts.listen)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
@@ -86,6 +107,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Logger:          logger,
 		Ready:           ready.Load,
 		Middleware:      []func(http.Handler) http.Handler{telemetry.AssignRequestID, metrics.Middleware},
+		Auth:            authz,
+		CORSOrigins:     opts.corsOrigins,
+		RateLimit:       opts.rateLimit,
+		RateWindow:      opts.rateWindow,
 	}
 	if answers != nil {
 		cfg.Cache = answers
@@ -106,10 +131,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		MaxHeaderBytes:    maxHeaderBytes,
 		// No WriteTimeout: extract streams whole filesystems and may take
 		// long; each upstream call has its own bound instead.
-		ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+		TLSConfig: tlsConfig,
 	}
 
 	base := baseURL(ln.Addr())
+	if tlsConfig != nil {
+		base = "https" + strings.TrimPrefix(base, "http")
+	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", base,
 		"default_platform", opts.defaultPlatform.String(), "allow_anonymous", opts.allowAnonymous)
 	fmt.Fprintf(stdout, "regapi listening on %s\n", base)
@@ -124,7 +153,13 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 // in-flight requests grace to finish before their connections are closed.
 func serve(ctx context.Context, srv *http.Server, ln net.Listener, ready *atomic.Bool, delay, grace time.Duration, logger *slog.Logger) error {
 	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
+	go func() {
+		if srv.TLSConfig != nil {
+			served <- srv.ServeTLS(ln, "", "") // the certificate is in TLSConfig
+			return
+		}
+		served <- srv.Serve(ln)
+	}()
 	ready.Store(true)
 
 	select {

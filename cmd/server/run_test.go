@@ -174,7 +174,7 @@ func TestRunShutdownIsGraceful(t *testing.T) {
 
 	const delay, grace = 2 * time.Second, 10 * time.Second
 	r := startRun(t, map[string]string{"REGAPI_UPSTREAM": "slow=" + slow.URL},
-		"--listen", "127.0.0.1:0", "--shutdown-delay", delay.String(), "--shutdown-grace", grace.String())
+		"--listen", "127.0.0.1:0", "--allow-anonymous", "--shutdown-delay", delay.String(), "--shutdown-grace", grace.String())
 	// One connection per request: after the listener closes, requests fail
 	// instead of riding a kept-alive connection.
 	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
@@ -257,7 +257,7 @@ func TestRunShutdownGraceCutsOff(t *testing.T) {
 	defer close(release)
 
 	const grace = 300 * time.Millisecond
-	r := startRun(t, nil, "--listen", "127.0.0.1:0", "--upstream", "hung="+hung.URL, "--shutdown-grace", grace.String())
+	r := startRun(t, nil, "--listen", "127.0.0.1:0", "--allow-anonymous", "--upstream", "hung="+hung.URL, "--shutdown-grace", grace.String())
 	go func() {
 		resp, err := http.Get(r.base + "/api/v1/repos/hung/app/-/tags")
 		if err == nil {

@@ -11,6 +11,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/regapi/regapi/internal/auth"
 )
 
 // Defaults used when neither the file, a flag nor a variable sets a value.
@@ -63,6 +65,18 @@ type Config struct {
 	// here and read by internal/auth, which owns their shape; see AuthJSON.
 	Tokens          json.RawMessage `json:"tokens,omitempty"`
 	AnonymousScopes json.RawMessage `json:"anonymous_scopes,omitempty"`
+	// CORSOrigins are the browser origins (scheme://host[:port], one "*"
+	// allowed in the host) that may call the API; none by default.
+	CORSOrigins []string `json:"cors_origins,omitempty"`
+	// RateLimit is how many requests one caller may make per RateWindow;
+	// zero means no limit.
+	RateLimit int `json:"rate_limit,omitempty"`
+	// RateWindow is the rate limit's window. Default 1m.
+	RateWindow Duration `json:"rate_window,omitempty"`
+	// TLSCert and TLSKey are PEM files: with both set regapi serves HTTPS.
+	// Relative names are read relative to the file's directory.
+	TLSCert string `json:"tls_cert,omitempty"`
+	TLSKey  string `json:"tls_key,omitempty"`
 
 	// Upstreams are UpstreamSpecs with credentials, CA bundles and URLs
 	// resolved; Load fills it.
@@ -107,6 +121,10 @@ func Parse(data []byte, dir string, getenv func(string) string) (*Config, error)
 	if err := c.validate(); err != nil {
 		return nil, err
 	}
+	files := reader{dir: dir}
+	if c.TLSCert != "" {
+		c.TLSCert, c.TLSKey = files.path(c.TLSCert), files.path(c.TLSKey)
+	}
 	seen := make(map[string]bool, len(c.UpstreamSpecs))
 	for i, spec := range c.UpstreamSpecs {
 		u, err := spec.resolve(dir, getenv)
@@ -130,6 +148,15 @@ func (c *Config) validate() error {
 	}
 	if err := c.Cache.validate(); err != nil {
 		return fmt.Errorf("cache: %w", err)
+	}
+	if err := auth.CheckOrigins(c.CORSOrigins); err != nil {
+		return err
+	}
+	if c.RateLimit < 0 || c.RateWindow < 0 {
+		return fmt.Errorf("rate_limit and rate_window must not be negative")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return fmt.Errorf("tls_cert and tls_key go together: give both or neither")
 	}
 	return nil
 }

@@ -234,12 +234,38 @@ func TestParseServerSettingsErrors(t *testing.T) {
 		{"cache: {max_bytes: lots}", `invalid size "lots"`},
 		{"cache: {max_entries: -1}", "max_entries -1: must not be negative"},
 		{"listen: [a, b]", "cannot unmarshal"},
+		{`cors_origins: ["https://dash.example.com/"]`, "want scheme://host[:port]"},
+		{`cors_origins: ["https://*.*.example.com"]`, "at most one *"},
+		{"rate_limit: -1", "must not be negative"},
+		{"tls_cert: a.crt", "tls_cert and tls_key go together"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.yaml), "", func(string) string { return "" })
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("Parse(%q) error = %v, want one containing %q", tt.yaml, err, tt.wantErr)
 		}
+	}
+}
+
+func TestParseSecuritySettings(t *testing.T) {
+	yaml := `
+cors_origins: ["https://dash.example.com", "https://*.example.org"]
+rate_limit: 600
+rate_window: 30s
+tls_cert: tls/regapi.crt
+tls_key: /etc/regapi/tls.key
+`
+	c, err := Parse([]byte(yaml), "/conf", func(string) string { return "" })
+	if err != nil {
+		t.Fatalf("Parse() error = %v", err)
+	}
+	want := &Config{
+		CORSOrigins: []string{"https://dash.example.com", "https://*.example.org"},
+		RateLimit:   600, RateWindow: Duration(30 * time.Second),
+		TLSCert: "/conf/tls/regapi.crt", TLSKey: "/etc/regapi/tls.key",
+	}
+	if diff := cmp.Diff(want, c); diff != "" {
+		t.Errorf("Parse() mismatch (-want +got):\n%s", diff)
 	}
 }
 

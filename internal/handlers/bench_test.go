@@ -24,6 +24,7 @@ func BenchmarkCacheHitHTTP(b *testing.B) {
 	srv := httptest.NewServer(NewServer(Config{
 		Upstreams: []Upstream{{Name: "dist", Host: dist, Client: c.Wrap("dist", clientFor(dist, nil))}},
 		Logger:    slog.New(slog.DiscardHandler),
+		Auth:      openAuth(b),
 	}))
 	b.Cleanup(srv.Close)
 	client := srv.Client()

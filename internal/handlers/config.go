@@ -7,9 +7,11 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/registry"
 )
 
@@ -49,4 +51,22 @@ type Config struct {
 	// route (for repository routes the logical pattern, e.g.
 	// "/api/v1/repos/{registry}/{repository}/-/tags"), never a raw path.
 	Middleware []func(http.Handler) http.Handler
+
+	// Auth authenticates callers. Every route but /healthz, /readyz,
+	// /openapi.yaml and /metrics checks the caller's scopes before it
+	// looks anything up. Nil answers 401 to all of them: access control
+	// fails closed.
+	Auth *auth.Authorizer
+	// CORSOrigins are the browser origins allowed to call the API. The
+	// default value is none: nothing is shared cross-origin.
+	CORSOrigins []string
+	// RateLimit is how many requests one caller (a token, or a client
+	// address) may make per RateWindow; the public routes are not
+	// counted. The default value, 0, means no limit.
+	RateLimit int
+	// RateWindow is the rate limit's window. The default value is 1m.
+	RateWindow time.Duration
+	// MaxBodyBytes caps request bodies (413 beyond). The default value is
+	// 1 MiB.
+	MaxBodyBytes int64
 }

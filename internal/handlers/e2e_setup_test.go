@@ -28,17 +28,26 @@ type apiEnv struct {
 	URL string
 	doc *openapi3.T
 	c   *http.Client
+	// token, when set, is sent as the bearer token of every request that
+	// has no Authorization header of its own.
+	token string
 }
 
-// newAPI starts NewServer(cfg) on loopback.
+// newAPI starts NewServer(cfg) on loopback. Without cfg.Auth it allows
+// anonymous pulls and sends an admin token (adminToken) with every
+// request, so that tests of other concerns are not about access control.
 func newAPI(t *testing.T, cfg Config) *apiEnv {
 	t.Helper()
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
+	var token string
+	if cfg.Auth == nil {
+		cfg.Auth, token = openAuth(t), adminToken
+	}
 	srv := httptest.NewServer(NewServer(cfg))
 	t.Cleanup(srv.Close)
-	return &apiEnv{URL: srv.URL, doc: loadSpec(t), c: srv.Client()}
+	return &apiEnv{URL: srv.URL, doc: loadSpec(t), c: srv.Client(), token: token}
 }
 
 // testWriter sends log lines to t.Log.
@@ -109,6 +118,9 @@ func (e *apiEnv) do(t *testing.T, method, path string, header http.Header) respo
 	}
 	for k, v := range header {
 		req.Header[k] = v
+	}
+	if _, ok := header["Authorization"]; !ok && e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
 	}
 	res, err := e.c.Do(req)
 	if err != nil {

@@ -6,14 +6,21 @@ import (
 	"net/http"
 	"net/http/httptest"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/handlers"
 )
 
 // NewServer is an http.Handler: wire it into an http.Server (cmd/server
-// does) or, as here, an httptest server.
+// does) or, as here, an httptest server. Without an Authorizer every API
+// route answers 401; this one lets anonymous callers pull.
 func ExampleNewServer() {
+	authz, err := auth.New(auth.Config{AllowAnonymous: true}, nil)
+	if err != nil {
+		panic(err)
+	}
 	srv := httptest.NewServer(handlers.NewServer(handlers.Config{
 		Upstreams: []handlers.Upstream{},
+		Auth:      authz,
 	}))
 	defer srv.Close()
 

@@ -3,6 +3,8 @@ package handlers
 import (
 	"log/slog"
 	"net/http"
+
+	"github.com/regapi/regapi/internal/auth"
 )
 
 // registryInfo describes one upstream; it never carries credentials.
@@ -17,13 +19,20 @@ type registriesResponse struct {
 }
 
 // handleRegistries serves GET /api/v1/registries: the configured upstreams
-// in configuration order.
+// the caller may pull something from, in configuration order.
 func handleRegistries(logger *slog.Logger, ups *upstreams) http.Handler {
-	resp := registriesResponse{Registries: make([]registryInfo, 0, len(ups.list))}
-	for _, up := range ups.list {
-		resp.Registries = append(resp.Registries, registryInfo{Name: up.Name, Host: up.Host})
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		caller, err := auth.FromContext(r.Context())
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		resp := registriesResponse{Registries: make([]registryInfo, 0, len(ups.list))}
+		for _, up := range ups.list {
+			if caller.MayHaveUnder(auth.ActionPull, up.Name, "") {
+				resp.Registries = append(resp.Registries, registryInfo{Name: up.Name, Host: up.Host})
+			}
+		}
 		respondJSON(w, r, logger, resp, "", cacheControlShort)
 	})
 }

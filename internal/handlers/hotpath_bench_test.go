@@ -53,6 +53,7 @@ func BenchmarkRouterCacheHit(b *testing.B) {
 		Upstreams: []Upstream{{Name: "bench", Host: dist.Host, Client: c.Wrap("bench", clientFor(dist.Host, nil))}},
 		Cache:     c,
 		Logger:    slog.New(slog.DiscardHandler),
+		Auth:      openAuth(b),
 	})
 
 	cases := []struct {

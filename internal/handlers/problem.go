@@ -54,6 +54,7 @@ var (
 	codeMethodNotAllowed   = &problemCode{"METHOD_NOT_ALLOWED", "Method not allowed", http.StatusMethodNotAllowed}
 	codeParameterInvalid   = &problemCode{"PARAMETER_INVALID", "Invalid query parameter", http.StatusBadRequest}
 	codeCatalogUnsupported = &problemCode{"CATALOG_UNSUPPORTED", "Registry cannot list repositories", http.StatusNotImplemented}
+	codeBodyTooLarge       = &problemCode{"BODY_TOO_LARGE", "Request body too large", http.StatusRequestEntityTooLarge}
 )
 
 // problemCodes lists the catalog in the order the OpenAPI enum does.
@@ -63,6 +64,7 @@ var problemCodes = []*problemCode{
 	codePlatformUnknown, codeUnauthorized, codeDenied, codeTooManyRequests,
 	codeUpstreamDenied, codeUpstreamUnavailable, codeUpstreamTimeout, codeInternal,
 	codeNotFound, codeMethodNotAllowed, codeParameterInvalid, codeCatalogUnsupported,
+	codeBodyTooLarge,
 }
 
 // problemTypePrefix makes the RFC 9457 "type" URI of a code. A URN rather
@@ -160,6 +162,7 @@ func classifyCode(err error) (*problemCode, string, int) {
 		pnf  *registry.PlatformNotFoundError
 		terr *transport.Error
 		nerr net.Error
+		mbe  *http.MaxBytesError
 	)
 	switch {
 	case errors.As(err, &ae):
@@ -169,7 +172,10 @@ func classifyCode(err error) (*problemCode, string, int) {
 	case errors.Is(err, auth.ErrDenied):
 		return codeDenied, "the caller's token does not grant this request", 0
 	case errors.Is(err, auth.ErrRateLimited):
-		return codeTooManyRequests, "too many requests from this caller; retry later", 1
+		// The limiter has set Retry-After to its window already.
+		return codeTooManyRequests, "too many requests from this caller; retry after the number of seconds in Retry-After", 0
+	case errors.As(err, &mbe):
+		return codeBodyTooLarge, fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit), 0
 	case errors.As(err, &rle):
 		secs := int(math.Ceil(rle.RetryAfter.Seconds()))
 		if secs < 1 {
@@ -194,6 +200,8 @@ func classifyCode(err error) (*problemCode, string, int) {
 		return codeReferenceInvalid, "invalid reference", 0
 	case errors.Is(err, registry.ErrCatalogNotSupported):
 		return codeCatalogUnsupported, "the upstream registry has no usable catalog (/v2/_catalog)", 0
+	case errors.Is(err, registry.ErrHostRefused):
+		return codeUpstreamUnavailable, "the upstream registry redirected regapi to a host it may not contact", 0
 	case errors.Is(err, registry.ErrManifestTooLarge):
 		return codeUpstreamUnavailable, "the upstream registry served a manifest larger than regapi accepts", 0
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):

@@ -64,7 +64,8 @@ func TestClassify(t *testing.T) {
 		{"dns", &net.DNSError{Err: "no such host", Name: "nope.invalid", IsNotFound: true}, codeUpstreamUnavailable, 0},
 		{"caller unauthenticated", fmt.Errorf("x: %w", auth.ErrUnauthenticated), codeUnauthorized, 0},
 		{"caller denied", fmt.Errorf("x: %w", auth.ErrDenied), codeDenied, 0},
-		{"caller rate-limited", fmt.Errorf("x: %w", auth.ErrRateLimited), codeTooManyRequests, 1},
+		{"caller rate-limited", fmt.Errorf("x: %w", auth.ErrRateLimited), codeTooManyRequests, 0}, // the limiter sets Retry-After
+		{"body too large", fmt.Errorf("read body: %w", &http.MaxBytesError{Limit: 10}), codeBodyTooLarge, 0},
 		{"unknown", errors.New("boom"), codeInternal, 0},
 	}
 	for _, tt := range tests {

@@ -34,6 +34,9 @@ func NewServer(cfg Config) http.Handler {
 	for _, mw := range cfg.Middleware {
 		mux.Use(mw)
 	}
+	for _, mw := range securityMiddleware(cfg, logger) {
+		mux.Use(mw)
+	}
 	mux.NotFound(handleNotFound(logger))
 	mux.MethodNotAllowed(handleMethodNotAllowed(logger, mux))
 	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics)
@@ -104,6 +107,12 @@ func handleRepos(logger *slog.Logger, ups *upstreams, actions map[string]http.Ha
 		if !rr.Route.allows(r.Method) {
 			w.Header().Set("Allow", strings.Join(rr.Route.Methods, ", "))
 			writeError(w, r, logger, errorf(codeMethodNotAllowed, "%s does not serve %s", rr.Route.Pattern, r.Method))
+			return
+		}
+		// Parsed and valid, nothing looked up yet: the answer to a caller
+		// without the scope never depends on what exists upstream.
+		if err := authorizeRepo(r.Context(), rr); err != nil {
+			writeError(w, r, logger, err)
 			return
 		}
 		up, err := ups.get(rr.Registry)

@@ -67,8 +67,14 @@ func newGuardTransport(inner http.RoundTripper, host string, o *Options) *guardT
 	return g
 }
 
-// errHostRefused marks requests the guard did not let out.
-var errHostRefused = errors.New("request refused")
+// ErrHostRefused marks requests the client refused to send: to a host that
+// is neither the registry nor in Options.RedirectHosts (a redirect, a
+// token realm, a Link header), or plain HTTP to a TLS registry. The
+// registry sent regapi somewhere it may not go; nothing was sent there.
+var ErrHostRefused = errors.New("request refused")
+
+// errHostRefused is ErrHostRefused under the name the package's files use.
+var errHostRefused = ErrHostRefused
 
 func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !g.insecure {
