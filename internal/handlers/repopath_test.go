@@ -142,6 +142,12 @@ func FuzzParseRepoPath(f *testing.F) {
 		if rebuilt != path {
 			t.Fatalf("parseRepoPath(%q) re-assembles to %q", path, rebuilt)
 		}
+		if rr.Repository != "" {
+			checkOCIRepository(t, path, rr.Repository)
+		}
+		if rr.Route.Reference {
+			checkOCIReference(t, path, rr.Reference, rr.Digest)
+		}
 	})
 }
 
