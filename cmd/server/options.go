@@ -45,6 +45,10 @@ type options struct {
 	rateWindow    time.Duration
 	tlsCert       string
 	tlsKey        string
+	// uploads and sync configure the write routes; uploads.SpoolDir is
+	// resolved (never empty).
+	uploads config.Uploads
+	sync    config.Sync
 }
 
 // upstreamFlags collects repeated --upstream values unparsed, so that the
@@ -79,6 +83,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		rateWindow     = fs.Duration("rate-window", time.Minute, "the window --rate-limit counts in")
 		tlsCert        = fs.String("tls-cert", "", "serve HTTPS with this PEM certificate `file` (with --tls-key)")
 		tlsKey         = fs.String("tls-key", "", "the PEM private key `file` of --tls-cert")
+		uploadMax      = fs.String("upload-max-bytes", "2GiB", "cap on one image upload, as sent and once decompressed (`size`: bytes or 512MiB, 2GiB …)")
+		spoolDir       = fs.String("spool-dir", "", "`directory` uploads are spooled to, regapi's alone (leftovers are removed at start); default $TMPDIR or /tmp")
+		uploadConc     = fs.Int("upload-concurrency", config.DefaultUploadConcurrency, "uploads spooled at once; the spool needs this many times --upload-max-bytes")
+		uploadIdle     = fs.Duration("upload-idle-timeout", config.DefaultUploadIdleTimeout, "end an upload whose body makes no progress this long")
+		syncConc       = fs.Int("sync-concurrency", config.DefaultSyncConcurrency, "tags one sync copies at once (1 to 32)")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Usage = func() {
@@ -203,6 +212,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together: give both or neither")
+	}
+
+	if o.uploads, o.sync, err = writeOptions(file, set, *uploadMax, *spoolDir, *uploadConc, *uploadIdle, *syncConc); err != nil {
+		return nil, err
 	}
 
 	o.upstreams = file.Upstreams

@@ -92,6 +92,12 @@ upstreams:
 			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{})
 			tt.want.cache = config.Cache{}.WithDefaults()
 			tt.want.rateWindow = time.Minute
+			if tt.want.uploads == (config.Uploads{}) {
+				tt.want.uploads = config.Uploads{SpoolDir: os.TempDir()}.WithDefaults()
+			}
+			if tt.want.sync == (config.Sync{}) {
+				tt.want.sync = config.Sync{}.WithDefaults()
+			}
 			if tt.want.allowAnonymous {
 				tt.want.auth.AllowAnonymous = true
 			}

@@ -85,6 +85,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("access control", "auth", authz, "demo_anonymous", opts.demoAnonymous,
 		"rate_limit", opts.rateLimit, "rate_window", opts.rateWindow, "cors_origins", len(opts.corsOrigins))
+	if err := prepareSpool(opts.uploads.SpoolDir, logger); err != nil {
+		return err
+	}
+	logger.Info("writes", "spool_dir", opts.uploads.SpoolDir, "upload_max_bytes", int64(opts.uploads.MaxBytes),
+		"upload_concurrency", opts.uploads.Concurrency, "sync_concurrency", opts.sync.Concurrency)
 	var tlsConfig *tls.Config
 	if opts.tlsCert != "" {
 		// Loaded now, so that a bad pair fails the start, not the first
@@ -111,6 +116,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CORSOrigins:     opts.corsOrigins,
 		RateLimit:       opts.rateLimit,
 		RateWindow:      opts.rateWindow,
+		Writes:          handlerWrites(opts.uploads, opts.sync),
 	}
 	if answers != nil {
 		cfg.Cache = answers

@@ -59,6 +59,9 @@ type Config struct {
 	UpstreamSpecs []UpstreamSpec `json:"upstreams,omitempty"`
 	// Cache configures the answer cache in front of the upstreams.
 	Cache Cache `json:"cache,omitempty"`
+	// Uploads and Sync configure the write routes.
+	Uploads Uploads `json:"uploads,omitempty"`
+	Sync    Sync    `json:"sync,omitempty"`
 
 	// Tokens and AnonymousScopes are the access-control settings (caller
 	// tokens and what anonymous callers may pull). They are kept as JSON
@@ -125,6 +128,9 @@ func Parse(data []byte, dir string, getenv func(string) string) (*Config, error)
 	if c.TLSCert != "" {
 		c.TLSCert, c.TLSKey = files.path(c.TLSCert), files.path(c.TLSKey)
 	}
+	if c.Uploads.SpoolDir != "" {
+		c.Uploads.SpoolDir = files.path(c.Uploads.SpoolDir)
+	}
 	seen := make(map[string]bool, len(c.UpstreamSpecs))
 	for i, spec := range c.UpstreamSpecs {
 		u, err := spec.resolve(dir, getenv)
@@ -148,6 +154,12 @@ func (c *Config) validate() error {
 	}
 	if err := c.Cache.validate(); err != nil {
 		return fmt.Errorf("cache: %w", err)
+	}
+	if err := c.Uploads.Validate(); err != nil {
+		return err
+	}
+	if err := c.Sync.Validate(); err != nil {
+		return err
 	}
 	if err := auth.CheckOrigins(c.CORSOrigins); err != nil {
 		return err

@@ -32,6 +32,7 @@ const (
 	actionDigest       = "digest"
 	actionConfig       = "config"
 	actionExtract      = "extract"
+	actionImages       = "images"
 )
 
 // reposPrefix is where the repository routes start.
@@ -45,6 +46,7 @@ var repoRoutes = []repoRoute{
 	{actionDigest, "/api/v1/repos/{registry}/{repository}/-/digest/{reference}", []string{http.MethodGet}, true, true},
 	{actionConfig, "/api/v1/repos/{registry}/{repository}/-/config/{reference}", []string{http.MethodGet}, true, true},
 	{actionExtract, "/api/v1/repos/{registry}/{repository}/-/extract/{reference}", []string{http.MethodGet}, true, true},
+	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images/{tag}", []string{http.MethodPut}, true, true},
 }
 
 // findRepoRoute returns the entry for action with or without a repository

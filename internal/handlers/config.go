@@ -69,4 +69,7 @@ type Config struct {
 	// MaxBodyBytes caps request bodies (413 beyond). The default value is
 	// 1 MiB.
 	MaxBodyBytes int64
+	// Writes configures uploads, copies and syncs (spool, caps,
+	// concurrency).
+	Writes Writes
 }

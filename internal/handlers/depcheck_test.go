@@ -22,6 +22,7 @@ func TestImports(t *testing.T) {
 		"github.com/regapi/regapi/internal/auth":                         true,
 		"github.com/regapi/regapi/internal/cache":                        true,
 		"github.com/regapi/regapi/internal/registry":                     true,
+		"github.com/regapi/regapi/internal/transfer":                     true,
 	}
 	files, err := filepath.Glob("*.go")
 	if err != nil {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/registry"
+	"github.com/regapi/regapi/internal/transfer"
 )
 
 // problemCode is one entry of the error catalog: a stable machine-readable
@@ -55,6 +56,11 @@ var (
 	codeParameterInvalid   = &problemCode{"PARAMETER_INVALID", "Invalid query parameter", http.StatusBadRequest}
 	codeCatalogUnsupported = &problemCode{"CATALOG_UNSUPPORTED", "Registry cannot list repositories", http.StatusNotImplemented}
 	codeBodyTooLarge       = &problemCode{"BODY_TOO_LARGE", "Request body too large", http.StatusRequestEntityTooLarge}
+
+	// The write routes' own: a copy or sync request that is not the JSON
+	// expected, and an upload that is not a usable image tarball.
+	codeBodyInvalid    = &problemCode{"BODY_INVALID", "Invalid request body", http.StatusBadRequest}
+	codeTarballInvalid = &problemCode{"TARBALL_INVALID", "Invalid image tarball", http.StatusBadRequest}
 )
 
 // problemCodes lists the catalog in the order the OpenAPI enum does.
@@ -64,7 +70,7 @@ var problemCodes = []*problemCode{
 	codePlatformUnknown, codeUnauthorized, codeDenied, codeTooManyRequests,
 	codeUpstreamDenied, codeUpstreamUnavailable, codeUpstreamTimeout, codeInternal,
 	codeNotFound, codeMethodNotAllowed, codeParameterInvalid, codeCatalogUnsupported,
-	codeBodyTooLarge,
+	codeBodyTooLarge, codeBodyInvalid, codeTarballInvalid,
 }
 
 // problemTypePrefix makes the RFC 9457 "type" URI of a code. A URN rather
@@ -176,6 +182,8 @@ func classifyCode(err error) (*problemCode, string, int) {
 		return codeTooManyRequests, "too many requests from this caller; retry after the number of seconds in Retry-After", 0
 	case errors.As(err, &mbe):
 		return codeBodyTooLarge, fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit), 0
+	case errors.Is(err, transfer.ErrTooLarge):
+		return codeBodyTooLarge, "the image tarball is larger than the upload cap, as sent or once decompressed", 0
 	case errors.As(err, &rle):
 		secs := int(math.Ceil(rle.RetryAfter.Seconds()))
 		if secs < 1 {

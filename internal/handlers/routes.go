@@ -11,7 +11,7 @@ import (
 // addRoutes maps the whole API. The repository routes share one wildcard:
 // handleRepos parses the path and dispatches on the action after "/-/"
 // (the logical routes are listed in apiroutes.go).
-func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler) {
+func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes) {
 	repos := handleRepos(logger, ups, map[string]http.Handler{
 		actionRepositories: handleRepositories(logger),      // GET /api/v1/repos/{registry}[/{repository…}]/-/repositories
 		actionTags:         handleTags(logger),              // GET /api/v1/repos/{registry}/{repository…}/-/tags
@@ -19,6 +19,7 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 		actionDigest:       handleDigest(logger, platform),  // GET /api/v1/repos/{registry}/{repository…}/-/digest/{reference}
 		actionConfig:       handleConfig(logger, platform),  // GET /api/v1/repos/{registry}/{repository…}/-/config/{reference}
 		actionExtract:      handleExtract(logger, platform), // GET /api/v1/repos/{registry}/{repository…}/-/extract/{reference}
+		actionImages:       handleUpload(logger, writes),    // PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}
 	})
 
 	mux.Method(http.MethodGet, "/healthz", handleHealthz())                         // GET /healthz
@@ -27,6 +28,9 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 	mux.Method(http.MethodGet, "/api/v1/registries", handleRegistries(logger, ups)) // GET /api/v1/registries
 	mux.Method(http.MethodGet, reposPrefix+"*", repos)                              // GET /api/v1/repos/… (all repository routes)
 	mux.Method(http.MethodHead, reposPrefix+"*", repos)                             // HEAD /api/v1/repos/…/-/manifests/{reference}
+	mux.Method(http.MethodPut, reposPrefix+"*", repos)                              // PUT /api/v1/repos/…/-/images/{tag}
+	mux.Method(http.MethodPost, "/api/v1/copy", handleCopy(logger, ups))            // POST /api/v1/copy
+	mux.Method(http.MethodPost, "/api/v1/sync", handleSync(logger, ups, writes))    // POST /api/v1/sync
 	if metrics != nil {
 		mux.Method(http.MethodGet, "/metrics", metrics) // GET /metrics (when not on its own listener)
 	}

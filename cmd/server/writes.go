@@ -1,0 +1,110 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/regapi/regapi/internal/config"
+	"github.com/regapi/regapi/internal/handlers"
+)
+
+// spoolPattern is the name transfer.Spool gives its files (os.CreateTemp
+// pattern); a test keeps the two in step.
+const spoolPattern = "regapi-upload-*.tar"
+
+// writeOptions merges the write routes' flags (already merged with their
+// variables; set says which were given) over the file's uploads and sync
+// sections and the defaults.
+func writeOptions(file config.Config, set map[string]bool, maxBytes, spoolDir string, uploadConc int, idle time.Duration, syncConc int) (config.Uploads, config.Sync, error) {
+	u, s := file.Uploads, file.Sync
+	if set["upload-max-bytes"] || u.MaxBytes == 0 {
+		n, err := config.ParseByteSize(maxBytes)
+		if err != nil {
+			return u, s, fmt.Errorf("upload max bytes: %w", err)
+		}
+		u.MaxBytes = n
+	}
+	if set["spool-dir"] || u.SpoolDir == "" {
+		u.SpoolDir = spoolDir
+	}
+	if set["upload-concurrency"] || u.Concurrency == 0 {
+		u.Concurrency = uploadConc
+	}
+	if set["upload-idle-timeout"] || u.IdleTimeout == 0 {
+		u.IdleTimeout = config.Duration(idle)
+	}
+	if set["sync-concurrency"] || s.Concurrency == 0 {
+		s.Concurrency = syncConc
+	}
+	u, s = u.WithDefaults(), s.WithDefaults()
+	if u.MaxBytes <= 0 || u.Concurrency <= 0 || u.IdleTimeout <= 0 {
+		return u, s, errors.New("upload max bytes, concurrency and idle timeout must be positive")
+	}
+	if err := s.Validate(); err != nil {
+		return u, s, err
+	}
+	if u.SpoolDir == "" {
+		// Resolved here, once: in Kubernetes the chart points TMPDIR at
+		// the pod's emptyDir.
+		u.SpoolDir = os.TempDir()
+	}
+	return u, s, nil
+}
+
+// handlerWrites is the handlers' view of the write settings.
+func handlerWrites(u config.Uploads, s config.Sync) handlers.Writes {
+	return handlers.Writes{
+		SpoolDir:          u.SpoolDir,
+		MaxUploadBytes:    int64(u.MaxBytes),
+		UploadConcurrency: u.Concurrency,
+		UploadIdleTimeout: time.Duration(u.IdleTimeout),
+		SyncConcurrency:   s.Concurrency,
+	}
+}
+
+// prepareSpool checks that dir is a writable directory and removes the
+// spool files a previous run left there (a crash or kill mid-upload; an
+// emptyDir outlives its container). The directory belongs to this process:
+// nothing else may be spooling into it.
+func prepareSpool(dir string, logger *slog.Logger) error {
+	st, err := os.Stat(dir)
+	if err != nil {
+		return fmt.Errorf("spool dir: %w", err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("spool dir %s is not a directory", dir)
+	}
+	probe, err := os.CreateTemp(dir, ".regapi-probe-*")
+	if err != nil {
+		return fmt.Errorf("spool dir is not writable: %w", err)
+	}
+	probe.Close()
+	os.Remove(probe.Name())
+
+	left, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	if err != nil {
+		return fmt.Errorf("spool dir: %w", err)
+	}
+	var n int
+	var freed int64
+	for _, name := range left {
+		st, err := os.Lstat(name)
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Remove(name); err != nil {
+			logger.Warn("spool: leftover upload not removed", "file", name, "err", err)
+			continue
+		}
+		n++
+		freed += st.Size()
+	}
+	if n > 0 {
+		logger.Info("spool: removed leftover uploads", "dir", dir, "files", n, "bytes", freed)
+	}
+	return nil
+}

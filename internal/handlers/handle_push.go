@@ -1,0 +1,135 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/regapi/regapi/internal/auth"
+	"github.com/regapi/regapi/internal/transfer"
+)
+
+// uploadResponse is the answer of PUT …/-/images/{tag}.
+type uploadResponse struct {
+	// Digest is the manifest (or index) digest now tagged.
+	Digest string `json:"digest"`
+	// Format is "docker-archive" or "oci-layout".
+	Format string `json:"format"`
+	// Bytes is the size of the uncompressed tar.
+	Bytes int64 `json:"bytes"`
+}
+
+// handleUpload serves PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}:
+// the body, a `docker save` archive or an OCI image layout tar (gzip or
+// plain), is spooled under a size cap, validated completely and pushed
+// under tag. The spool file is gone when the handler returns, whatever
+// happened; a tarball that fails validation never reaches the upstream.
+func handleUpload(logger *slog.Logger, cfg Writes) http.Handler {
+	slots := make(chan struct{}, cfg.UploadConcurrency)
+	opts := transfer.UploadOptions{Dir: cfg.SpoolDir, MaxBytes: cfg.MaxUploadBytes}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		t := repoTargetFrom(ctx)
+		// Authorization: push on the destination, before a byte of the
+		// body is read, so nothing unauthorized ever reaches the disk.
+		if err := auth.Authorize(ctx, auth.ActionPush, t.Registry, t.Repository); err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		if t.Digest {
+			writeError(w, r, logger, errorf(codeReferenceInvalid, "an upload is tagged: want /-/images/{tag}, not a digest"))
+			return
+		}
+		if r.ContentLength > cfg.MaxUploadBytes {
+			writeError(w, r, logger, &http.MaxBytesError{Limit: cfg.MaxUploadBytes})
+			return
+		}
+		// The body is read only once a slot is free, so at most
+		// UploadConcurrency spool files exist at a time.
+		select {
+		case slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-slots }()
+
+		started := time.Now()
+		body := &idleReader{r: uploadBody(w, r, cfg.MaxUploadBytes), rc: http.NewResponseController(w), idle: cfg.UploadIdleTimeout}
+		res, err := transfer.Upload(ctx, t.client(), t.Reference, body, opts)
+		body.done()
+		if err != nil && res.Digest.Hex == "" {
+			writeError(w, r, logger, uploadError(err))
+			return
+		}
+		if err != nil {
+			// Pushed, but the spool file could not be removed: the
+			// caller's image is in place; the operator must see this.
+			logger.ErrorContext(ctx, "upload pushed, spool file left behind", "err", redact(err.Error()))
+		}
+		logger.InfoContext(ctx, "image uploaded", "registry", t.Registry, "repository", t.Repository, "tag", t.Reference,
+			"digest", res.Digest.String(), "format", res.Format, "bytes", res.Bytes, "took", time.Since(started).Round(time.Millisecond))
+		w.Header().Set("Location", reposPrefix+t.Registry+"/"+t.Repository+"/-/manifests/"+res.Digest.String())
+		w.Header().Set("Cache-Control", cacheControlNone)
+		encode(w, r, http.StatusCreated, uploadResponse{Digest: res.Digest.String(), Format: string(res.Format), Bytes: res.Bytes})
+	})
+}
+
+// uploadError gives transfer's errors the detail callers see; writeError
+// maps the sentinels to their codes.
+func uploadError(err error) error {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe):
+		return mbe
+	case errors.Is(err, transfer.ErrTooLarge):
+		return err
+	case errors.Is(err, transfer.ErrInvalidTarball):
+		// The text names the entry, path or digest that failed, all of
+		// them from the upload itself.
+		return errorf(codeTarballInvalid, "%s", truncateDetail(err.Error()))
+	case errors.Is(err, transfer.ErrIncompleteBody):
+		return errorf(codeTarballInvalid, "the upload body could not be read to its end (client gone or stalled)")
+	}
+	return fmt.Errorf("upload: %w", err)
+}
+
+// truncateDetail bounds an error text used as a detail.
+func truncateDetail(s string) string {
+	const max = 500
+	if len(s) > max {
+		return s[:max] + "…"
+	}
+	return s
+}
+
+// idleReader ends a body that makes no progress for idle: before each read
+// it moves the connection's read deadline idle ahead, so a steady upload
+// of any size goes through and a stalled one fails with a timeout.
+type idleReader struct {
+	r    io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+	// noDeadline records that the connection does not support deadlines
+	// (HTTP/2 over a test recorder, say); the reader then just reads.
+	noDeadline bool
+}
+
+func (b *idleReader) Read(p []byte) (int, error) {
+	if !b.noDeadline {
+		if err := b.rc.SetReadDeadline(time.Now().Add(b.idle)); err != nil {
+			b.noDeadline = true
+		}
+	}
+	return b.r.Read(p)
+}
+
+// done clears the deadline, so that writing the answer and the next request
+// on the connection are not cut short.
+func (b *idleReader) done() {
+	if !b.noDeadline {
+		_ = b.rc.SetReadDeadline(time.Time{})
+	}
+}
