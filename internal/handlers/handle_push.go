@@ -35,6 +35,8 @@ func handleUpload(logger *slog.Logger, cfg Writes) http.Handler {
 		t := repoTargetFrom(ctx)
 		// Authorization: push on the destination, before a byte of the
 		// body is read, so nothing unauthorized ever reaches the disk.
+		// handleRepos checked it already (authorizeRepo); this is the
+		// handler's own guarantee, kept next to the body read.
 		if err := auth.Authorize(ctx, auth.ActionPush, t.Registry, t.Repository); err != nil {
 			writeError(w, r, logger, err)
 			return

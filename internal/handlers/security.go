@@ -102,16 +102,20 @@ func uploadBody(w http.ResponseWriter, r *http.Request, limit int64) io.ReadClos
 // Config.RateWindow is zero.
 const defaultRateWindow = time.Minute
 
-// authorizeRepo checks that the caller may pull what rr names: listings
-// need pull somewhere at or below the path (their answer is then
-// filtered), every other read needs pull on the repository itself.
+// authorizeRepo checks that the caller may do what rr asks: listings need
+// pull somewhere at or below the path (their answer is then filtered), an
+// image upload needs push on the repository, every other read pull.
 func authorizeRepo(ctx context.Context, rr repoRequest) error {
 	p, err := auth.FromContext(ctx)
 	if err != nil {
 		return err
 	}
-	if rr.Route.Action == actionRepositories {
+	switch rr.Route.Action {
+	case actionRepositories:
 		return p.CheckUnder(auth.ActionPull, rr.Registry, rr.Repository)
+	case actionImages:
+		// An upload writes: push, decided before the body is read.
+		return p.Check(auth.ActionPush, rr.Registry, rr.Repository)
 	}
 	return p.Check(auth.ActionPull, rr.Registry, rr.Repository)
 }
