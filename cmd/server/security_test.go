@@ -268,3 +268,20 @@ func TestRunRateLimit(t *testing.T) {
 		t.Errorf("429 Retry-After = %q, want 3600", got)
 	}
 }
+
+// TestRunHeaderLimit: request headers beyond MaxHeaderBytes are refused
+// with 431 before any handler runs.
+func TestRunHeaderLimit(t *testing.T) {
+	r := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo")
+	c := &http.Client{Timeout: 30 * time.Second}
+	req, _ := http.NewRequest(http.MethodGet, r.base+"/healthz", nil)
+	req.Header.Set("X-Padding", strings.Repeat("x", 2*maxHeaderBytes))
+	res, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("GET /healthz with %d header bytes = %d, want 431", 2*maxHeaderBytes, res.StatusCode)
+	}
+}

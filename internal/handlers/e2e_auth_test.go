@@ -278,3 +278,43 @@ func newAuthFor(name string, scope auth.Scope) auth.Principal {
 	}
 	return p
 }
+
+// TestAnonymousScopes: anonymous_scopes narrow what callers without a token
+// may pull; outside them the answer is 401 (a token might help), and the
+// listings show only what they cover.
+func TestAnonymousScopes(t *testing.T) {
+	dist := registrytest.StartDistribution(t, nil)
+	for _, repo := range authRepos {
+		registrytest.PushRandomImage(t, dist.Host, repo, "latest")
+	}
+	a := newAPI(t, Config{
+		Upstreams: []Upstream{
+			{Name: "dist", Host: dist.Host, Client: clientFor(dist.Host, nil)},
+			{Name: "other", Host: dist.Host, Client: clientFor(dist.Host, nil)},
+		},
+		Auth: newAuth(t, auth.Config{AllowAnonymous: true, AnonymousScopes: []auth.Scope{
+			{Registry: "dist", Repositories: []string{"library/**"}, Actions: []auth.Action{auth.ActionPull}},
+		}}),
+	})
+	for path, want := range map[string]int{
+		"/api/v1/repos/dist/library/alpine/-/tags":          200,
+		"/api/v1/repos/dist/library/alpine/-/digest/latest": 200,
+		"/api/v1/repos/dist/team/app/-/tags":                401,
+		"/api/v1/repos/other/library/alpine/-/tags":         401,
+		"/api/v1/repos/dist/team/-/repositories":            401,
+	} {
+		if res := a.get(t, path); res.Status != want {
+			t.Errorf("anonymous GET %s = %d, want %d", path, res.Status, want)
+		}
+	}
+	var repos repositoriesResponse
+	a.get(t, "/api/v1/repos/dist/-/repositories").json(t, &repos)
+	if diff := cmp.Diff([]string{"library/alpine"}, repos.Repositories); diff != "" {
+		t.Errorf("anonymous root catalog mismatch (-want +got):\n%s", diff)
+	}
+	var regs registriesResponse
+	a.get(t, "/api/v1/registries").json(t, &regs)
+	if len(regs.Registries) != 1 || regs.Registries[0].Name != "dist" {
+		t.Errorf("anonymous GET /api/v1/registries = %+v, want dist only", regs.Registries)
+	}
+}
