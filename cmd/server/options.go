@@ -49,6 +49,8 @@ type options struct {
 	// resolved (never empty).
 	uploads config.Uploads
 	sync    config.Sync
+	// reads configures extract and files.
+	reads config.Reads
 }
 
 // upstreamFlags collects repeated --upstream values unparsed, so that the
@@ -88,6 +90,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		uploadConc     = fs.Int("upload-concurrency", config.DefaultUploadConcurrency, "uploads spooled at once; the spool needs this many times --upload-max-bytes")
 		uploadIdle     = fs.Duration("upload-idle-timeout", config.DefaultUploadIdleTimeout, "end an upload whose body makes no progress this long")
 		syncConc       = fs.Int("sync-concurrency", config.DefaultSyncConcurrency, "tags one sync copies at once (1 to 32)")
+		readConc       = fs.Int("extract-concurrency", config.DefaultReadConcurrency, "extracts and file reads served at once, together; beyond it 503 with Retry-After")
+		streamIdle     = fs.Duration("stream-idle-timeout", config.DefaultStreamIdleTimeout, "cut an extract or file download whose client stops reading this long (never a whole-download limit)")
+		maxFileSize    = fs.String("max-file-size", "256MiB", "largest file the files route serves (`size`: bytes or 64MiB, 1GiB …); 413 beyond")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Usage = func() {
@@ -215,6 +220,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 
 	if o.uploads, o.sync, err = writeOptions(file, set, *uploadMax, *spoolDir, *uploadConc, *uploadIdle, *syncConc); err != nil {
+		return nil, err
+	}
+	if o.reads, err = readOptions(file, set, *readConc, *streamIdle, *maxFileSize); err != nil {
 		return nil, err
 	}
 

@@ -91,6 +91,7 @@ upstreams:
 			}
 			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{})
 			tt.want.cache = config.Cache{}.WithDefaults()
+			tt.want.reads = config.Reads{}.WithDefaults()
 			tt.want.rateWindow = time.Minute
 			if tt.want.uploads == (config.Uploads{}) {
 				tt.want.uploads = config.Uploads{SpoolDir: os.TempDir()}.WithDefaults()

@@ -117,6 +117,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		RateLimit:       opts.rateLimit,
 		RateWindow:      opts.rateWindow,
 		Writes:          handlerWrites(opts.uploads, opts.sync),
+		Reads:           handlerReads(opts.reads),
+		Streams:         metrics.Streams,
 	}
 	if answers != nil {
 		cfg.Cache = answers

@@ -62,6 +62,9 @@ type Config struct {
 	// Uploads and Sync configure the write routes.
 	Uploads Uploads `json:"uploads,omitempty"`
 	Sync    Sync    `json:"sync,omitempty"`
+	// Reads configures extract and files (concurrency, idle timeout, file
+	// size cap).
+	Reads Reads `json:"reads,omitempty"`
 
 	// Tokens and AnonymousScopes are the access-control settings (caller
 	// tokens and what anonymous callers may pull). They are kept as JSON
@@ -159,6 +162,9 @@ func (c *Config) validate() error {
 		return err
 	}
 	if err := c.Sync.Validate(); err != nil {
+		return err
+	}
+	if err := c.Reads.Validate(); err != nil {
 		return err
 	}
 	if err := auth.CheckOrigins(c.CORSOrigins); err != nil {

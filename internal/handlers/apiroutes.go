@@ -32,6 +32,7 @@ const (
 	actionDigest       = "digest"
 	actionConfig       = "config"
 	actionExtract      = "extract"
+	actionFiles        = "files"
 	actionImages       = "images"
 )
 
@@ -46,6 +47,7 @@ var repoRoutes = []repoRoute{
 	{actionDigest, "/api/v1/repos/{registry}/{repository}/-/digest/{reference}", []string{http.MethodGet}, true, true},
 	{actionConfig, "/api/v1/repos/{registry}/{repository}/-/config/{reference}", []string{http.MethodGet}, true, true},
 	{actionExtract, "/api/v1/repos/{registry}/{repository}/-/extract/{reference}", []string{http.MethodGet}, true, true},
+	{actionFiles, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}", []string{http.MethodGet}, true, true},
 	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images/{tag}", []string{http.MethodPut}, true, true},
 }
 
@@ -58,6 +60,11 @@ func findRepoRoute(action string, repository bool) *repoRoute {
 		}
 	}
 	return nil
+}
+
+// hasPath says whether a path inside the image follows the reference.
+func (rt *repoRoute) hasPath() bool {
+	return rt.Action == actionFiles
 }
 
 // allows reports whether the route serves method.

@@ -72,4 +72,10 @@ type Config struct {
 	// Writes configures uploads, copies and syncs (spool, caps,
 	// concurrency).
 	Writes Writes
+	// Reads configures extract and files (concurrency, idle timeout, file
+	// size cap).
+	Reads Reads
+	// Streams counts streamed bodies (extract tars, file reads); nil
+	// counts nothing.
+	Streams Streams
 }

@@ -117,11 +117,14 @@ func TestErrorCodes(t *testing.T) {
 		{"GET", "/api/v1/repos/dist/-/repositories?last=UPPER", 400, "PAGINATION_INVALID"},
 		{"GET", "/api/v1/repos/dist/-/repositories?delimiter=:", 400, "PAGINATION_INVALID"},
 		{"GET", "/api/v1/repos/dist/library/alpine/-/manifests/latest?raw=maybe", 400, "PARAMETER_INVALID"},
+		{"GET", "/api/v1/repos/dist/library/alpine/-/files/latest/etc/%2e%2e/x", 400, "PATH_INVALID"},
+		{"GET", "/api/v1/repos/dist/library/alpine/-/extract/latest?path=/a%00", 400, "PATH_INVALID"},
 		{"GET", "/api/v1/repos/nope/library/alpine/-/tags", 404, "REGISTRY_UNKNOWN"},
 		{"GET", "/api/v1/repos/dist/no/such/-/tags", 404, "NAME_UNKNOWN"},
 		{"GET", "/api/v1/repos/dist/library/alpine/-/manifests/nope", 404, "MANIFEST_UNKNOWN"},
 		{"GET", "/api/v1/repos/dist/library/alpine/-/manifests/" + digest, 404, "MANIFEST_UNKNOWN"},
 		{"GET", "/api/v1/repos/dist/multi/app/-/config/v1?platform=plan9/mips", 404, "PLATFORM_UNKNOWN"},
+		{"GET", "/api/v1/repos/dist/library/alpine/-/files/latest/no/such/file", 404, "FILE_UNKNOWN"},
 		{"GET", "/api/v1/repos/dist/library/alpine/-/nope", 404, "NOT_FOUND"},
 		{"GET", "/api/v1/repos/dist/library/alpine", 404, "NOT_FOUND"},
 		{"GET", "/nope", 404, "NOT_FOUND"},
@@ -174,8 +177,11 @@ func TestErrorCodes(t *testing.T) {
 		// TestAccessControl reaches UNAUTHORIZED and DENIED, TestLimits
 		// BODY_TOO_LARGE and the caller's TOOMANYREQUESTS, TestCopyRejects
 		// BODY_INVALID, TestUploadRejects TARBALL_INVALID.
+		// TestFiles reaches FILE_TOO_LARGE, TestFilesLayerLimits
+		// LAYER_UNPROCESSABLE, TestReadsConcurrencyLimit TOO_BUSY.
 		if !seen[c.Code] && c != codeUnauthorized && c != codeDenied && c != codeBodyTooLarge &&
-			c != codeBodyInvalid && c != codeTarballInvalid {
+			c != codeBodyInvalid && c != codeTarballInvalid &&
+			c != codeFileTooLarge && c != codeLayerUnprocessable && c != codeTooBusy {
 			t.Errorf("no test reaches %s", c.Code)
 		}
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"archive/tar"
 	"context"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"github.com/regapi/regapi/internal/auth"
+	"github.com/regapi/regapi/internal/extract"
 	"github.com/regapi/regapi/internal/registry"
 	"github.com/regapi/regapi/internal/transfer"
 )
@@ -61,6 +63,17 @@ var (
 	// expected, and an upload that is not a usable image tarball.
 	codeBodyInvalid    = &problemCode{"BODY_INVALID", "Invalid request body", http.StatusBadRequest}
 	codeTarballInvalid = &problemCode{"TARBALL_INVALID", "Invalid image tarball", http.StatusBadRequest}
+
+	// The image-reading routes' own (extract, files): a path inside the
+	// image that is not clean, one the image does not have, a file over
+	// the cap, layers that cannot be read as a filesystem within the
+	// limits (a decompression bomb, a layer that is not a tar), and the
+	// concurrency limit.
+	codePathInvalid        = &problemCode{"PATH_INVALID", "Invalid path inside the image", http.StatusBadRequest}
+	codeFileUnknown        = &problemCode{"FILE_UNKNOWN", "No such file in the image", http.StatusNotFound}
+	codeFileTooLarge       = &problemCode{"FILE_TOO_LARGE", "File too large", http.StatusRequestEntityTooLarge}
+	codeLayerUnprocessable = &problemCode{"LAYER_UNPROCESSABLE", "Image layers cannot be read as a filesystem", http.StatusUnprocessableEntity}
+	codeTooBusy            = &problemCode{"TOO_BUSY", "Too many image reads in progress", http.StatusServiceUnavailable}
 )
 
 // problemCodes lists the catalog in the order the OpenAPI enum does.
@@ -71,6 +84,7 @@ var problemCodes = []*problemCode{
 	codeUpstreamDenied, codeUpstreamUnavailable, codeUpstreamTimeout, codeInternal,
 	codeNotFound, codeMethodNotAllowed, codeParameterInvalid, codeCatalogUnsupported,
 	codeBodyTooLarge, codeBodyInvalid, codeTarballInvalid,
+	codePathInvalid, codeFileUnknown, codeFileTooLarge, codeLayerUnprocessable, codeTooBusy,
 }
 
 // problemTypePrefix makes the RFC 9457 "type" URI of a code. A URN rather
@@ -184,6 +198,16 @@ func classifyCode(err error) (*problemCode, string, int) {
 		return codeBodyTooLarge, fmt.Sprintf("the request body is larger than %d bytes", mbe.Limit), 0
 	case errors.Is(err, transfer.ErrTooLarge):
 		return codeBodyTooLarge, "the image tarball is larger than the upload cap, as sent or once decompressed", 0
+	case errors.Is(err, extract.ErrNotFound):
+		return codeFileUnknown, "the image has no such file: absent, whited out, below a non-directory, a link that leads nowhere, or not a regular file or directory", 0
+	case errors.Is(err, extract.ErrTooManyLinks):
+		return codeFileUnknown, "the path follows more than 40 links", 0
+	case errors.Is(err, extract.ErrTooLarge):
+		return codeFileTooLarge, "the file is larger than the server's cap", 0
+	case errors.Is(err, extract.ErrLimit):
+		return codeLayerUnprocessable, "a layer decompresses past the server's limits (size or ratio)", 0
+	case errors.Is(err, tar.ErrHeader):
+		return codeLayerUnprocessable, "a layer is not a tar archive", 0
 	case errors.As(err, &rle):
 		secs := int(math.Ceil(rle.RetryAfter.Seconds()))
 		if secs < 1 {
@@ -228,6 +252,10 @@ func classifyCode(err error) (*problemCode, string, int) {
 	var opErr *net.OpError
 	if errors.As(err, &dnsErr) || errors.As(err, &opErr) {
 		return codeUpstreamUnavailable, "the upstream registry cannot be reached", 0
+	}
+	if errors.Is(err, errLayerRead) {
+		// Bytes the upstream served that do not decompress or verify.
+		return codeUpstreamUnavailable, "a layer of the image could not be read from the upstream registry", 0
 	}
 	return codeInternal, "internal error", 0
 }

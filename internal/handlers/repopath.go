@@ -18,6 +18,9 @@ type repoRequest struct {
 	Reference string
 	// Digest says whether Reference is a digest.
 	Digest bool
+	// Path is the absolute path inside the image that follows the
+	// reference on the files route ("/" for the root).
+	Path string
 	// Route is the logical route the path matched.
 	Route *repoRoute
 }
@@ -89,6 +92,15 @@ func parseRepoPath(path string) (repoRequest, error) {
 	switch {
 	case rt.Reference && !hasRest:
 		return repoRequest{}, errorf(codeReferenceInvalid, "%s needs a reference: /-/%s/{reference}", action, action)
+	case rt.Reference && rt.hasPath():
+		ref, p, _ := strings.Cut(rest, "/")
+		var err error
+		if rr.Reference, rr.Digest, err = parseReference(ref); err != nil {
+			return repoRequest{}, err
+		}
+		if rr.Path, err = parseImagePath(p); err != nil {
+			return repoRequest{}, err
+		}
 	case rt.Reference:
 		ref, digest, err := parseReference(rest)
 		if err != nil {

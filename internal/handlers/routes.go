@@ -11,15 +11,17 @@ import (
 // addRoutes maps the whole API. The repository routes share one wildcard:
 // handleRepos parses the path and dispatches on the action after "/-/"
 // (the logical routes are listed in apiroutes.go).
-func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes) {
+func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes, reads Reads, streams Streams) {
+	flatten, files := readHandlers(logger, platform, reads, streams)
 	repos := handleRepos(logger, ups, map[string]http.Handler{
-		actionRepositories: handleRepositories(logger),      // GET /api/v1/repos/{registry}[/{repository…}]/-/repositories
-		actionTags:         handleTags(logger),              // GET /api/v1/repos/{registry}/{repository…}/-/tags
-		actionManifests:    handleManifest(logger),          // GET, HEAD /api/v1/repos/{registry}/{repository…}/-/manifests/{reference}
-		actionDigest:       handleDigest(logger, platform),  // GET /api/v1/repos/{registry}/{repository…}/-/digest/{reference}
-		actionConfig:       handleConfig(logger, platform),  // GET /api/v1/repos/{registry}/{repository…}/-/config/{reference}
-		actionExtract:      handleExtract(logger, platform), // GET /api/v1/repos/{registry}/{repository…}/-/extract/{reference}
-		actionImages:       handleUpload(logger, writes),    // PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}
+		actionRepositories: handleRepositories(logger),     // GET /api/v1/repos/{registry}[/{repository…}]/-/repositories
+		actionTags:         handleTags(logger),             // GET /api/v1/repos/{registry}/{repository…}/-/tags
+		actionManifests:    handleManifest(logger),         // GET, HEAD /api/v1/repos/{registry}/{repository…}/-/manifests/{reference}
+		actionDigest:       handleDigest(logger, platform), // GET /api/v1/repos/{registry}/{repository…}/-/digest/{reference}
+		actionConfig:       handleConfig(logger, platform), // GET /api/v1/repos/{registry}/{repository…}/-/config/{reference}
+		actionExtract:      flatten,                        // GET /api/v1/repos/{registry}/{repository…}/-/extract/{reference}?path=
+		actionFiles:        files,                          // GET /api/v1/repos/{registry}/{repository…}/-/files/{reference}/{path…}
+		actionImages:       handleUpload(logger, writes),   // PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}
 	})
 
 	mux.Method(http.MethodGet, "/healthz", handleHealthz())                         // GET /healthz

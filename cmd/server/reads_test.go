@@ -1,0 +1,56 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/regapi/regapi/internal/config"
+)
+
+func TestReadOptions(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "regapi.yaml")
+	if err := os.WriteFile(file, []byte("reads: {concurrency: 9, stream_idle_timeout: 5s, max_file_size: 1MiB}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want config.Reads
+	}{
+		{"defaults", nil, nil, config.Reads{Concurrency: 4, StreamIdleTimeout: config.Duration(time.Minute), MaxFileSize: 256 << 20}},
+		{"flags", []string{"--extract-concurrency", "2", "--stream-idle-timeout", "90s", "--max-file-size", "64MiB"}, nil,
+			config.Reads{Concurrency: 2, StreamIdleTimeout: config.Duration(90 * time.Second), MaxFileSize: 64 << 20}},
+		{"variables", nil, map[string]string{"REGAPI_EXTRACT_CONCURRENCY": "8", "REGAPI_STREAM_IDLE_TIMEOUT": "10s", "REGAPI_MAX_FILE_SIZE": "1024"},
+			config.Reads{Concurrency: 8, StreamIdleTimeout: config.Duration(10 * time.Second), MaxFileSize: 1024}},
+		{"file", []string{"--config", file}, nil,
+			config.Reads{Concurrency: 9, StreamIdleTimeout: config.Duration(5 * time.Second), MaxFileSize: 1 << 20}},
+		{"flag over file", []string{"--config", file, "--extract-concurrency", "1"}, nil,
+			config.Reads{Concurrency: 1, StreamIdleTimeout: config.Duration(5 * time.Second), MaxFileSize: 1 << 20}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseOptions(append(tt.args, "--demo"), func(k string) string { return tt.env[k] }, io.Discard)
+			if err != nil {
+				t.Fatalf("parseOptions(%v) error = %v", tt.args, err)
+			}
+			if got.reads != tt.want {
+				t.Errorf("parseOptions(%v).reads = %+v, want %+v", tt.args, got.reads, tt.want)
+			}
+		})
+	}
+	for _, args := range [][]string{
+		{"--extract-concurrency", "-1"},
+		{"--stream-idle-timeout", "-1s"},
+		{"--max-file-size", "lots"},
+		{"--max-file-size", "-1"},
+	} {
+		if _, err := parseOptions(append(args, "--demo"), func(string) string { return "" }, io.Discard); err == nil {
+			t.Errorf("parseOptions(%v) = nil error, want one", args)
+		}
+	}
+}

@@ -1,0 +1,55 @@
+package config
+
+import (
+	"fmt"
+	"time"
+)
+
+// Defaults of the image-reading routes (extract, files).
+const (
+	// DefaultReadConcurrency bounds the extracts and file reads in
+	// progress, together; beyond it callers get 503 and Retry-After.
+	DefaultReadConcurrency = 4
+	// DefaultStreamIdleTimeout cuts a response whose client stopped
+	// reading; a download that keeps moving is never cut.
+	DefaultStreamIdleTimeout = time.Minute
+	// DefaultMaxFileSize caps the file the files route serves.
+	DefaultMaxFileSize = 256 << 20
+)
+
+// Reads configures GET …/-/extract/{reference} and …/-/files/{reference}/{path}.
+// Zero fields take the defaults.
+type Reads struct {
+	// Concurrency bounds the extracts and file reads in progress,
+	// together; beyond it the answer is 503 with Retry-After, never a
+	// queue. Default 4.
+	Concurrency int `json:"concurrency,omitempty"`
+	// StreamIdleTimeout cuts a response whose client stopped reading for
+	// this long. Default 1m.
+	StreamIdleTimeout Duration `json:"stream_idle_timeout,omitempty"`
+	// MaxFileSize caps the regular file the files route serves (413
+	// beyond). Default 256MiB.
+	MaxFileSize ByteSize `json:"max_file_size,omitempty"`
+}
+
+// WithDefaults returns r with every zero field set to its default.
+func (r Reads) WithDefaults() Reads {
+	if r.Concurrency == 0 {
+		r.Concurrency = DefaultReadConcurrency
+	}
+	if r.StreamIdleTimeout == 0 {
+		r.StreamIdleTimeout = Duration(DefaultStreamIdleTimeout)
+	}
+	if r.MaxFileSize == 0 {
+		r.MaxFileSize = DefaultMaxFileSize
+	}
+	return r
+}
+
+// Validate reports a setting no read could work with.
+func (r Reads) Validate() error {
+	if r.Concurrency < 0 || r.StreamIdleTimeout < 0 || r.MaxFileSize < 0 {
+		return fmt.Errorf("reads: concurrency, stream_idle_timeout and max_file_size must not be negative")
+	}
+	return nil
+}
