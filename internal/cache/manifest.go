@@ -61,6 +61,10 @@ func (c *client) GetDigest(ctx context.Context, reference string, opts ...regist
 // CheckImageExists answers from the same entries as GetDigest.
 func (c *client) CheckImageExists(ctx context.Context, reference string) error {
 	_, err := c.digest(ctx, reference)
+	if errors.Is(err, registry.ErrImageNotFound) {
+		// As the client does: absence is the plain sentinel.
+		return registry.ErrImageNotFound
+	}
 	return err
 }
 

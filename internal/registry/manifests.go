@@ -109,7 +109,12 @@ func (c *client) CheckImageExists(ctx context.Context, reference string) error {
 	if err == nil {
 		_, err = c.head(ctx, ref)
 	}
-	return cl.end(ctx, err, kindManifest)
+	err = cl.end(ctx, err, kindManifest)
+	if errors.Is(err, ErrImageNotFound) {
+		// Absence is an answer, not a failure: callers may compare with ==.
+		return ErrImageNotFound
+	}
+	return err
 }
 
 // GetImageConfig returns the parsed config of the image at reference (an
