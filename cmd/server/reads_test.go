@@ -2,8 +2,11 @@ package main
 
 import (
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,5 +55,39 @@ func TestReadOptions(t *testing.T) {
 		if _, err := parseOptions(append(args, "--demo"), func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseOptions(%v) = nil error, want one", args)
 		}
+	}
+}
+
+// TestRunReads serves files and extract from the demo with the flags set
+// and checks the wiring: the file cap answers 413, and streamed bytes are
+// counted in regapi_stream_bytes_total with no stream left active.
+func TestRunReads(t *testing.T) {
+	r := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--max-file-size", "64", "--extract-concurrency", "2", "--stream-idle-timeout", "5s")
+	c := &http.Client{Timeout: 30 * time.Second}
+	base := r.base + "/api/v1/repos/demo/"
+	status, body, _ := get(t, c, http.MethodGet, base+"deckhouse/modules/console/-/files/v1.2.3/version.json")
+	if want := `{"module":"console","version":"v1.2.3"}` + "\n"; status != http.StatusOK || string(body) != want {
+		t.Errorf("files version.json = %d %q, want 200 %q", status, body, want)
+	}
+	if status, body, _ := get(t, c, http.MethodGet, base+"library/alpine/-/files/3.20/etc/os-release"); status != http.StatusRequestEntityTooLarge {
+		t.Errorf("files os-release over a 64-byte cap = %d %s, want 413", status, body)
+	}
+	status, tarBody, _ := get(t, c, http.MethodGet, base+"library/alpine/-/extract/3.20?path=/etc")
+	if status != http.StatusOK {
+		t.Fatalf("extract?path=/etc = %d", status)
+	}
+	_, metrics, _ := get(t, c, http.MethodGet, r.base+"/metrics")
+	var sent float64
+	var active = -1.0
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if v, ok := strings.CutPrefix(line, "regapi_stream_bytes_total "); ok {
+			sent, _ = strconv.ParseFloat(v, 64)
+		}
+		if v, ok := strings.CutPrefix(line, "regapi_streams_active "); ok {
+			active, _ = strconv.ParseFloat(v, 64)
+		}
+	}
+	if want := float64(len(body) + len(tarBody)); sent < want || active != 0 {
+		t.Errorf("regapi_stream_bytes_total = %v, regapi_streams_active = %v; want at least %v and 0", sent, active, want)
 	}
 }

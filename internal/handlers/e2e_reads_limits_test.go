@@ -5,10 +5,14 @@ import (
 	"crypto/rand"
 	"errors"
 	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -139,5 +143,82 @@ func TestExtractIdleTimeout(t *testing.T) {
 	}
 	if sent := streams.bytes.Load(); sent == 0 || sent >= int64(len(blob)) {
 		t.Errorf("streams counted %d bytes, want some but not all of %d", sent, len(blob))
+	}
+}
+
+// dripBlob serves one blob of next in pieces, pausing between them: a slow
+// upstream, the fault under test.
+type dripBlob struct {
+	next   http.Handler
+	digest string
+	piece  int
+	pause  time.Duration
+}
+
+func (d *dripBlob) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+d.digest) {
+		d.next.ServeHTTP(w, r)
+		return
+	}
+	rec := httptest.NewRecorder()
+	d.next.ServeHTTP(rec, r)
+	for k, v := range rec.Header() {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(rec.Code)
+	body := rec.Body.Bytes()
+	for len(body) > 0 {
+		n := min(d.piece, len(body))
+		if _, err := w.Write(body[:n]); err != nil {
+			return
+		}
+		w.(http.Flusher).Flush()
+		body = body[n:]
+		if len(body) > 0 {
+			select {
+			case <-time.After(d.pause):
+			case <-r.Context().Done():
+				return
+			}
+		}
+	}
+}
+
+// TestExtractSlowUpstreamIsNotCut: a download that keeps moving, with
+// gaps longer than the idle timeout between the upstream's pieces, is
+// never cut; the timeout is per write, not per response.
+func TestExtractSlowUpstreamIsNotCut(t *testing.T) {
+	blob := make([]byte, 2<<20)
+	rand.Read(blob)
+	layer := static.NewLayer(fxTar(t, fxFile("blob", string(blob))), types.OCIUncompressedLayer)
+	img := imageOf(t, readsPlatforms[0], layer)
+	const idle = 150 * time.Millisecond
+	drip := &dripBlob{
+		next:   ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))),
+		digest: must(layer.Digest()).String(),
+		piece:  512 << 10, // above Flatten's 256 KiB chunks: each piece is written on its own
+		pause:  2 * idle,
+	}
+	srv := httptest.NewServer(drip)
+	t.Cleanup(srv.Close)
+	host := srv.Listener.Addr().String()
+	registrytest.Push(t, host+"/slow/img:v1", img)
+	a := newAPI(t, Config{
+		Upstreams: []Upstream{{Name: "s", Host: host, Client: clientFor(host, nil)}},
+		Reads:     Reads{IdleTimeout: idle},
+	})
+
+	started := time.Now()
+	res := a.get(t, "/api/v1/repos/s/slow/img/-/extract/v1")
+	took := time.Since(started)
+	if res.Status != http.StatusOK {
+		t.Fatalf("extract = %d %.200s", res.Status, res.Body)
+	}
+	files := tarFiles(t, res.Body)
+	if files["blob"] != string(blob) {
+		t.Errorf("extract through a slow upstream: blob of %d bytes, want %d", len(files["blob"]), len(blob))
+	}
+	if took < 3*idle {
+		t.Errorf("the upstream dripped for only %v, not past the idle timeout %v: the test proves nothing", took, idle)
 	}
 }

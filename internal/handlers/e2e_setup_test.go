@@ -206,7 +206,12 @@ func (e *apiEnv) operationOf(req *http.Request) (string, map[string]string, bool
 	if rr.Repository != "" {
 		params["repository"] = rr.Repository
 	}
-	if rr.Route.Reference {
+	switch {
+	case rr.Route.hasPath():
+		_, after, _ := strings.Cut(rest, "/-/"+rr.Route.Action+"/")
+		params["reference"], _, _ = strings.Cut(after, "/")
+		params["path"] = strings.TrimPrefix(rr.Path, "/")
+	case rr.Route.Reference:
 		params["reference"] = rest[strings.LastIndex(rest, "/")+1:]
 	}
 	return rr.Route.Pattern, params, true

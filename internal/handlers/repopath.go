@@ -98,6 +98,10 @@ func parseRepoPath(path string) (repoRequest, error) {
 		if rr.Reference, rr.Digest, err = parseReference(ref); err != nil {
 			return repoRequest{}, err
 		}
+		if strings.HasPrefix(p, "/") {
+			// One spelling per path: "v1//etc" is not "v1/etc".
+			return repoRequest{}, errorf(codePathInvalid, "invalid path %q: want a clean path (no empty component)", truncate(p))
+		}
 		if rr.Path, err = parseImagePath(p); err != nil {
 			return repoRequest{}, err
 		}

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"path"
 	"strings"
 	"testing"
 
@@ -28,6 +29,11 @@ func TestParseRepoPath(t *testing.T) {
 		{"demo/alpine/-/config/_x", repoRequest{Registry: "demo", Repository: "alpine", Reference: "_x"}, "/api/v1/repos/{registry}/{repository}/-/config/{reference}"},
 		{"demo/my-org/my__app.v2/-/extract/V1.0-rc_1", repoRequest{Registry: "demo", Repository: "my-org/my__app.v2", Reference: "V1.0-rc_1"}, "/api/v1/repos/{registry}/{repository}/-/extract/{reference}"},
 		{"Docker.io/a---b/-/tags", repoRequest{Registry: "Docker.io", Repository: "a---b"}, "/api/v1/repos/{registry}/{repository}/-/tags"},
+		{"demo/alpine/-/files/3.20/etc/os-release", repoRequest{Registry: "demo", Repository: "alpine", Reference: "3.20", Path: "/etc/os-release"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
+		{"demo/alpine/-/files/@" + testDigest + "/etc/", repoRequest{Registry: "demo", Repository: "alpine", Reference: testDigest, Digest: true, Path: "/etc"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
+		{"demo/alpine/-/files/v1", repoRequest{Registry: "demo", Repository: "alpine", Reference: "v1", Path: "/"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
+		{"demo/alpine/-/files/v1/", repoRequest{Registry: "demo", Repository: "alpine", Reference: "v1", Path: "/"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
+		{"demo/alpine/-/files/v1/a b/-/c\\d", repoRequest{Registry: "demo", Repository: "alpine", Reference: "v1", Path: "/a b/-/c\\d"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
 	}
 	for _, tt := range tests {
 		got, err := parseRepoPath(tt.path)
@@ -82,6 +88,16 @@ func TestParseRepoPathErrors(t *testing.T) {
 		{"demo/alpine/-/manifests/sha512:" + strings.Repeat("a", 128), codeDigestInvalid},
 		{"demo/alpine/-/digest/" + strings.ToUpper(testDigest), codeDigestInvalid},
 		{"demo/alpine/-/config/latest:tag", codeDigestInvalid},
+		{"demo/alpine/-/files", codeReferenceInvalid},
+		{"demo/alpine/-/files/.x/etc", codeReferenceInvalid},
+		{"demo/-/files/v1/etc", codeNameInvalid},
+		{"demo/alpine/-/files/v1//etc", codePathInvalid},
+		{"demo/alpine/-/files/v1/etc//x", codePathInvalid},
+		{"demo/alpine/-/files/v1/../x", codePathInvalid},
+		{"demo/alpine/-/files/v1/etc/..", codePathInvalid},
+		{"demo/alpine/-/files/v1/./etc", codePathInvalid},
+		{"demo/alpine/-/files/v1/a\x00b", codePathInvalid},
+		{"demo/alpine/-/files/v1/" + strings.Repeat("a", maxImagePathLen+1), codePathInvalid},
 	}
 	for _, tt := range tests {
 		_, err := parseRepoPath(tt.path)
@@ -100,7 +116,8 @@ func TestParseRepoPathErrors(t *testing.T) {
 // parts re-assemble into the input and each passes its grammar again.
 func FuzzParseRepoPath(f *testing.F) {
 	for _, s := range []string{"demo/-/repositories", "demo/a/b/-/tags", "demo/a/-/manifests/@" + testDigest,
-		"demo/a/-/extract/v1", "x/-/-/-/tags", "a/b/-/c/-/manifests/x"} {
+		"demo/a/-/extract/v1", "x/-/-/-/tags", "a/b/-/c/-/manifests/x", "demo/a/-/files/v1/etc/os-release",
+		"demo/a/-/files/v1/etc/", "demo/a/-/files/v1/a/../b"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, path string) {
@@ -139,7 +156,15 @@ func FuzzParseRepoPath(f *testing.F) {
 			}
 			rebuilt += "/" + ref
 		}
-		if rebuilt != path {
+		want := path
+		if rr.Route.hasPath() {
+			checkImagePath(t, path, rr.Path)
+			if rr.Path != "/" {
+				rebuilt += rr.Path
+			}
+			want = strings.TrimSuffix(path, "/") // a directory may be asked for as dir/
+		}
+		if rebuilt != want {
 			t.Fatalf("parseRepoPath(%q) re-assembles to %q", path, rebuilt)
 		}
 		if rr.Repository != "" {
@@ -221,6 +246,26 @@ func TestRepoRoutesAreDistinct(t *testing.T) {
 		seen[rt.Pattern] = true
 		if got := findRepoRoute(rt.Action, rt.Repository); got == nil || got.Pattern != rt.Pattern {
 			t.Errorf("findRepoRoute(%q, %v) = %v, want %s", rt.Action, rt.Repository, got, rt.Pattern)
+		}
+	}
+}
+
+// checkImagePath fails unless p is an absolute, clean path inside an image
+// that cannot leave its root.
+func checkImagePath(t *testing.T, input, p string) {
+	t.Helper()
+	if !strings.HasPrefix(p, "/") || strings.ContainsRune(p, 0) || len(p) > maxImagePathLen+1 {
+		t.Fatalf("parseRepoPath(%q) path %q: want absolute, without NUL, bounded", input, p)
+	}
+	if p == "/" {
+		return
+	}
+	if strings.HasSuffix(p, "/") || path.Clean(p) != p {
+		t.Fatalf("parseRepoPath(%q) path %q is not clean", input, p)
+	}
+	for c := range strings.SplitSeq(p[1:], "/") {
+		if c == ".." || c == "." || c == "" {
+			t.Fatalf("parseRepoPath(%q) path %q has component %q", input, p, c)
 		}
 	}
 }
