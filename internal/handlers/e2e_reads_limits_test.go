@@ -124,6 +124,9 @@ func TestExtractIdleTimeout(t *testing.T) {
 		Upstreams: []Upstream{{Name: "g", Host: g.Host, Client: clientFor(g.Host, nil)}},
 		Reads:     Reads{IdleTimeout: 200 * time.Millisecond},
 		Streams:   streams,
+		// As telemetry's middleware does: the deadline must reach the
+		// connection through a wrapped writer.
+		Middleware: []func(http.Handler) http.Handler{wrapWriter},
 	})
 
 	res := getCtx(t, context.Background(), a.c, a.URL+"/api/v1/repos/g/idle/img/-/extract/v1")
@@ -221,4 +224,19 @@ func TestExtractSlowUpstreamIsNotCut(t *testing.T) {
 	if took < 3*idle {
 		t.Errorf("the upstream dripped for only %v, not past the idle timeout %v: the test proves nothing", took, idle)
 	}
+}
+
+// unwrappingWriter wraps a ResponseWriter the way logging and metrics
+// middleware do, exposing the original only through Unwrap.
+type unwrappingWriter struct{ w http.ResponseWriter }
+
+func (u unwrappingWriter) Header() http.Header         { return u.w.Header() }
+func (u unwrappingWriter) Write(p []byte) (int, error) { return u.w.Write(p) }
+func (u unwrappingWriter) WriteHeader(code int)        { u.w.WriteHeader(code) }
+func (u unwrappingWriter) Unwrap() http.ResponseWriter { return u.w }
+
+func wrapWriter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(unwrappingWriter{w}, r)
+	})
 }

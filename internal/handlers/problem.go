@@ -127,10 +127,16 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 		return
 	}
 	p, retryAfter := classify(err)
-	if p.Status >= 500 {
+	switch {
+	case p.Code == codeTooBusy.Code:
+		// Back-pressure working as configured, not a failure; a burst
+		// would otherwise flood the error log.
+		logger.WarnContext(ctx, "request refused: busy", "method", r.Method, "path", r.URL.Path,
+			"status", p.Status, "code", p.Code)
+	case p.Status >= 500:
 		logger.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path,
 			"status", p.Status, "code", p.Code, "err", redact(err.Error()))
-	} else {
+	default:
 		logger.DebugContext(ctx, "request rejected", "method", r.Method, "path", r.URL.Path,
 			"status", p.Status, "code", p.Code, "err", redact(err.Error()))
 	}
