@@ -70,7 +70,8 @@ func newFakePod(t *testing.T, d *appsv1.Deployment, cm *corev1.ConfigMap) *fakeP
 			p.write(t, dir, cm.Data[m.SubPath])
 		case v.Secret != nil:
 			for _, f := range referencedFiles(t, config, m.MountPath) {
-				p.write(t, p.path(f), "dummy-"+filepath.Base(f))
+				// Long enough for regapi's minimum caller-token length.
+				p.write(t, p.path(f), "dummy-secret-for-"+filepath.Base(f))
 			}
 		case v.EmptyDir != nil:
 			if err := os.MkdirAll(dir, 0o700); err != nil {
