@@ -13,7 +13,9 @@
 # log level (info, as deployed: one access-log line per request),
 # BENCH_PROFILE 0 to skip the CPU profiles taken after the measurements,
 # BENCH_REV a git revision to build regapi from (default: the working tree;
-# a revision compares before and after, or skips others' unfinished edits).
+# a revision compares before and after, or skips others' unfinished edits),
+# BENCH_REGAPI_ENV extra NAME=VALUE words for regapi's environment only
+# (e.g. "GOMEMLIMIT=64MiB GOGC=50").
 #
 # Every process it starts is killed on exit; every request goes to 127.0.0.1.
 set -euo pipefail
@@ -29,6 +31,7 @@ BURST=${BENCH_BURST:-200}
 LOADGEN=${BENCH_LOADGEN:-}
 LOG_LEVEL=${BENCH_LOG_LEVEL:-info}
 PROFILE=${BENCH_PROFILE:-1}
+REGAPI_ENV=${BENCH_REGAPI_ENV:-}
 STAMP=$(date -u +%Y%m%dT%H%M%SZ)
 mkdir -p "$BIN"
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/regapi-bench.XXXXXX")
@@ -175,7 +178,8 @@ log "seeded in $(get seed_seconds "$WORK/seed.env") s"
 regapi() {
 	local name=$1 upstream=$2
 	shift 2
-	start "regapi-$name" "$BIN/regapi" --listen 127.0.0.1:0 --upstream "bench=$upstream" --allow-anonymous --log-level "$LOG_LEVEL" "$@"
+	# shellcheck disable=SC2086 # REGAPI_ENV is a list of NAME=VALUE words
+	start "regapi-$name" env $REGAPI_ENV "$BIN/regapi" --listen 127.0.0.1:0 --upstream "bench=$upstream" --allow-anonymous --log-level "$LOG_LEVEL" "$@"
 	set -- "$name"
 	printf -v "PID_$1" '%s' "$LAST_PID"
 	local url
@@ -429,7 +433,7 @@ report() {
 	echo "Burst: $(get burst_ok) ok, $(get burst_failed) failed in $(get burst_ms) ms; upstream requests $(get burst_upstream_total) in all ($(get burst_upstream_ping) pings, $(get burst_upstream_blobs) blobs)."
 	echo "X-Cache before the cached runs: tags $(get tags_xcache), manifest $(get manifest_xcache)."
 	echo "Cold manifest reads cost $(get cold_upstream_per_request) upstream requests each (ten distinct tags through the counting proxy)."
-	echo "regapi log level: $LOG_LEVEL."
+	echo "regapi log level: $LOG_LEVEL${REGAPI_ENV:+; environment $REGAPI_ENV}."
 	[[ $PROFILE == 1 ]] && echo "CPU profiles: bench/out/profiles-$STAMP/ (go tool pprof bench/out/profiles-$STAMP/regapi.bin FILE.pprof)."
 	echo "Extract: $(get extract_bytes) tar bytes from regapi, $(get crane_bytes) from crane; image $(get big_uncompressed_bytes) bytes of layer tar in $(get big_layers) layers, $(get big_compressed_bytes) gzip; RSS idle $(get extract_idle_rss_kib) KiB, peak $(get extract_peak_rss_kib) KiB."
 }
