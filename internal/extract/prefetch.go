@@ -28,7 +28,6 @@ type pipeline struct {
 	budget  *budget
 	tokens  chan struct{}
 	ahead   int
-	pool    sync.Pool
 	wg      sync.WaitGroup
 	streams []*stream
 	started int
@@ -63,7 +62,6 @@ func newPipeline(ctx context.Context, layers []v1.Layer, o *options, b *budget) 
 	if o.prefetchBytes < chunkSize {
 		p.tokens = nil // a nil channel never accepts: no read-ahead into lower layers
 	}
-	p.pool.New = func() any { return make([]byte, chunkSize) }
 	for _, l := range layers {
 		p.streams = append(p.streams, &stream{
 			p:     p,
@@ -149,7 +147,7 @@ func (s *stream) run(ctx context.Context, produced *int64) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		c.buf = s.p.pool.Get().([]byte)
+		c.buf = getChunk()
 		n, err := fill(rc, c.buf)
 		if n > 0 {
 			c.b = c.buf[:n]
@@ -196,7 +194,7 @@ func retryable(err error) bool {
 
 // release returns a consumed chunk's buffer and its token or slot.
 func (p *pipeline) release(c *chunk) {
-	p.pool.Put(c.buf) //nolint:staticcheck // SA6002: a slice header is nothing next to the 256 KiB it recycles
+	putChunk(c.buf)
 	if c.token {
 		<-p.tokens
 	}
