@@ -38,6 +38,8 @@ var demoExamples = []demoExample{
 	{what: "one file out of it", path: demoIndexRepo + "/-/extract/3.20?platform=linux/arm/v7", pipe: "tar -xOf - etc/os-release"},
 	{what: "whiteouts applied: no tmp/build.log, only opt/app/config.yaml", path: demoWhiteoutRepo + "/-/extract/bookworm", pipe: "tar -tf -"},
 	{what: "a module's version.json", path: demoManyTagsRepo + "/-/extract/v1.2.3", pipe: "tar -xOf - version.json"},
+	{what: "one file straight out of the image, read from the top layer down", path: demoManyTagsRepo + "/-/files/v1.2.3/version.json"},
+	{what: "a directory listing inside the image", path: demoIndexRepo + "/-/files/3.20/etc/?platform=linux/arm64"},
 	{what: "liveness and readiness", path: "/healthz"},
 	{what: "", path: "/readyz"},
 	{what: "the OpenAPI contract", path: "/openapi.yaml"},
