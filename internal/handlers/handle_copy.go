@@ -38,12 +38,7 @@ func handleCopy(logger *slog.Logger, ups *upstreams) http.Handler {
 			writeError(w, r, logger, err)
 			return
 		}
-		src, err := parseImageRef("source", req.Source, true)
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		dst, err := parseImageRef("destination", req.Destination, true)
+		src, dst, err := parseTransferRefs(req.Source, req.Destination, true)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -57,18 +52,7 @@ func handleCopy(logger *slog.Logger, ups *upstreams) http.Handler {
 			writeError(w, r, logger, err)
 			return
 		}
-		// Authorization: pull on the source, push on the destination,
-		// both before anything is looked up or sent upstream.
-		if err := authorizeTransfer(r, src, dst); err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		srcClient, err := ups.clientOf(src)
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		dstClient, err := ups.clientOf(dst)
+		srcClient, dstClient, err := transferClients(r, ups, src, dst)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -92,11 +76,35 @@ func handleCopy(logger *slog.Logger, ups *upstreams) http.Handler {
 	})
 }
 
-// authorizeTransfer checks that the caller may pull src and push dst: the
-// single access check of the copy and sync routes.
-func authorizeTransfer(r *http.Request, src, dst imageRef) error {
-	if err := auth.Authorize(r.Context(), auth.ActionPull, src.Registry, src.Repository); err != nil {
-		return err
+// parseTransferRefs parses the source and destination of a copy or sync,
+// in that order, so the first bad one is the one reported. wantRef is as
+// for parseImageRef.
+func parseTransferRefs(source, destination string, wantRef bool) (src, dst imageRef, err error) {
+	if src, err = parseImageRef("source", source, wantRef); err != nil {
+		return imageRef{}, imageRef{}, err
 	}
-	return auth.Authorize(r.Context(), auth.ActionPush, dst.Registry, dst.Repository)
+	if dst, err = parseImageRef("destination", destination, wantRef); err != nil {
+		return imageRef{}, imageRef{}, err
+	}
+	return src, dst, nil
+}
+
+// transferClients checks that the caller may pull src and push dst, then
+// resolves the upstream client of each: the single access check of the
+// copy and sync routes, made before anything is looked up or sent
+// upstream.
+func transferClients(r *http.Request, ups *upstreams, src, dst imageRef) (srcClient, dstClient registry.Client, err error) {
+	if err := auth.Authorize(r.Context(), auth.ActionPull, src.Registry, src.Repository); err != nil {
+		return nil, nil, err
+	}
+	if err := auth.Authorize(r.Context(), auth.ActionPush, dst.Registry, dst.Repository); err != nil {
+		return nil, nil, err
+	}
+	if srcClient, err = ups.clientOf(src); err != nil {
+		return nil, nil, err
+	}
+	if dstClient, err = ups.clientOf(dst); err != nil {
+		return nil, nil, err
+	}
+	return srcClient, dstClient, nil
 }

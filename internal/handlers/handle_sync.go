@@ -51,12 +51,7 @@ func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes) http.Handler {
 			writeError(w, r, logger, err)
 			return
 		}
-		src, err := parseImageRef("source", req.Source, false)
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		dst, err := parseImageRef("destination", req.Destination, false)
+		src, dst, err := parseTransferRefs(req.Source, req.Destination, false)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -70,16 +65,7 @@ func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes) http.Handler {
 			writeError(w, r, logger, err)
 			return
 		}
-		if err := authorizeTransfer(r, src, dst); err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		srcClient, err := ups.clientOf(src)
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		dstClient, err := ups.clientOf(dst)
+		srcClient, dstClient, err := transferClients(r, ups, src, dst)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
