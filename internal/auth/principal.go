@@ -39,10 +39,11 @@ func (p Principal) allows(action Action) bool {
 	return action.bit() != 0 && (!p.anonymous || action == ActionPull)
 }
 
-// Can reports whether the caller may perform action on the repository (a
-// full path such as "team/app") of the named registry.
-func (p Principal) Can(action Action, registry, repository string) bool {
-	if !p.allows(action) || registry == "" {
+// anyPattern reports whether action is allowed at all and ok holds for a
+// repository pattern of a scope granting action on registry: the loop
+// behind Can, MayHaveUnder and Covers.
+func (p Principal) anyPattern(action Action, registry string, ok func(pattern) bool) bool {
+	if !p.allows(action) {
 		return false
 	}
 	for _, s := range p.scopes {
@@ -50,12 +51,21 @@ func (p Principal) Can(action Action, registry, repository string) bool {
 			continue
 		}
 		for _, r := range s.repos {
-			if r.match(repository) {
+			if ok(r) {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// Can reports whether the caller may perform action on the repository (a
+// full path such as "team/app") of the named registry.
+func (p Principal) Can(action Action, registry, repository string) bool {
+	if registry == "" {
+		return false
+	}
+	return p.anyPattern(action, registry, func(r pattern) bool { return r.match(repository) })
 }
 
 // Filter returns the repositories of repos the caller may perform action
@@ -76,20 +86,10 @@ func (p Principal) Filter(action Action, registry string, repos []string) []stri
 // at all and to drop "prefixes" entries of a delimited listing; the names
 // listed are then passed through Filter.
 func (p Principal) MayHaveUnder(action Action, registry, prefix string) bool {
-	if !p.allows(action) || registry == "" {
+	if registry == "" {
 		return false
 	}
-	for _, s := range p.scopes {
-		if !s.applies(action, registry) {
-			continue
-		}
-		for _, r := range s.repos {
-			if r.mayHaveUnder(prefix) {
-				return true
-			}
-		}
-	}
-	return false
+	return p.anyPattern(action, registry, func(r pattern) bool { return r.mayHaveUnder(prefix) })
 }
 
 // Covers reports whether the caller may perform action on every
@@ -98,20 +98,7 @@ func (p Principal) MayHaveUnder(action Action, registry, prefix string) bool {
 // "*" covers; an empty prefix means the registry's root. Purging cache
 // entries under a prefix asks Covers(ActionAdmin, registry, prefix).
 func (p Principal) Covers(action Action, registry, prefix string) bool {
-	if !p.allows(action) {
-		return false
-	}
-	for _, s := range p.scopes {
-		if !s.applies(action, registry) {
-			continue
-		}
-		for _, r := range s.repos {
-			if r.covers(prefix) {
-				return true
-			}
-		}
-	}
-	return false
+	return p.anyPattern(action, registry, func(r pattern) bool { return r.covers(prefix) })
 }
 
 // Check returns nil when the caller may perform action on the repository,
