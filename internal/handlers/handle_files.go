@@ -62,14 +62,9 @@ func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, 
 		if notModified(w, r, pathETag(digest, t.Path), cacheControlFor(t.repoRequest)) {
 			return
 		}
-		img, err := t.client().GetImage(ctx, "@"+digest)
+		layers, err := imageLayers(ctx, t, digest)
 		if err != nil {
-			writeError(w, r, logger, fmt.Errorf("get image %s: %w", digest, err))
-			return
-		}
-		layers, err := img.Layers()
-		if err != nil {
-			writeError(w, r, logger, fmt.Errorf("layers of %s: %w", digest, err))
+			writeError(w, r, logger, err)
 			return
 		}
 

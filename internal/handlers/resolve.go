@@ -55,6 +55,20 @@ func resolveManifest(ctx context.Context, t repoTarget, want *v1.Platform) (reso
 	return resolved{manifest: cm, platform: &p}, nil
 }
 
+// imageLayers returns the layers of the image at digest in t's repository,
+// the input of the extract and files routes.
+func imageLayers(ctx context.Context, t repoTarget, digest string) ([]v1.Layer, error) {
+	img, err := t.client().GetImage(ctx, "@"+digest)
+	if err != nil {
+		return nil, fmt.Errorf("get image %s: %w", digest, err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("layers of %s: %w", digest, err)
+	}
+	return layers, nil
+}
+
 // pickPlatform returns the index entry for want: an exact os/arch/variant
 // match first, then one that differs only by a variant want leaves open
 // (or arm64's implied v8).
