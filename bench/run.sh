@@ -328,13 +328,18 @@ api_run() {
 	"$LOAD" download -url "$EXTRACT_URL" -pid "$PID_extract" >"$WORK/download.env"
 	api_mbps+=("$(get mb_per_s "$WORK/download.env")")
 	peaks+=("$(get peak_rss_kib "$WORK/download.env")")
-	put extract_bytes "$(get bytes "$WORK/download.env")"
+	EXTRACT_BYTES=$(get bytes "$WORK/download.env")
 }
 log "extract of the ${BIG_MIB} MiB image: regapi vs crane export, $ROUNDS rounds, alternating"
 for round in $(seq 1 "$ROUNDS"); do
 	if ((round % 2)); then crane_run; api_run; else api_run; crane_run; fi
 	r_extract+=("$(div "${api_mbps[-1]}" "${crane_mbps[-1]}")")
 done
+put extract_bytes "$EXTRACT_BYTES"
+# Where the memory sits after the runs, from regapi's own /metrics (Go
+# runtime collectors): heap in use, idle, returned to the OS, goroutines.
+"$LOAD" get -url "$URL_extract/metrics" 2>/dev/null |
+	awk '$1 ~ /^(go_goroutines|go_memstats_heap_(inuse|idle|released)_bytes|go_memstats_next_gc_bytes)$/ { printf "extract_after_%s=%d\n", $1, $2 }' >>"$RAW" || true
 HWM_KIB=$("$LOAD" rss -pid "$PID_extract" | sed -n 's/^vmhwm_kib=//p')
 PEAK_KIB=$(printf '%s\n' "${peaks[@]}" "$HWM_KIB" | sort -n | tail -n 1)
 put extract_mbps_regapi "$(median "${api_mbps[@]}")"
@@ -342,6 +347,7 @@ put extract_mbps_crane "$(median "${crane_mbps[@]}")"
 put extract_ratio_crane "$(median "${r_extract[@]}")"
 put extract_mbps_samples "regapi ${api_mbps[*]}; crane ${crane_mbps[*]}; regapi/crane ${r_extract[*]}"
 put extract_peak_rss_kib "$PEAK_KIB"
+put extract_rss_samples_kib "${peaks[*]}; VmHWM $HWM_KIB"
 put extract_rss_above_idle_mib "$(awk -v p="$PEAK_KIB" -v i="$IDLE_KIB" 'BEGIN { printf "%.1f", (p - i) / 1024 }')"
 put load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -435,7 +441,8 @@ report() {
 	echo "Cold manifest reads cost $(get cold_upstream_per_request) upstream requests each (ten distinct tags through the counting proxy)."
 	echo "regapi log level: $LOG_LEVEL${REGAPI_ENV:+; environment $REGAPI_ENV}."
 	[[ $PROFILE == 1 ]] && echo "CPU profiles: bench/out/profiles-$STAMP/ (go tool pprof bench/out/profiles-$STAMP/regapi.bin FILE.pprof)."
-	echo "Extract: $(get extract_bytes) tar bytes from regapi, $(get crane_bytes) from crane; image $(get big_uncompressed_bytes) bytes of layer tar in $(get big_layers) layers, $(get big_compressed_bytes) gzip; RSS idle $(get extract_idle_rss_kib) KiB, peak $(get extract_peak_rss_kib) KiB."
+	echo "After the extract runs: $(get extract_after_go_goroutines) goroutines; heap in use $(get extract_after_go_memstats_heap_inuse_bytes) B, idle $(get extract_after_go_memstats_heap_idle_bytes) B, released $(get extract_after_go_memstats_heap_released_bytes) B, next GC at $(get extract_after_go_memstats_next_gc_bytes) B."
+	echo "Extract: $(get extract_bytes) tar bytes from regapi, $(get crane_bytes) from crane; image $(get big_uncompressed_bytes) bytes of layer tar in $(get big_layers) layers, $(get big_compressed_bytes) gzip; RSS idle $(get extract_idle_rss_kib) KiB, peak $(get extract_peak_rss_kib) KiB (per run: $(get extract_rss_samples_kib))."
 }
 report >"$OUT/results-$STAMP.md"
 cp "$RAW" "$OUT/results-$STAMP.env"
