@@ -72,7 +72,7 @@ func TestErrorMapping(t *testing.T) {
 	tests := []struct {
 		name       string
 		handle     func(w http.ResponseWriter, r *http.Request)
-		call       string // "head" (CheckImageExists) or "get" (GetManifest)
+		call       string // "head" (GetDigest, a HEAD request) or "get" (GetManifest)
 		want       []error
 		notWant    []error
 		wantStatus int
@@ -104,7 +104,7 @@ func TestErrorMapping(t *testing.T) {
 			c := newClient(t, host, nil).WithSegment("org", "app")
 			var err error
 			if tc.call == "head" {
-				err = c.CheckImageExists(ctx, "v1")
+				_, err = c.GetDigest(ctx, "v1")
 			} else {
 				_, err = c.GetManifest(ctx, "v1")
 			}
