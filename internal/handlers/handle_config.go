@@ -15,12 +15,7 @@ import (
 func handleConfig(logger *slog.Logger, defaultPlatform v1.Platform) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := repoTargetFrom(r.Context())
-		platform, err := platformOrDefault(r, defaultPlatform)
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		res, err := resolveManifest(r.Context(), t, platform)
+		res, err := resolveOrDefault(r, t, defaultPlatform)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return

@@ -45,12 +45,7 @@ func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, 
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		t := repoTargetFrom(ctx)
-		platform, err := platformOrDefault(r, defaultPlatform)
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		res, err := resolveManifest(ctx, t, platform)
+		res, err := resolveOrDefault(r, t, defaultPlatform)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return

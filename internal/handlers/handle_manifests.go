@@ -82,12 +82,7 @@ type digestResponse struct {
 func handleDigest(logger *slog.Logger, defaultPlatform v1.Platform) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := repoTargetFrom(r.Context())
-		platform, err := platformOrDefault(r, defaultPlatform)
-		if err != nil {
-			writeError(w, r, logger, err)
-			return
-		}
-		res, err := resolveManifest(r.Context(), t, platform)
+		res, err := resolveOrDefault(r, t, defaultPlatform)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -105,6 +100,17 @@ func platformOrDefault(r *http.Request, def v1.Platform) (*v1.Platform, error) {
 		return p, err
 	}
 	return &def, nil
+}
+
+// resolveOrDefault resolves t's manifest for ?platform=, or for the
+// server's default platform when the query names none: the reads that
+// answer one image's content (digest, config, files).
+func resolveOrDefault(r *http.Request, t repoTarget, def v1.Platform) (resolved, error) {
+	platform, err := platformOrDefault(r, def)
+	if err != nil {
+		return resolved{}, err
+	}
+	return resolveManifest(r.Context(), t, platform)
 }
 
 // setPlatformHeader names the platform served when an index was resolved.
