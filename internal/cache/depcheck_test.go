@@ -1,12 +1,11 @@
 package cache
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/regapi/regapi/internal/depcheck"
 )
 
 // The cache sits between the HTTP layer and the registry client and knows
@@ -21,38 +20,20 @@ func TestDependencies(t *testing.T) {
 		"github.com/regapi/regapi/internal/registry",
 	}
 	forbiddenStd := []string{"net/http"}
-	entries, err := os.ReadDir(".")
+	imports, err := depcheck.Imports(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fset := token.NewFileSet()
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			continue
+	for _, imp := range imports {
+		path := imp.Path
+		bad := !slices.Contains(allowed, path)
+		if depcheck.IsStd(path) {
+			bad = slices.ContainsFunc(forbiddenStd, func(f string) bool {
+				return path == f || strings.HasPrefix(path, f+"/")
+			})
 		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatalf("parse %s: %v", name, err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			std := !strings.Contains(strings.SplitN(path, "/", 2)[0], ".")
-			bad := false
-			switch {
-			case std:
-				for _, f := range forbiddenStd {
-					bad = bad || path == f || strings.HasPrefix(path, f+"/")
-				}
-			default:
-				bad = true
-				for _, a := range allowed {
-					bad = bad && path != a
-				}
-			}
-			if bad {
-				t.Errorf("%s imports %s, which the cache may not depend on", name, path)
-			}
+		if bad {
+			t.Errorf("%s imports %s, which the cache may not depend on", imp.File, path)
 		}
 	}
 }

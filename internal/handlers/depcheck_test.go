@@ -1,13 +1,9 @@
 package handlers
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/regapi/regapi/internal/depcheck"
 )
 
 // TestImports keeps the package's boundaries: the HTTP layer talks to
@@ -25,31 +21,13 @@ func TestImports(t *testing.T) {
 		"github.com/regapi/regapi/internal/registry":                     true,
 		"github.com/regapi/regapi/internal/transfer":                     true,
 	}
-	files, err := filepath.Glob("*.go")
+	imports, err := depcheck.Imports(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fset := token.NewFileSet()
-	for _, f := range files {
-		if strings.HasSuffix(f, "_test.go") {
-			continue
-		}
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		af, err := parser.ParseFile(fset, f, src, parser.ImportsOnly)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, imp := range af.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			if !strings.Contains(strings.SplitN(path, "/", 2)[0], ".") {
-				continue // standard library
-			}
-			if !allowed[path] {
-				t.Errorf("%s imports %s; the HTTP layer may import only %v", f, path, allowed)
-			}
+	for _, imp := range imports {
+		if !depcheck.IsStd(imp.Path) && !allowed[imp.Path] {
+			t.Errorf("%s imports %s; the HTTP layer may import only %v", imp.File, imp.Path, allowed)
 		}
 	}
 }

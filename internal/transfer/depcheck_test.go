@@ -1,12 +1,11 @@
 package transfer
 
 import (
-	"go/parser"
-	"go/token"
-	"os"
-	"strconv"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/regapi/regapi/internal/depcheck"
 )
 
 // transfer moves images with the registry client and go-containerregistry's
@@ -18,35 +17,20 @@ func TestDependencies(t *testing.T) {
 		"github.com/regapi/regapi/internal/registry",
 	}
 	forbidden := []string{"net/http", "github.com/regapi/regapi/internal/registry/registrytest"}
-	entries, err := os.ReadDir(".")
+	imports, err := depcheck.Imports(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	fset := token.NewFileSet()
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasSuffix(name, ".go") || strings.HasSuffix(name, "_test.go") {
-			continue
+	for _, imp := range imports {
+		path := imp.Path
+		bad := slices.ContainsFunc(forbidden, func(p string) bool {
+			return path == p || strings.HasPrefix(path, p+"/")
+		})
+		if !bad && !depcheck.IsStd(path) {
+			bad = !slices.ContainsFunc(allowedPrefixes, func(p string) bool { return strings.HasPrefix(path, p) })
 		}
-		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
-		if err != nil {
-			t.Fatalf("parse %s: %v", name, err)
-		}
-		for _, imp := range f.Imports {
-			path, _ := strconv.Unquote(imp.Path.Value)
-			bad := false
-			for _, p := range forbidden {
-				bad = bad || path == p || strings.HasPrefix(path, p+"/")
-			}
-			if !bad && strings.Contains(strings.SplitN(path, "/", 2)[0], ".") {
-				bad = true
-				for _, p := range allowedPrefixes {
-					bad = bad && !strings.HasPrefix(path, p)
-				}
-			}
-			if bad {
-				t.Errorf("%s imports %s, which transfer must not depend on", name, path)
-			}
+		if bad {
+			t.Errorf("%s imports %s, which transfer must not depend on", imp.File, path)
 		}
 	}
 }
