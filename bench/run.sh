@@ -108,11 +108,13 @@ REGISTRY=$(install_tool registry github.com/distribution/distribution/v3/cmd/reg
 CRANE=$(install_tool crane github.com/google/go-containerregistry/cmd/crane "$GGCR_V")
 REV=${BENCH_REV:-}
 if [[ -n $REV ]]; then
-	log "building regapi at $REV and the bench tools"
+	# Resolve once: a branch may move while the script runs.
+	REV=$(git -C "$ROOT" rev-parse --verify "$REV^{commit}")
+	REGAPI_DESC=$(git -C "$ROOT" rev-parse --short "$REV")
+	log "building regapi at $REGAPI_DESC and the bench tools"
 	mkdir -p "$WORK/src"
 	git -C "$ROOT" archive "$REV" | tar -x -C "$WORK/src"
 	(cd "$WORK/src" && go build -o "$BIN/regapi" ./cmd/server)
-	REGAPI_DESC=$(git -C "$ROOT" rev-parse --short "$REV")
 else
 	log "building regapi from the working tree and the bench tools"
 	(cd "$ROOT" && go build -o "$BIN/regapi" ./cmd/server)
