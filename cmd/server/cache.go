@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -8,6 +9,29 @@ import (
 	"github.com/regapi/regapi/internal/cache"
 	"github.com/regapi/regapi/internal/config"
 )
+
+// cacheOptions lays the cache flags over the file's cache section: a flag
+// (or its variable) that was set wins, else the file, else the defaults.
+func cacheOptions(file config.Cache, set map[string]bool, disabled bool, maxBytes string, stale time.Duration) (config.Cache, error) {
+	c := file
+	if set["cache-disabled"] {
+		c.Disabled = disabled
+	}
+	if set["cache-max-bytes"] {
+		n, err := config.ParseByteSize(maxBytes)
+		if err != nil || n <= 0 {
+			return c, fmt.Errorf("cache max bytes %q: want a positive size such as 512MiB", maxBytes)
+		}
+		c.MaxBytes = n
+	}
+	if set["cache-stale-window"] {
+		if stale < 0 {
+			return c, fmt.Errorf("cache stale window %s: must not be negative", stale)
+		}
+		c.StaleWindow = config.Duration(stale)
+	}
+	return c.WithDefaults(), nil
+}
 
 // newCache builds the answer cache from its configuration, or returns nil
 // when the configuration turns it off.

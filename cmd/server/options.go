@@ -92,6 +92,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		syncConc       = fs.Int("sync-concurrency", config.DefaultSyncConcurrency, "tags one sync copies at once (1 to 32)")
 		readConc       = fs.Int("extract-concurrency", config.DefaultReadConcurrency, "extracts and file reads served at once, together; beyond it 503 with Retry-After")
 		streamIdle     = fs.Duration("stream-idle-timeout", config.DefaultStreamIdleTimeout, "cut an extract or file download whose client stops reading this long (never a whole-download limit)")
+		cacheOff       = fs.Bool("cache-disabled", false, "serve every answer from the upstream (no answer cache)")
+		cacheMax       = fs.String("cache-max-bytes", "256MiB", "memory budget of the answer cache (`size`: bytes or 512MiB, 1GiB …)")
+		cacheStale     = fs.Duration("cache-stale-window", 10*time.Minute, "how long past its TTL a cached answer is served when the upstream fails")
 		maxFileSize    = fs.String("max-file-size", "256MiB", "largest file the files route serves (`size`: bytes or 64MiB, 1GiB …); 413 beyond")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
@@ -161,7 +164,6 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		shutdownGrace:  pickDuration("shutdown-grace", *grace, file.ShutdownGrace),
 		shutdownDelay:  pickDuration("shutdown-delay", *delay, file.ShutdownDelay),
 		timeouts:       withTimeoutDefaults(file.Timeouts),
-		cache:          file.Cache.WithDefaults(),
 		metricsListen:  pick("metrics-listen", *metricsListen, file.MetricsListen),
 		pprof:          *pprofOn,
 	}
@@ -220,6 +222,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 
 	if o.uploads, o.sync, err = writeOptions(file, set, *uploadMax, *spoolDir, *uploadConc, *uploadIdle, *syncConc); err != nil {
+		return nil, err
+	}
+	if o.cache, err = cacheOptions(file.Cache, set, *cacheOff, *cacheMax, *cacheStale); err != nil {
 		return nil, err
 	}
 	if o.reads, err = readOptions(file, set, *readConc, *streamIdle, *maxFileSize); err != nil {
