@@ -14,14 +14,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
 	"strings"
 	"syscall"
-	"time"
+
+	"github.com/regapi/regapi/bench/internal/serve"
 )
 
 func main() {
@@ -79,20 +79,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 			_, _ = w.Write(a.body)
 		})
 	}
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	fmt.Fprintf(stdout, "ceiling listening on http://%s\n", ln.Addr())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serve.Run(ctx, "ceiling", *listen, mux, stdout)
 }
 
 // fetch gets src once and keeps its body and type.

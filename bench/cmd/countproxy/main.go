@@ -13,7 +13,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
@@ -22,7 +21,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"time"
+
+	"github.com/regapi/regapi/bench/internal/serve"
 )
 
 func main() {
@@ -90,18 +90,5 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		proxy.ServeHTTP(w, r)
 	})
 
-	ln, err := net.Listen("tcp", *listen)
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	go func() {
-		<-ctx.Done()
-		srv.Close()
-	}()
-	fmt.Fprintf(stdout, "countproxy listening on http://%s\n", ln.Addr())
-	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-		return err
-	}
-	return nil
+	return serve.Run(ctx, "countproxy", *listen, mux, stdout)
 }
