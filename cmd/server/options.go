@@ -29,6 +29,7 @@ type options struct {
 	defaultPlatform v1.Platform
 	logLevel        slog.Level
 	logFormat       string
+	logFlush        time.Duration
 	shutdownGrace   time.Duration
 	shutdownDelay   time.Duration
 	timeouts        config.Timeouts
@@ -77,6 +78,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		platform       = fs.String("default-platform", config.DefaultPlatform, "`platform` (os/arch[/variant]) served when an index is met without ?platform=")
 		logLevel       = fs.String("log-level", config.DefaultLogLevel, "debug, info, warn or error")
 		logFormat      = fs.String("log-format", config.DefaultLogFormat, "json or text")
+		logFlush       = fs.Duration("log-flush-interval", time.Second, "hold log lines in memory up to this long (or 64 KiB) and write them in one call; warnings and errors are written at once; 0 writes every line as it comes")
 		grace          = fs.Duration("shutdown-grace", config.DefaultShutdownGrace, "how long in-flight requests may finish after SIGTERM/SIGINT")
 		delay          = fs.Duration("shutdown-delay", 0, "how long to keep serving with /readyz failing before shutting down")
 		metricsListen  = fs.String("metrics-listen", "", "serve /metrics on this separate address instead of the API's (host:port)")
@@ -161,6 +163,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		allowAnonymous: *allowAnonymous || (!set["allow-anonymous"] && file.AllowAnonymous),
 		demo:           *demo,
 		logFormat:      pick("log-format", *logFormat, file.LogFormat),
+		logFlush:       *logFlush,
 		shutdownGrace:  pickDuration("shutdown-grace", *grace, file.ShutdownGrace),
 		shutdownDelay:  pickDuration("shutdown-delay", *delay, file.ShutdownDelay),
 		timeouts:       withTimeoutDefaults(file.Timeouts),
@@ -180,6 +183,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if o.logFormat != "json" && o.logFormat != "text" {
 		return nil, fmt.Errorf("log format %q: want json or text", o.logFormat)
+	}
+	if o.logFlush < 0 {
+		return nil, errors.New("log flush interval must not be negative")
 	}
 	if o.shutdownGrace <= 0 {
 		return nil, errors.New("shutdown grace must be positive")

@@ -46,14 +46,14 @@ upstreams:
 		args: []string{"--demo"},
 		// --demo without tokens lets anonymous callers pull.
 		want: options{listen: ":8080", demo: true, defaultPlatform: v1.Platform{OS: "linux", Architecture: "amd64"},
-			logLevel: slog.LevelInfo, logFormat: "json", shutdownGrace: 20 * time.Second,
+			logLevel: slog.LevelInfo, logFormat: "json", logFlush: time.Second, shutdownGrace: 20 * time.Second,
 			allowAnonymous: true, demoAnonymous: true},
 	}, {
 		name: "variables",
 		env: map[string]string{
 			"REGAPI_LISTEN": "127.0.0.1:9000", "REGAPI_UPSTREAM": "a=https://a.example, b=http://b.example:5000",
 			"REGAPI_DEFAULT_PLATFORM": "linux/arm/v7", "REGAPI_LOG_LEVEL": "debug", "REGAPI_ALLOW_ANONYMOUS": "true",
-			"REGAPI_SHUTDOWN_GRACE": "5s", "REGAPI_SHUTDOWN_DELAY": "1s",
+			"REGAPI_SHUTDOWN_GRACE": "5s", "REGAPI_SHUTDOWN_DELAY": "1s", "REGAPI_LOG_FLUSH_INTERVAL": "0",
 		},
 		want: options{listen: "127.0.0.1:9000", allowAnonymous: true,
 			upstreams: []config.Upstream{
@@ -68,7 +68,7 @@ upstreams:
 		env:  map[string]string{"REGAPI_LISTEN": ":2", "REGAPI_UPSTREAM": "e=https://e.example", "REGAPI_LOG_LEVEL": "debug"},
 		want: options{listen: ":1", upstreams: []config.Upstream{{Name: "f", Endpoint: config.Endpoint{Host: "f.example"}}},
 			defaultPlatform: v1.Platform{OS: "linux", Architecture: "amd64"}, logLevel: slog.LevelError, logFormat: "json",
-			shutdownGrace: 20 * time.Second},
+			logFlush: time.Second, shutdownGrace: 20 * time.Second},
 	}, {
 		name: "file under flags and variables",
 		args: []string{"--config", cfg, "--log-level", "info", "--upstream", "f=https://f.example", "--allow-anonymous=false"},
@@ -79,7 +79,7 @@ upstreams:
 				{Name: "f", Endpoint: config.Endpoint{Host: "f.example"}},
 			},
 			defaultPlatform: v1.Platform{OS: "linux", Architecture: "arm64"}, logLevel: slog.LevelInfo, logFormat: "text",
-			shutdownGrace: 7 * time.Second,
+			logFlush: time.Second, shutdownGrace: 7 * time.Second,
 			auth: auth.Config{Tokens: []auth.Token{{Name: "ci", SecretEnv: "CI_TOKEN",
 				Scopes: []auth.Scope{{Registry: "file", Repositories: []string{"team/**"}, Actions: []auth.Action{auth.ActionPush}}}}}}},
 	}}
@@ -133,6 +133,7 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"bad format", []string{"--demo", "--log-format", "xml"}, nil, `log format "xml": want json or text`},
 		{"bad variable", []string{"--demo"}, map[string]string{"REGAPI_SHUTDOWN_GRACE": "soon"}, "REGAPI_SHUTDOWN_GRACE: invalid value for --shutdown-grace"},
 		{"zero grace", []string{"--demo", "--shutdown-grace", "0s"}, nil, "shutdown grace must be positive"},
+		{"negative log flush", []string{"--demo", "--log-flush-interval", "-1s"}, nil, "log flush interval must not be negative"},
 		{"stray argument", []string{"--demo", "serve"}, nil, `unexpected argument "serve"`},
 		{"unknown flag", []string{"--listn", ":1"}, nil, "flag provided but not defined: -listn"},
 		{"misspelt token field", []string{"--demo", "--config", badTokens}, nil, `unknown field "scope"`},

@@ -26,6 +26,10 @@ import (
 // path and a few headers, far below it.
 const maxHeaderBytes = 64 << 10
 
+// logBufferSize is what --log-flush-interval holds at most: about 200
+// access-log lines.
+const logBufferSize = 64 << 10
+
 // run is the whole program: it reads its settings from args and getenv,
 // serves until ctx ends, then shuts down gracefully. It prints the address
 // it listens on (and, with --demo, curl lines) to stdout and logs to stderr.
@@ -37,7 +41,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	logger, err := telemetry.NewLogger(stderr, opts.logFormat, opts.logLevel.String())
+	logs := telemetry.NewLogWriter(stderr, logBufferSize, opts.logFlush)
+	defer logs.Close()
+	logger, err := telemetry.NewLogger(logs.Writer(stderr), opts.logFormat, opts.logLevel.String())
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,8 @@ import (
 // empty) or "text", dropping records below level ("debug", "info" (the
 // default when empty), "warn" or "error", any case). Every record logged
 // with a context that carries a request ID gets a request_id attribute.
+// When w has a Flush method (a LogWriter), records at Warn and above are
+// flushed as soon as they are written.
 func NewLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	lvl := slog.LevelInfo
 	if level != "" {
@@ -29,12 +31,15 @@ func NewLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	default:
 		return nil, fmt.Errorf("log format %q: want json or text", format)
 	}
-	return slog.New(requestIDHandler{h}), nil
+	f, _ := w.(flusher)
+	return slog.New(requestIDHandler{h, f}), nil
 }
 
-// requestIDHandler adds the context's request ID to records that lack one.
+// requestIDHandler adds the context's request ID to records that lack one,
+// and flushes a buffering writer after records at Warn and above.
 type requestIDHandler struct {
 	slog.Handler
+	flush flusher
 }
 
 func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
@@ -42,15 +47,21 @@ func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
 		r = r.Clone()
 		r.AddAttrs(slog.String("request_id", id))
 	}
-	return h.Handler.Handle(ctx, r)
+	err := h.Handler.Handle(ctx, r)
+	if h.flush != nil && r.Level >= slog.LevelWarn {
+		if ferr := h.flush.Flush(); err == nil {
+			err = ferr
+		}
+	}
+	return err
 }
 
 func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
-	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+	return requestIDHandler{h.Handler.WithAttrs(attrs), h.flush}
 }
 
 func (h requestIDHandler) WithGroup(name string) slog.Handler {
-	return requestIDHandler{h.Handler.WithGroup(name)}
+	return requestIDHandler{h.Handler.WithGroup(name), h.flush}
 }
 
 func hasAttr(r slog.Record, key string) bool {
