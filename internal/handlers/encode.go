@@ -42,16 +42,24 @@ func writeBody(w http.ResponseWriter, r *http.Request, status int, body []byte) 
 // digest of their own. cacheControl is the Cache-Control to send. A matching
 // If-None-Match answers 304 instead.
 func respondJSON(w http.ResponseWriter, r *http.Request, logger *slog.Logger, v any, etag, cacheControl string) {
-	body, err := json.Marshal(v)
+	body, err := encodeBody(v)
 	if err != nil {
-		writeError(w, r, logger, fmt.Errorf("encode response: %w", err))
+		writeError(w, r, logger, err)
 		return
 	}
-	body = append(body, '\n')
 	if etag == "" {
 		etag = contentETag(body)
 	}
 	respondBytes(w, r, "application/json", body, etag, cacheControl)
+}
+
+// encodeBody is v as a JSON answer body, newline-terminated.
+func encodeBody(v any) ([]byte, error) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return nil, fmt.Errorf("encode response: %w", err)
+	}
+	return append(body, '\n'), nil
 }
 
 // respondBytes answers 200 with body as contentType, or 304.

@@ -22,8 +22,10 @@ type manifestResponse struct {
 
 // handleManifest serves GET and HEAD …/-/manifests/{reference}?platform=&raw=.
 // Without platform= an index is answered as the index; raw=true answers the
-// bytes exactly as served, with their media type.
-func handleManifest(logger *slog.Logger) http.Handler {
+// bytes exactly as served, with their media type. An envelope already
+// encoded is written from memo: its key holds every field, the digest
+// standing for the manifest's bytes.
+func handleManifest(logger *slog.Logger, memo *answerMemo) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := repoTargetFrom(r.Context())
 		q := r.URL.Query()
@@ -59,16 +61,28 @@ func handleManifest(logger *slog.Logger) http.Handler {
 			respondBytes(w, r, string(desc.GetMediaType()), res.manifest.GetRaw(), digestETag(digest), cc)
 			return
 		}
-		respondJSON(w, r, logger, manifestResponse{
-			Registry:   t.Registry,
-			Repository: t.Repository,
-			Reference:  t.Reference,
-			Digest:     digest,
-			MediaType:  string(desc.GetMediaType()),
-			Size:       desc.GetSize(),
-			Platform:   platformName(res.platform),
-			Manifest:   res.manifest.GetRaw(),
-		}, digestETag(digest), cc)
+		served := platformName(res.platform)
+		key := memoKey(t.Registry, t.Repository, t.Reference, served, digest, string(desc.GetMediaType()))
+		a := memo.get(key)
+		if a == nil {
+			body, err := encodeBody(manifestResponse{
+				Registry:   t.Registry,
+				Repository: t.Repository,
+				Reference:  t.Reference,
+				Digest:     digest,
+				MediaType:  string(desc.GetMediaType()),
+				Size:       desc.GetSize(),
+				Platform:   served,
+				Manifest:   res.manifest.GetRaw(),
+			})
+			if err != nil {
+				writeError(w, r, logger, err)
+				return
+			}
+			a = &memoAnswer{body: body, etag: digestETag(digest)}
+			memo.put(key, a)
+		}
+		respondBytes(w, r, "application/json", a.body, a.etag, cc)
 	})
 }
 

@@ -19,8 +19,9 @@ type tagsResponse struct {
 }
 
 // handleTags serves GET …/-/tags?limit=&last=: one page of tags, with the
-// next page's URL in "next" and a Link header.
-func handleTags(logger *slog.Logger) http.Handler {
+// next page's URL in "next" and a Link header. A page already answered is
+// written from memo when the client returns the same tags again.
+func handleTags(logger *slog.Logger, memo *answerMemo) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t := repoTargetFrom(r.Context())
 		q := r.URL.Query()
@@ -30,7 +31,7 @@ func handleTags(logger *slog.Logger) http.Handler {
 			return
 		}
 		last := q.Get("last")
-		if last != "" && !tagRE.MatchString(last) {
+		if last != "" && !validTag(last) {
 			writeError(w, r, logger, errorf(codePaginationInvalid, "invalid last %q: want a tag", truncate(last)))
 			return
 		}
@@ -39,15 +40,30 @@ func handleTags(logger *slog.Logger) http.Handler {
 			writeError(w, r, logger, fmt.Errorf("list tags: %w", err))
 			return
 		}
-		resp := tagsResponse{Registry: t.Registry, Repository: t.Repository, Tags: page.Items}
-		if resp.Tags == nil {
-			resp.Tags = []string{}
+		key := memoKey(t.Registry, t.Repository, strconv.Itoa(limit), last)
+		a := memo.getPage(key, page.Items, page.Next)
+		if a == nil {
+			resp := tagsResponse{Registry: t.Registry, Repository: t.Repository, Tags: page.Items}
+			if resp.Tags == nil {
+				resp.Tags = []string{}
+			}
+			if page.Next != "" {
+				resp.Next = nextURL(t.repoRequest, url.Values{"limit": {strconv.Itoa(limit)}, "last": {page.Next}})
+			}
+			body, err := encodeBody(resp)
+			if err != nil {
+				writeError(w, r, logger, err)
+				return
+			}
+			// The page is this request's own (the client's contract), so
+			// the memo may keep its slice.
+			a = &memoAnswer{body: body, etag: contentETag(body), items: page.Items, next: page.Next}
+			memo.put(key, a)
 		}
 		if page.Next != "" {
-			resp.Next = nextURL(t.repoRequest, url.Values{"limit": {strconv.Itoa(limit)}, "last": {page.Next}})
-			setNextLink(w, resp.Next)
+			setNextLink(w, nextURL(t.repoRequest, url.Values{"limit": {strconv.Itoa(limit)}, "last": {page.Next}}))
 		}
-		respondJSON(w, r, logger, resp, "", cacheControlShort)
+		respondBytes(w, r, "application/json", a.body, a.etag, cacheControlShort)
 	})
 }
 

@@ -13,10 +13,11 @@ import (
 // (the logical routes are listed in apiroutes.go).
 func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes, reads Reads, streams Streams) {
 	flatten, files := readHandlers(logger, platform, reads, streams)
+	memo := newAnswerMemo()
 	repos := handleRepos(logger, ups, map[string]http.Handler{
 		actionRepositories: handleRepositories(logger),     // GET /api/v1/repos/{registry}[/{repository…}]/-/repositories
-		actionTags:         handleTags(logger),             // GET /api/v1/repos/{registry}/{repository…}/-/tags
-		actionManifests:    handleManifest(logger),         // GET, HEAD /api/v1/repos/{registry}/{repository…}/-/manifests/{reference}
+		actionTags:         handleTags(logger, memo),       // GET /api/v1/repos/{registry}/{repository…}/-/tags
+		actionManifests:    handleManifest(logger, memo),   // GET, HEAD /api/v1/repos/{registry}/{repository…}/-/manifests/{reference}
 		actionDigest:       handleDigest(logger, platform), // GET /api/v1/repos/{registry}/{repository…}/-/digest/{reference}
 		actionConfig:       handleConfig(logger, platform), // GET /api/v1/repos/{registry}/{repository…}/-/config/{reference}
 		actionExtract:      flatten,                        // GET /api/v1/repos/{registry}/{repository…}/-/extract/{reference}?path=
