@@ -44,7 +44,7 @@ type running struct {
 
 // startRun calls run in a goroutine and returns once it printed its
 // address. The test's cleanup stops it if the test did not.
-func startRun(t *testing.T, env map[string]string, args ...string) *running {
+func startRun(t testing.TB, env map[string]string, args ...string) *running {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()

@@ -78,19 +78,24 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 
 // observe records one finished request in the metrics and the access log.
 func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHolder, outcome *cache.Outcome, start time.Time, status int, aborted bool) {
-	elapsed := time.Since(start)
+	end := time.Now()
+	elapsed := end.Sub(start)
 	route := m.routes.admit(resolveRoute(r, holder))
 	method := methodLabel(r.Method)
 	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.httpDuration.WithLabelValues(route, method).Observe(elapsed.Seconds())
 
 	ctx := r.Context()
-	if !m.logger.Enabled(ctx, slog.LevelInfo) {
+	h := m.logger.Handler()
+	if !h.Enabled(ctx, slog.LevelInfo) {
 		return
 	}
+	// The record goes to the handler directly: Logger.LogAttrs would walk
+	// the stack for a source position no handler here prints, on every
+	// request.
 	cacheStatus, age := outcome.Result()
-	attrs := make([]slog.Attr, 0, 11)
-	attrs = append(attrs,
+	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
+	rec.AddAttrs(
 		slog.String("request_id", RequestID(ctx)),
 		slog.String("method", r.Method),
 		slog.String("route", route),
@@ -101,12 +106,12 @@ func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHold
 		slog.String("cache", string(cacheStatus)),
 	)
 	if age > 0 {
-		attrs = append(attrs, slog.Float64("cache_age_s", age.Seconds()))
+		rec.AddAttrs(slog.Float64("cache_age_s", age.Seconds()))
 	}
 	if aborted || ctx.Err() != nil {
-		attrs = append(attrs, slog.Bool("aborted", true))
+		rec.AddAttrs(slog.Bool("aborted", true))
 	}
-	m.logger.LogAttrs(ctx, slog.LevelInfo, "request", attrs...)
+	_ = h.Handle(ctx, rec)
 }
 
 // milliseconds rounds d to microseconds, in milliseconds.
