@@ -27,7 +27,7 @@ import (
 //     regapi_http_request_duration_seconds{route,method} and
 //     regapi_http_requests_in_flight;
 //   - writes one "request" line at Info with request_id, method, route, path,
-//     status, duration_ms, bytes, cache (HIT, MISS, STALE or "") and, when
+//     status, duration_us, bytes, cache (HIT, MISS, STALE or "") and, when
 //     the client went away first or the handler aborted the response with
 //     http.ErrAbortHandler, aborted=true.
 //
@@ -101,7 +101,9 @@ func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHold
 		slog.String("route", route),
 		slog.String("path", r.URL.Path),
 		slog.Int("status", status),
-		slog.Float64("duration_ms", milliseconds(elapsed)),
+		// Whole microseconds: slog's JSON handler formats a float
+		// through encoding/json, 4% of a cached answer's CPU.
+		slog.Int64("duration_us", elapsed.Microseconds()),
 		slog.Int64("bytes", rw.bytes),
 		slog.String("cache", string(cacheStatus)),
 	)
@@ -112,9 +114,4 @@ func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHold
 		rec.AddAttrs(slog.Bool("aborted", true))
 	}
 	_ = h.Handle(ctx, rec)
-}
-
-// milliseconds rounds d to microseconds, in milliseconds.
-func milliseconds(d time.Duration) float64 {
-	return float64(d.Microseconds()) / 1000
 }

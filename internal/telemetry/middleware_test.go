@@ -194,9 +194,9 @@ func TestMiddlewareAccessLog(t *testing.T) {
 			if line["request_id"] != "given-id-1" {
 				t.Errorf("request_id = %v, want given-id-1", line["request_id"])
 			}
-			d, ok := line["duration_ms"].(float64)
-			if !ok || d < 0 {
-				t.Errorf("duration_ms = %v, want a non-negative number", line["duration_ms"])
+			d, ok := line["duration_us"].(float64)
+			if !ok || d < 0 || d != float64(int64(d)) {
+				t.Errorf("duration_us = %v, want a non-negative whole number", line["duration_us"])
 			}
 			if _, ok := line["time"].(string); !ok {
 				t.Errorf("time = %v, want a string", line["time"])

@@ -92,7 +92,7 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			slog.String("method", req.Method),
 			slog.String("url", RedactURL(req.URL)),
 			slog.String("outcome", outcome),
-			slog.Float64("duration_ms", milliseconds(elapsed)),
+			slog.Int64("duration_us", elapsed.Microseconds()),
 			slog.Bool("retry", retry),
 		}
 		if err != nil {
