@@ -51,6 +51,12 @@ func WithOutcome(ctx context.Context) (context.Context, *Outcome) {
 	return context.WithValue(ctx, outcomeKey{}, o), o
 }
 
+// OutcomeFrom returns the Outcome ctx carries, or nil.
+func OutcomeFrom(ctx context.Context) *Outcome {
+	o, _ := ctx.Value(outcomeKey{}).(*Outcome)
+	return o
+}
+
 // Observe records one lookup's status in the context's Outcome, if any. age
 // is how old a stale answer is.
 func Observe(ctx context.Context, s Status, age time.Duration) {

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 
@@ -26,14 +25,15 @@ func cacheControlFor(rr repoRequest) string {
 	return cacheControlShort
 }
 
-type outcomeKey struct{}
-
-// withOutcome gives every request a cache.Outcome the cache reports into.
+// withOutcome gives every request a cache.Outcome the cache reports into,
+// unless an outer layer (the telemetry middleware) already did.
 func withOutcome(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		ctx, o := cache.WithOutcome(r.Context())
-		ctx = context.WithValue(ctx, outcomeKey{}, o)
-		next.ServeHTTP(w, r.WithContext(ctx))
+		if cache.OutcomeFrom(r.Context()) == nil {
+			ctx, _ := cache.WithOutcome(r.Context())
+			r = r.WithContext(ctx)
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 
@@ -41,8 +41,7 @@ func withOutcome(next http.Handler) http.Handler {
 // request's lookups reported. Nothing is set when no lookup went through a
 // cache.
 func setCacheStatus(w http.ResponseWriter, r *http.Request) {
-	o, _ := r.Context().Value(outcomeKey{}).(*cache.Outcome)
-	status, age := o.Result()
+	status, age := cache.OutcomeFrom(r.Context()).Result()
 	if status == cache.StatusNone {
 		return
 	}

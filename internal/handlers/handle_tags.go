@@ -57,11 +57,11 @@ func handleTags(logger *slog.Logger, memo *answerMemo) http.Handler {
 			}
 			// The page is this request's own (the client's contract), so
 			// the memo may keep its slice.
-			a = &memoAnswer{body: body, etag: contentETag(body), items: page.Items, next: page.Next}
+			a = &memoAnswer{body: body, etag: contentETag(body), items: page.Items, next: page.Next, nextURL: resp.Next}
 			memo.put(key, a)
 		}
-		if page.Next != "" {
-			setNextLink(w, nextURL(t.repoRequest, url.Values{"limit": {strconv.Itoa(limit)}, "last": {page.Next}}))
+		if a.nextURL != "" {
+			setNextLink(w, a.nextURL)
 		}
 		respondBytes(w, r, "application/json", a.body, a.etag, cacheControlShort)
 	})

@@ -41,10 +41,12 @@ type memoAnswer struct {
 	// answers whose key says everything).
 	items []string
 	next  string
+	// nextURL is a page's link to the next one, for the Link header.
+	nextURL string
 }
 
 func (a *memoAnswer) size() int {
-	n := len(a.body) + len(a.etag) + len(a.next) + 64
+	n := len(a.body) + len(a.etag) + len(a.next) + len(a.nextURL) + 80
 	for _, s := range a.items {
 		n += len(s) + 16
 	}

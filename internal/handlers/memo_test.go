@@ -122,8 +122,10 @@ func TestMemoFollowsTheData(t *testing.T) {
 		return res
 	}
 	tags1 := get(tagsPath, "MISS")
-	if again := get(tagsPath, "HIT"); string(again.Body) != string(tags1.Body) || again.Header.Get("ETag") != tags1.Header.Get("ETag") {
-		t.Fatalf("a hit answered %s (ETag %s), the miss %s (ETag %s)", again.Body, again.Header.Get("ETag"), tags1.Body, tags1.Header.Get("ETag"))
+	if again := get(tagsPath, "HIT"); string(again.Body) != string(tags1.Body) || again.Header.Get("ETag") != tags1.Header.Get("ETag") ||
+		again.Header.Get("Link") != tags1.Header.Get("Link") {
+		t.Fatalf("a hit answered %s (ETag %s, Link %s), the miss %s (ETag %s, Link %s)", again.Body, again.Header.Get("ETag"), again.Header.Get("Link"),
+			tags1.Body, tags1.Header.Get("ETag"), tags1.Header.Get("Link"))
 	}
 	man1 := get(manifestPath, "MISS")
 	get(manifestPath, "HIT")
@@ -138,6 +140,9 @@ func TestMemoFollowsTheData(t *testing.T) {
 	tags2.json(t, &page)
 	if !slices.Equal(page.Tags, []string{"alpha"}) || page.Next == "" {
 		t.Errorf("first page after the push = %v next %q, want [alpha] and a next page", page.Tags, page.Next)
+	}
+	if want := "<" + page.Next + `>; rel="next"`; tags2.Header.Get("Link") != want {
+		t.Errorf("Link after the push = %q, want %q", tags2.Header.Get("Link"), want)
 	}
 	if tags2.Header.Get("ETag") == tags1.Header.Get("ETag") {
 		t.Errorf("the page changed but its ETag %s did not", tags2.Header.Get("ETag"))
