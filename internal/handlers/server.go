@@ -47,10 +47,11 @@ func NewServer(cfg Config) http.Handler {
 type upstreams struct {
 	list   []Upstream
 	byName map[string]Upstream
+	scoped *scopedClients
 }
 
 func newUpstreams(list []Upstream) *upstreams {
-	u := &upstreams{list: list, byName: make(map[string]Upstream, len(list))}
+	u := &upstreams{list: list, byName: make(map[string]Upstream, len(list)), scoped: newScopedClients()}
 	for _, up := range list {
 		u.byName[up.Name] = up
 	}
@@ -70,6 +71,7 @@ func (u *upstreams) get(name string) (Upstream, error) {
 type repoTarget struct {
 	repoRequest
 	Upstream Upstream
+	scoped   *scopedClients
 }
 
 // client returns the upstream's client scoped to the repository path.
@@ -77,7 +79,7 @@ func (t repoTarget) client() registry.Client {
 	if t.Repository == "" {
 		return t.Upstream.Client
 	}
-	return t.Upstream.Client.WithSegment(t.segments()...)
+	return t.scoped.get(t.Upstream, t.Repository, t.segments)
 }
 
 type repoTargetKey struct{}
@@ -120,7 +122,7 @@ func handleRepos(logger *slog.Logger, ups *upstreams, actions map[string]http.Ha
 			writeError(w, r, logger, err)
 			return
 		}
-		ctx := context.WithValue(r.Context(), repoTargetKey{}, repoTarget{repoRequest: rr, Upstream: up})
+		ctx := context.WithValue(r.Context(), repoTargetKey{}, repoTarget{repoRequest: rr, Upstream: up, scoped: ups.scoped})
 		actions[rr.Route.Action].ServeHTTP(w, r.WithContext(ctx))
 	})
 }
