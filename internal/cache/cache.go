@@ -13,8 +13,9 @@ import (
 // for concurrent use. Make one with New and wrap each upstream's client with
 // Wrap.
 type Cache struct {
-	o *options
-	m *metrics
+	o       *options
+	m       *metrics
+	loaders *loaders
 
 	mu    sync.Mutex
 	lru   *simplelru.LRU[string, *entry] // counts entries; bytes is the second bound
@@ -69,7 +70,7 @@ func New(opts ...Option) (*Cache, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Cache{o: o, m: m, calls: make(map[string]*call)}
+	c := &Cache{o: o, m: m, loaders: newLoaders(loaderIdle), calls: make(map[string]*call)}
 	c.lru, err = simplelru.NewLRU(o.maxEntries, c.onRemove)
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)

@@ -66,7 +66,8 @@ func (c *Cache) get(ctx context.Context, l lookup, load loadFunc) (any, error) {
 	if cl == nil {
 		cl = &call{done: make(chan struct{}), epoch: c.epoch}
 		c.calls[l.key] = cl
-		go c.run(context.WithoutCancel(ctx), l, cl, load)
+		detached := context.WithoutCancel(ctx)
+		c.loaders.start(func() { c.run(detached, l, cl, load) })
 	} else {
 		c.m.coalesced[l.kind].Inc()
 	}
@@ -139,8 +140,9 @@ func (c *Cache) serveStale(ctx context.Context, k kind, e *entry, now time.Time)
 }
 
 // run performs a load detached from the caller that started it (ctx carries
-// its values but not its cancellation), bounded by the load timeout. A panic
-// becomes the load's error; the key is released whatever happens.
+// its values but not its cancellation), bounded by the load timeout, on a
+// goroutine of c.loaders. A panic becomes the load's error; the key is
+// released whatever happens.
 func (c *Cache) run(ctx context.Context, l lookup, cl *call, load loadFunc) {
 	ctx, cancel := context.WithTimeout(ctx, c.o.loadTimeout)
 	defer cancel()

@@ -1,0 +1,87 @@
+package cache
+
+import (
+	"bytes"
+	"runtime"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+)
+
+// goroutineID reads the calling goroutine's number from its stack header,
+// to tell in a test whether two tasks ran on the same goroutine.
+func goroutineID(t *testing.T) uint64 {
+	buf := make([]byte, 64)
+	buf = buf[:runtime.Stack(buf, false)]
+	field, _, _ := bytes.Cut(bytes.TrimPrefix(buf, []byte("goroutine ")), []byte(" "))
+	id, err := strconv.ParseUint(string(field), 10, 64)
+	if err != nil {
+		t.Errorf("goroutine id from %q: %v", buf, err)
+	}
+	return id
+}
+
+// endLoaders ends every loader of p, waiting or busy: each waiting one gets
+// a task that exits its goroutine.
+func endLoaders(t *testing.T, p *loaders) {
+	t.Helper()
+	for p.running.Load() > 0 {
+		if p.idle.Load() > 0 {
+			p.start(runtime.Goexit)
+		}
+		runtime.Gosched()
+	}
+}
+
+func TestLoadersReuseAWaitingLoader(t *testing.T) {
+	p := newLoaders(time.Hour) // never ends on its own; endLoaders ends it
+	defer endLoaders(t, p)
+	ids := make(chan uint64, 2)
+	p.start(func() { ids <- goroutineID(t) })
+	first := <-ids
+	waitUntil(t, "the loader waits for the next task", func() bool { return p.idle.Load() == 1 })
+	p.start(func() { ids <- goroutineID(t) })
+	if second := <-ids; second != first {
+		t.Errorf("second task ran on goroutine %d, want %d (the waiting loader)", second, first)
+	}
+	if n := p.running.Load(); n != 1 {
+		t.Errorf("loaders running = %d, want 1", n)
+	}
+}
+
+func TestLoadersEndWhenIdle(t *testing.T) {
+	p := newLoaders(time.Millisecond)
+	done := make(chan struct{})
+	p.start(func() { close(done) })
+	<-done
+	waitUntil(t, "the idle loader ended", func() bool { return p.running.Load() == 0 })
+	if n := p.idle.Load(); n != 0 {
+		t.Errorf("idle loaders = %d, want 0", n)
+	}
+}
+
+func TestLoadersKeepAtMostMaxIdle(t *testing.T) {
+	p := newLoaders(time.Hour)
+	defer endLoaders(t, p)
+	const n = maxIdleLoaders + 4
+	var started sync.WaitGroup
+	started.Add(n)
+	release := make(chan struct{})
+	for range n {
+		// No loader waits while all are busy: each task starts its own.
+		p.start(func() {
+			started.Done()
+			<-release
+		})
+	}
+	started.Wait()
+	if got := p.running.Load(); got != n {
+		t.Fatalf("loaders running = %d, want %d", got, n)
+	}
+	close(release)
+	waitUntil(t, "the surplus loaders ended", func() bool { return p.running.Load() == maxIdleLoaders })
+	if got := p.idle.Load(); got != maxIdleLoaders {
+		t.Errorf("idle loaders = %d, want %d", got, maxIdleLoaders)
+	}
+}
