@@ -69,9 +69,11 @@ func isTokenRequest(req *http.Request) bool {
 	case "/v2/token", "/v2/auth":
 		return true
 	}
-	q := req.URL.Query()
-	if q.Has("scope") || q.Has("service") {
-		return true
+	if req.URL.RawQuery != "" {
+		// Parsed only when there is a query: most requests have none.
+		if q := req.URL.Query(); q.Has("scope") || q.Has("service") {
+			return true
+		}
 	}
 	return req.Method == http.MethodPost &&
 		strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") &&

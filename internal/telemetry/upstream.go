@@ -58,7 +58,7 @@ type upstreamTransport struct {
 
 func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	op := Operation(req)
-	retry := t.attempts.begin(req)
+	at, retry := t.attempts.begin(req)
 	start := time.Now()
 	resp, err := t.next.RoundTrip(req)
 	elapsed := time.Since(start)
@@ -67,7 +67,7 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 	if err == nil {
 		status = resp.StatusCode
 	}
-	t.attempts.end(req, status)
+	t.attempts.end(at, status)
 	outcome := classify(req.Context(), status, err)
 
 	m := t.m
@@ -146,9 +146,17 @@ func failed(outcome string) bool {
 	return false
 }
 
+// rateLimitRemainingKey is the header's canonical form,
+// "Ratelimit-Remaining": looked up as is, it is not canonicalized (and
+// allocated) anew for every response as Header.Get would.
+var rateLimitRemainingKey = http.CanonicalHeaderKey("RateLimit-Remaining")
+
 // rateLimitRemaining reads Docker Hub's "RateLimit-Remaining: 76;w=21600".
 func rateLimitRemaining(h http.Header) (float64, bool) {
-	v := h.Get("RateLimit-Remaining")
+	var v string
+	if vs := h[rateLimitRemainingKey]; len(vs) > 0 {
+		v = vs[0]
+	}
 	if v == "" {
 		return 0, false
 	}

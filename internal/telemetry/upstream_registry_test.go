@@ -84,16 +84,39 @@ func TestAttemptsForgetCollectedRequests(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		a.begin(req)
-		a.end(req, 200)
+		at, _ := a.begin(req)
+		a.end(at, 200)
 	}
-	// Cleanups run on their own goroutine after a collection; give them a
-	// bounded number of chances rather than a fixed delay.
+	// A collected request is dropped at the next sweep (len sweeps); give
+	// the collector a bounded number of chances rather than a fixed delay.
 	for i := 0; i < 1000 && a.len() > 0; i++ {
 		runtime.GC()
 		runtime.Gosched()
 	}
 	if n := a.len(); n != 0 {
 		t.Errorf("attempts remembered after GC = %d, want 0", n)
+	}
+}
+
+// The transport's memory stays bounded without anyone calling len: begin
+// sweeps collected requests out once the map has doubled.
+func TestAttemptsSweepAsTheyGrow(t *testing.T) {
+	a := newAttempts()
+	for i := range 20 * minSweep {
+		req, err := http.NewRequest(http.MethodGet, "https://r.example/v2/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, _ := a.begin(req)
+		a.end(at, 200)
+		if i%64 == 0 {
+			runtime.GC()
+		}
+	}
+	a.mu.Lock()
+	n := len(a.last)
+	a.mu.Unlock()
+	if n > 2*minSweep {
+		t.Errorf("attempts held after %d requests = %d, want at most %d", 20*minSweep, n, 2*minSweep)
 	}
 }
