@@ -255,6 +255,28 @@ func checkProbesAndResources(t *testing.T, pod corev1.PodSpec) {
 		}
 	}
 	checkGoMemLimit(t, c)
+	checkGOGC(t, c)
+}
+
+// checkGOGC: GOGC is raised only together with GOMEMLIMIT, which bounds
+// the heap it lets grow.
+func checkGOGC(t *testing.T, c corev1.Container) {
+	t.Helper()
+	var gogc, memLimit bool
+	for _, e := range c.Env {
+		switch e.Name {
+		case "GOGC":
+			gogc = true
+			if n, err := strconv.Atoi(e.Value); err != nil || n < 25 || n > 1000 {
+				t.Errorf("GOGC = %q, want 25 to 1000", e.Value)
+			}
+		case "GOMEMLIMIT":
+			memLimit = true
+		}
+	}
+	if gogc && !memLimit {
+		t.Error("GOGC is set without GOMEMLIMIT: the heap would be unbounded")
+	}
 }
 
 // checkGoMemLimit: GOMEMLIMIT is below the memory limit, so the Go runtime
