@@ -14,11 +14,12 @@ import (
 // request routed by chi, with the access log written as JSON to io.Discard.
 func BenchmarkMiddleware(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		mw   bool
-	}{{"bare", false}, {"instrumented", true}} {
+		name  string
+		mw    bool
+		level string
+	}{{"bare", false, "info"}, {"instrumented", true, "info"}, {"instrumented/no-access-log", true, "warn"}} {
 		b.Run(tc.name, func(b *testing.B) {
-			logger, err := NewLogger(io.Discard, "json", "info")
+			logger, err := NewLogger(io.Discard, "json", tc.level)
 			if err != nil {
 				b.Fatal(err)
 			}
