@@ -13,15 +13,23 @@ import (
 // not a 200 from the cache. The client's CPU is in the figure too, so it
 // is for comparing revisions side by side (and for -cpuprofile), not for
 // absolute numbers; bench/run.sh has those.
+//
+// The "warn" instance has no access log (--log-level warn): the two side by
+// side price the log line.
 func BenchmarkServedCacheHit(b *testing.B) {
-	r := startRun(b, nil, "--demo", "--listen", "127.0.0.1:0", "--log-level", "info")
+	servers := map[string]*running{}
+	for _, level := range []string{"info", "warn"} {
+		servers[level] = startRun(b, nil, "--demo", "--listen", "127.0.0.1:0", "--log-level", level)
+	}
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.Cleanup(c.CloseIdleConnections)
-	for _, tc := range []struct{ name, path string }{
-		{"tags", "/api/v1/repos/demo/" + demoManyTagsRepo + "/-/tags?limit=100"},
-		{"manifest", "/api/v1/repos/demo/" + demoDockerRepo + "/-/manifests/1.37.0"},
+	for _, tc := range []struct{ name, level, path string }{
+		{"tags", "info", "/api/v1/repos/demo/" + demoManyTagsRepo + "/-/tags?limit=100"},
+		{"tags/no-access-log", "warn", "/api/v1/repos/demo/" + demoManyTagsRepo + "/-/tags?limit=100"},
+		{"manifest", "info", "/api/v1/repos/demo/" + demoDockerRepo + "/-/manifests/1.37.0"},
+		{"manifest/no-access-log", "warn", "/api/v1/repos/demo/" + demoDockerRepo + "/-/manifests/1.37.0"},
 	} {
-		url := r.base + tc.path
+		url := servers[tc.level].base + tc.path
 		get := func() (string, error) {
 			res, err := c.Get(url)
 			if err != nil {
