@@ -125,6 +125,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Writes:          handlerWrites(opts.uploads, opts.sync),
 		Reads:           handlerReads(opts.reads),
 		Streams:         metrics.Streams,
+		Transfers:       metrics.Transfers,
 	}
 	if answers != nil {
 		cfg.Cache = answers

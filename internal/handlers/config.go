@@ -78,4 +78,8 @@ type Config struct {
 	// Streams counts streamed bodies (extract tars, file reads); nil
 	// counts nothing.
 	Streams Streams
+	// Transfers counts what the write routes did: each tag a sync
+	// finished, upload bytes received and each upload's outcome; nil
+	// counts nothing.
+	Transfers Transfers
 }

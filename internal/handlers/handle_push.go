@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -22,12 +23,30 @@ type uploadResponse struct {
 	Bytes int64 `json:"bytes"`
 }
 
+// Outcomes of an upload as Transfers.Upload receives them (telemetry's
+// regapi_uploads_total{outcome} has the same values).
+const (
+	// uploadPushed: the image is tagged at the destination.
+	uploadPushed = "pushed"
+	// uploadRejected: a digest instead of a tag, over the size cap, or not
+	// a valid image tarball.
+	uploadRejected = "rejected"
+	// uploadAborted: the body did not arrive whole (client gone, stalled),
+	// or the client left while the upload waited or was pushed.
+	uploadAborted = "aborted"
+	// uploadFailed: everything else, a push the upstream refused or failed
+	// above all.
+	uploadFailed = "failed"
+)
+
 // handleUpload serves PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}:
 // the body, a `docker save` archive or an OCI image layout tar (gzip or
 // plain), is spooled under a size cap, validated completely and pushed
 // under tag. The spool file is gone when the handler returns, whatever
 // happened; a tarball that fails validation never reaches the upstream.
-func handleUpload(logger *slog.Logger, cfg Writes) http.Handler {
+// Every upload past access control is counted once in transfers by its
+// outcome, and its body's bytes as they are read.
+func handleUpload(logger *slog.Logger, cfg Writes, transfers Transfers) http.Handler {
 	slots := make(chan struct{}, cfg.UploadConcurrency)
 	opts := transfer.UploadOptions{Dir: cfg.SpoolDir, MaxBytes: cfg.MaxUploadBytes}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -42,10 +61,12 @@ func handleUpload(logger *slog.Logger, cfg Writes) http.Handler {
 			return
 		}
 		if t.Digest {
+			transfers.Upload(uploadRejected)
 			writeError(w, r, logger, errorf(codeReferenceInvalid, "an upload is tagged: want /-/images/{tag}, not a digest"))
 			return
 		}
 		if r.ContentLength > cfg.MaxUploadBytes {
+			transfers.Upload(uploadRejected)
 			writeError(w, r, logger, &http.MaxBytesError{Limit: cfg.MaxUploadBytes})
 			return
 		}
@@ -54,18 +75,21 @@ func handleUpload(logger *slog.Logger, cfg Writes) http.Handler {
 		select {
 		case slots <- struct{}{}:
 		case <-ctx.Done():
+			transfers.Upload(uploadAborted)
 			return
 		}
 		defer func() { <-slots }()
 
 		started := time.Now()
 		body := &idleReader{r: uploadBody(w, r, cfg.MaxUploadBytes), rc: http.NewResponseController(w), idle: cfg.UploadIdleTimeout}
-		res, err := transfer.Upload(ctx, t.client(), t.Reference, body, opts)
+		res, err := transfer.Upload(ctx, t.client(), t.Reference, countedReader{body, transfers}, opts)
 		body.done()
 		if err != nil && res.Digest.Hex == "" {
+			transfers.Upload(uploadOutcome(ctx, err))
 			writeError(w, r, logger, uploadError(err))
 			return
 		}
+		transfers.Upload(uploadPushed)
 		if err != nil {
 			// Pushed, but the spool file could not be removed: the
 			// caller's image is in place; the operator must see this.
@@ -96,6 +120,33 @@ func uploadError(err error) error {
 		return errorf(codeTarballInvalid, "the upload body could not be read to its end (client gone or stalled)")
 	}
 	return fmt.Errorf("upload: %w", err)
+}
+
+// uploadOutcome is the outcome of an upload that failed with err, checked
+// in the order uploadError maps it: a body over the cap fails its read too,
+// but is rejected, not aborted.
+func uploadOutcome(ctx context.Context, err error) string {
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &mbe), errors.Is(err, transfer.ErrTooLarge), errors.Is(err, transfer.ErrInvalidTarball):
+		return uploadRejected
+	case errors.Is(err, transfer.ErrIncompleteBody), ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		return uploadAborted
+	}
+	return uploadFailed
+}
+
+// countedReader counts the bytes read through it as upload bytes, so an
+// upload cut short counts what arrived.
+type countedReader struct {
+	r io.Reader
+	t Transfers
+}
+
+func (c countedReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.t.UploadBytes(int64(n))
+	return n, err
 }
 
 // truncateDetail bounds an error text used as a detail.

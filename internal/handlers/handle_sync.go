@@ -42,8 +42,9 @@ const maxTagPatternLen = 1 << 10
 // (copied, skipped or failed) as each finishes and a summary line last.
 // One failed tag never stops the others. Until the first line the answer
 // can still be an error (401, 403, 404 …); after it the status is 200 and
-// the summary tells how it went.
-func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes) http.Handler {
+// the summary tells how it went, so each tag line is also counted in
+// transfers by its status.
+func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes, transfers Transfers) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		var req syncRequest
@@ -89,6 +90,7 @@ func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes) http.Handler {
 		begun := time.Now()
 		// emit runs on this goroutine, one event at a time.
 		sum, err := transfer.Sync(ctx, srcClient, dstClient, opts, func(e transfer.Event) {
+			transfers.SyncTag(string(e.Status))
 			start()
 			if e.Error != "" {
 				e.Error = redact(e.Error)

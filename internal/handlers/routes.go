@@ -11,8 +11,9 @@ import (
 // addRoutes maps the whole API. The repository routes share one wildcard:
 // handleRepos parses the path and dispatches on the action after "/-/"
 // (the logical routes are listed in apiroutes.go).
-func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes, reads Reads, streams Streams) {
+func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes, reads Reads, streams Streams, transfers Transfers) {
 	flatten, files := readHandlers(logger, platform, reads, streams)
+	upload, sync := handleUpload(logger, writes, transfers), handleSync(logger, ups, writes, transfers)
 	memo := newAnswerMemo()
 	repos := handleRepos(logger, ups, map[string]http.Handler{
 		actionRepositories: handleRepositories(logger),     // GET /api/v1/repos/{registry}[/{repository…}]/-/repositories
@@ -22,7 +23,7 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 		actionConfig:       handleConfig(logger, platform), // GET /api/v1/repos/{registry}/{repository…}/-/config/{reference}
 		actionExtract:      flatten,                        // GET /api/v1/repos/{registry}/{repository…}/-/extract/{reference}?path=
 		actionFiles:        files,                          // GET /api/v1/repos/{registry}/{repository…}/-/files/{reference}/{path…}
-		actionImages:       handleUpload(logger, writes),   // PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}
+		actionImages:       upload,                         // PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}
 	})
 
 	mux.Method(http.MethodGet, "/healthz", handleHealthz())                         // GET /healthz
@@ -33,7 +34,7 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 	mux.Method(http.MethodHead, reposPrefix+"*", repos)                             // HEAD /api/v1/repos/…/-/manifests/{reference}
 	mux.Method(http.MethodPut, reposPrefix+"*", repos)                              // PUT /api/v1/repos/…/-/images/{tag}
 	mux.Method(http.MethodPost, "/api/v1/copy", handleCopy(logger, ups))            // POST /api/v1/copy
-	mux.Method(http.MethodPost, "/api/v1/sync", handleSync(logger, ups, writes))    // POST /api/v1/sync
+	mux.Method(http.MethodPost, "/api/v1/sync", sync)                               // POST /api/v1/sync
 	if metrics != nil {
 		mux.Method(http.MethodGet, "/metrics", metrics) // GET /metrics (when not on its own listener)
 	}

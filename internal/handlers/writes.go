@@ -68,6 +68,32 @@ func (w Writes) withDefaults() Writes {
 	return w
 }
 
+// Transfers counts what the write routes did; telemetry's *Transfers
+// satisfies it. SyncTag counts one tag a sync finished, with its
+// transfer.Status; UploadBytes counts bytes of an upload body as they are
+// read; Upload counts one upload that ended, with one of the upload*
+// outcomes.
+type Transfers interface {
+	SyncTag(status string)
+	UploadBytes(n int64)
+	Upload(outcome string)
+}
+
+// noTransfers counts nothing.
+type noTransfers struct{}
+
+func (noTransfers) SyncTag(string)    {}
+func (noTransfers) UploadBytes(int64) {}
+func (noTransfers) Upload(string)     {}
+
+// transfersOr returns t, or a Transfers that counts nothing when t is nil.
+func transfersOr(t Transfers) Transfers {
+	if t == nil {
+		return noTransfers{}
+	}
+	return t
+}
+
 // decodeJSON reads a request's JSON body into v: one object, no unknown
 // fields, nothing after it. The body is capped by limitBody.
 func decodeJSON(r *http.Request, v any) error {

@@ -149,12 +149,14 @@ func TestDashboard(t *testing.T) {
 		}
 	}
 	// The panels: request rate, error rate, latency percentiles,
-	// cache hit ratio, upstream latency and errors, streams.
+	// cache hit ratio, upstream latency and errors, streams, sync tag
+	// outcomes, upload throughput and outcomes.
 	for _, n := range []string{
 		"regapi_http_requests_total", "regapi_http_request_duration_seconds_bucket",
 		"regapi_cache_hits_total", "regapi_cache_misses_total",
 		"regapi_upstream_requests_total", "regapi_upstream_request_duration_seconds_bucket",
 		"regapi_streams_active", "regapi_stream_bytes_total", "regapi_build_info",
+		"regapi_sync_tags_total", "regapi_upload_bytes_total", "regapi_uploads_total",
 	} {
 		if !used[n] {
 			t.Errorf("dashboard never uses %s", n)

@@ -22,11 +22,13 @@ var httpBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30
 // the client bounds at 30 seconds by default (ResponseHeaderTimeout).
 var upstreamBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
-// Metrics holds regapi's HTTP, upstream, stream and build metrics. A nil
-// *Metrics is valid: its middleware and transport only pass requests on.
+// Metrics holds regapi's HTTP, upstream, stream, write and build metrics. A
+// nil *Metrics is valid: its middleware and transport only pass requests on.
 type Metrics struct {
 	// Streams counts streamed response bodies; handlers call its methods.
 	Streams *Streams
+	// Transfers counts synced tags and uploads; handlers call its methods.
+	Transfers *Transfers
 
 	logger *slog.Logger
 	routes *routeSet
@@ -159,7 +161,8 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Namespace: namespace, Name: "upstream_ratelimit_remaining",
 			Help: "Requests left in the upstream's rate-limit window, from its RateLimit-Remaining header, by registry.",
 		}, []string{"registry"}),
-		Streams: newStreams(),
+		Streams:   newStreams(),
+		Transfers: newTransfers(),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -172,6 +175,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		m.upRequests, m.upDuration, m.upRetries, m.upRateLimited, m.upRemaining,
 		m.Streams.active, m.Streams.bytes, build,
 	}
+	cs = append(cs, m.Transfers.collectors()...)
 	if o.runtime {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
