@@ -41,7 +41,12 @@ func TestLoadersReuseAWaitingLoader(t *testing.T) {
 	p.start(func() { ids <- goroutineID(t) })
 	first := <-ids
 	waitUntil(t, "the loader waits for the next task", func() bool { return p.idle.Load() == 1 })
-	p.start(func() { ids <- goroutineID(t) })
+	// The loader counts itself idle just before it blocks on p.tasks: start's
+	// non-blocking send can fall in that window and start a second loader
+	// (harmless for the cache, but not the case under test). A blocking send
+	// hands the task over once the loader receives, as start's send does
+	// when the loader already waits.
+	p.tasks <- func() { ids <- goroutineID(t) }
 	if second := <-ids; second != first {
 		t.Errorf("second task ran on goroutine %d, want %d (the waiting loader)", second, first)
 	}
