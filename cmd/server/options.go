@@ -44,8 +44,11 @@ type options struct {
 	corsOrigins   []string
 	rateLimit     int
 	rateWindow    time.Duration
-	tlsCert       string
-	tlsKey        string
+	// trustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (for the rate limit and the access log).
+	trustedProxies auth.TrustedProxies
+	tlsCert        string
+	tlsKey         string
 	// uploads and sync configure the write routes; uploads.SpoolDir is
 	// resolved (never empty).
 	uploads config.Uploads
@@ -64,6 +67,21 @@ func (u *upstreamFlags) Set(s string) error {
 	return nil
 }
 
+// listFlags collects a repeatable flag whose values are comma-separated
+// lists (the variable's form too), dropping blank items; the items are
+// checked after parsing, with an error that names the bad one.
+type listFlags []string
+
+func (l *listFlags) String() string { return strings.Join(*l, ",") }
+func (l *listFlags) Set(s string) error {
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			*l = append(*l, item)
+		}
+	}
+	return nil
+}
+
 // parseOptions reads args and the environment, then the configuration file
 // they name. It returns flag.ErrHelp after printing usage for -h.
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
@@ -71,6 +89,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	fs.SetOutput(stderr)
 	var (
 		ups            upstreamFlags
+		proxies        listFlags
 		listen         = fs.String("listen", config.DefaultListen, "address to serve on (host:port; port 0 picks a free one)")
 		configFile     = fs.String("config", "", "YAML configuration `file` (upstreams with credentials, TLS, timeouts, cache)")
 		allowAnonymous = fs.Bool("allow-anonymous", false, "let callers without a token pull (push and admin always need one); --demo turns it on unless tokens are configured")
@@ -100,6 +119,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		maxFileSize    = fs.String("max-file-size", "256MiB", "largest file the files route serves (`size`: bytes or 64MiB, 1GiB …); 413 beyond")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
+	fs.Var(&proxies, "trusted-proxies", "reverse proxies (`CIDRs` or addresses, comma-separated; repeatable) whose X-Forwarded-For names the client, for the rate limit and logs; none by default: the peer is the client")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: regapi [flags]\n\nEvery flag is also a variable: --some-flag is %sSOME_FLAG; a flag wins over its variable.\n\n", envPrefix)
 		fs.PrintDefaults()
@@ -216,6 +236,15 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		o.rateLimit = file.RateLimit
 	}
 	o.rateWindow = pickDuration("rate-window", *rateWindow, file.RateWindow)
+	if set["trusted-proxies"] {
+		// The flag or variable replaces the file's list, as every flag
+		// wins over the file; given empty, it trusts no one.
+		if o.trustedProxies, err = auth.ParseTrustedProxies(proxies); err != nil {
+			return nil, fmt.Errorf("--trusted-proxies: %w", err)
+		}
+	} else if o.trustedProxies, err = auth.ParseTrustedProxies(file.TrustedProxies); err != nil {
+		return nil, fmt.Errorf("trusted_proxies: %w", err)
+	}
 	if o.rateLimit < 0 || o.rateWindow <= 0 {
 		return nil, errors.New("rate limit must not be negative and its window must be positive")
 	}

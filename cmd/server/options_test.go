@@ -102,8 +102,46 @@ upstreams:
 			if tt.want.allowAnonymous {
 				tt.want.auth.AllowAnonymous = true
 			}
-			if diff := cmp.Diff(tt.want, *got, cmp.AllowUnexported(options{})); diff != "" {
+			if diff := cmp.Diff(tt.want, *got, cmp.AllowUnexported(options{}), sameTrusted); diff != "" {
 				t.Errorf("parseOptions() mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// sameTrusted compares trusted proxies by the ranges they hold.
+var sameTrusted = cmp.Comparer(func(a, b auth.TrustedProxies) bool { return a.String() == b.String() })
+
+// TestParseOptionsTrustedProxies: the list comes from the flag (repeatable,
+// comma-separated), the variable (comma-separated) or the file, in that
+// order; the flag or variable replaces the file's list, and given empty
+// trusts no one.
+func TestParseOptionsTrustedProxies(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "regapi.yaml")
+	if err := os.WriteFile(cfg, []byte("trusted_proxies: [10.0.0.0/8, \"fd00::/8\"]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  string
+		want string
+	}{
+		{"default: none", nil, "", ""},
+		{"file", []string{"--config", cfg}, "", "10.0.0.0/8,fd00::/8"},
+		{"variable over file", []string{"--config", cfg}, "127.0.0.1, ::1,", "127.0.0.1/32,::1/128"},
+		{"flag over variable", []string{"--trusted-proxies", "192.168.0.0/16"}, "127.0.0.1", "192.168.0.0/16"},
+		{"flag repeated and comma-separated", []string{"--trusted-proxies", "127.0.0.1,10.1.0.0/16", "--trusted-proxies=::1"}, "", "127.0.0.1/32,10.1.0.0/16,::1/128"},
+		{"empty flag over file: none", []string{"--config", cfg, "--trusted-proxies="}, "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := map[string]string{"REGAPI_TRUSTED_PROXIES": tc.env}
+			o, err := parseOptions(append([]string{"--demo"}, tc.args...), func(k string) string { return env[k] }, io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := o.trustedProxies.String(); got != tc.want {
+				t.Errorf("trusted proxies = %q, want %q", got, tc.want)
 			}
 		})
 	}
@@ -112,6 +150,10 @@ upstreams:
 func TestParseOptionsErrors(t *testing.T) {
 	badTokens := filepath.Join(t.TempDir(), "tokens.yaml")
 	if err := os.WriteFile(badTokens, []byte("tokens: [{name: ci, secret_env: X, scope: [{registry: a, repositories: [x], actions: [pull]}]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badProxies := filepath.Join(t.TempDir(), "proxies.yaml")
+	if err := os.WriteFile(badProxies, []byte("trusted_proxies: [\"10.0.0.1:80\"]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -137,6 +179,9 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"stray argument", []string{"--demo", "serve"}, nil, `unexpected argument "serve"`},
 		{"unknown flag", []string{"--listn", ":1"}, nil, "flag provided but not defined: -listn"},
 		{"misspelt token field", []string{"--demo", "--config", badTokens}, nil, `unknown field "scope"`},
+		{"bad trusted proxy", []string{"--demo", "--trusted-proxies", "10.0.0.0/8,ingress-nginx"}, nil, `--trusted-proxies: trusted proxy 2 ("ingress-nginx"): not an address`},
+		{"bad trusted proxy variable", []string{"--demo"}, map[string]string{"REGAPI_TRUSTED_PROXIES": "10.0.0.0/64"}, `--trusted-proxies: trusted proxy 1 ("10.0.0.0/64"): not a CIDR`},
+		{"bad trusted proxy in file", []string{"--demo", "--config", badProxies}, nil, `trusted_proxies: trusted proxy 1 ("10.0.0.1:80"): not an address`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

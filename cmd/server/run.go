@@ -90,7 +90,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return err
 	}
 	logger.Info("access control", "auth", authz, "demo_anonymous", opts.demoAnonymous,
-		"rate_limit", opts.rateLimit, "rate_window", opts.rateWindow, "cors_origins", len(opts.corsOrigins))
+		"rate_limit", opts.rateLimit, "rate_window", opts.rateWindow, "cors_origins", len(opts.corsOrigins),
+		"trusted_proxies", opts.trustedProxies.String())
 	if err := prepareSpool(opts.uploads.SpoolDir, logger); err != nil {
 		return err
 	}
@@ -122,6 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		CORSOrigins:     opts.corsOrigins,
 		RateLimit:       opts.rateLimit,
 		RateWindow:      opts.rateWindow,
+		TrustedProxies:  opts.trustedProxies,
 		Writes:          handlerWrites(opts.uploads, opts.sync),
 		Reads:           handlerReads(opts.reads),
 		Streams:         metrics.Streams,

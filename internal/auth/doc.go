@@ -3,8 +3,10 @@
 // variables or given as SHA-256 digests, never inline), scopes of
 // registry, repository glob patterns and actions, and the anonymous caller.
 // It also carries the HTTP hardening middleware that works per caller: a
-// rate limit keyed by the authenticated principal and CORS for browser
-// dashboards.
+// rate limit keyed by the authenticated principal or the client address,
+// CORS for browser dashboards, and the client address itself
+// (ClientAddresses, ClientAddr), which X-Forwarded-For may tell only when
+// the peer is a trusted proxy.
 //
 // Secrets are reduced to SHA-256 digests as soon as they are loaded and are
 // compared in constant time; no error or log line of this package contains

@@ -3,8 +3,8 @@ package auth
 import (
 	"encoding/json"
 	"math"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"time"
 
@@ -23,10 +23,12 @@ func RateLimit(requests int, window time.Duration) func(http.Handler) http.Handl
 //
 // A caller is a token (keyed by its name, so one token shares its budget
 // across addresses) or, for anonymous and unauthenticated requests, the
-// client address from r.RemoteAddr (IPv6 by /64). It must run after
-// Middleware. Behind a proxy, rewrite RemoteAddr from a trusted header
-// first (chi's middleware.RealIP), or every anonymous caller shares the
-// proxy's budget. A requests value of zero or less disables the limit.
+// client address (IPv6 by /64) as ClientAddr finds it. It must run after
+// Middleware. Behind a reverse proxy, install ClientAddresses with the
+// proxy's addresses outermost, or every anonymous caller shares the
+// proxy's budget; never rewrite RemoteAddr from a header anyone can send
+// (chi's middleware.RealIP), which lets a caller choose its own budget. A
+// requests value of zero or less disables the limit.
 func RateLimitWith(requests int, window time.Duration, writeError func(http.ResponseWriter, *http.Request, error)) func(http.Handler) http.Handler {
 	if requests <= 0 || window <= 0 {
 		return func(next http.Handler) http.Handler { return next }
@@ -51,11 +53,21 @@ func callerKey(r *http.Request) (string, error) {
 	if p, err := FromContext(r.Context()); err == nil && !p.Anonymous() {
 		return "token:" + p.Name(), nil
 	}
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
+	return addrKey(ClientAddr(r), r.RemoteAddr), nil
+}
+
+// addrKey is the bucket of an anonymous caller at a: the address, or for
+// IPv6 its /64, which one host usually holds whole. Without an address the
+// bucket is RemoteAddr as it stands.
+func addrKey(a netip.Addr, remoteAddr string) string {
+	if !a.IsValid() {
+		return "ip:" + remoteAddr
 	}
-	return "ip:" + httprate.CanonicalizeIP(host), nil
+	if a.Is6() {
+		p, _ := a.Prefix(64)
+		return "ip:" + p.String()
+	}
+	return "ip:" + a.String()
 }
 
 // writeTooManyRequests writes the RFC 9457 problem the handlers' catalog

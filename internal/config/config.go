@@ -79,6 +79,10 @@ type Config struct {
 	RateLimit int `json:"rate_limit,omitempty"`
 	// RateWindow is the rate limit's window. Default 1m.
 	RateWindow Duration `json:"rate_window,omitempty"`
+	// TrustedProxies are the reverse proxies (CIDRs or addresses) whose
+	// X-Forwarded-For header names the client; none by default: the TCP
+	// peer is the client.
+	TrustedProxies []string `json:"trusted_proxies,omitempty"`
 	// TLSCert and TLSKey are PEM files: with both set regapi serves HTTPS.
 	// Relative names are read relative to the file's directory.
 	TLSCert string `json:"tls_cert,omitempty"`
@@ -169,6 +173,9 @@ func (c *Config) validate() error {
 	}
 	if err := auth.CheckOrigins(c.CORSOrigins); err != nil {
 		return err
+	}
+	if _, err := auth.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		return fmt.Errorf("trusted_proxies: %w", err)
 	}
 	if c.RateLimit < 0 || c.RateWindow < 0 {
 		return fmt.Errorf("rate_limit and rate_window must not be negative")

@@ -237,6 +237,9 @@ func TestParseServerSettingsErrors(t *testing.T) {
 		{`cors_origins: ["https://dash.example.com/"]`, "want scheme://host[:port]"},
 		{`cors_origins: ["https://*.*.example.com"]`, "at most one *"},
 		{"rate_limit: -1", "must not be negative"},
+		{`trusted_proxies: ["10.0.0.0/8", "ingress"]`, `trusted_proxies: trusted proxy 2 ("ingress"): not an address`},
+		{`trusted_proxies: ["10.0.0.0/40"]`, "not a CIDR"},
+		{`trusted_proxies: 10.0.0.0/8`, "cannot unmarshal"},
 		{"tls_cert: a.crt", "tls_cert and tls_key go together"},
 	}
 	for _, tt := range tests {
@@ -252,6 +255,7 @@ func TestParseSecuritySettings(t *testing.T) {
 cors_origins: ["https://dash.example.com", "https://*.example.org"]
 rate_limit: 600
 rate_window: 30s
+trusted_proxies: [10.0.0.0/8, "fd00::/8", 192.168.1.7]
 tls_cert: tls/regapi.crt
 tls_key: /etc/regapi/tls.key
 `
@@ -262,7 +266,8 @@ tls_key: /etc/regapi/tls.key
 	want := &Config{
 		CORSOrigins: []string{"https://dash.example.com", "https://*.example.org"},
 		RateLimit:   600, RateWindow: Duration(30 * time.Second),
-		TLSCert: "/conf/tls/regapi.crt", TLSKey: "/etc/regapi/tls.key",
+		TrustedProxies: []string{"10.0.0.0/8", "fd00::/8", "192.168.1.7"},
+		TLSCert:        "/conf/tls/regapi.crt", TLSKey: "/etc/regapi/tls.key",
 	}
 	if diff := cmp.Diff(want, c); diff != "" {
 		t.Errorf("Parse() mismatch (-want +got):\n%s", diff)

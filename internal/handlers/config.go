@@ -66,6 +66,12 @@ type Config struct {
 	RateLimit int
 	// RateWindow is the rate limit's window. The default value is 1m.
 	RateWindow time.Duration
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (auth.TrustedProxies.ClientAddr). The client
+	// address is found before any Middleware runs (auth.ClientAddr reads
+	// it, for logs too) and keys the rate limit of anonymous callers. The
+	// default value trusts no one: the TCP peer is the client.
+	TrustedProxies auth.TrustedProxies
 	// MaxBodyBytes caps request bodies (413 beyond). The default value is
 	// 1 MiB.
 	MaxBodyBytes int64

@@ -9,6 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/registry"
 )
 
@@ -30,6 +31,8 @@ func NewServer(cfg Config) http.Handler {
 	ups := newUpstreams(cfg.Upstreams)
 
 	mux := chi.NewRouter()
+	// Outermost: whatever logs or rate-limits reads the client address.
+	mux.Use(auth.ClientAddresses(cfg.TrustedProxies))
 	mux.Use(withOutcome)
 	for _, mw := range cfg.Middleware {
 		mux.Use(mw)

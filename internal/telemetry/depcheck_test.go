@@ -9,11 +9,13 @@ import (
 )
 
 // The package sits beside the HTTP layer, not inside it: it may read chi's
-// routing context and the cache's outcome, and nothing else of regapi.
+// routing context, the cache's outcome and auth's client address, and
+// nothing else of regapi.
 func TestDependencies(t *testing.T) {
 	allowed := []string{
 		"github.com/go-chi/chi/v5",
 		"github.com/prometheus/client_golang/",
+		"github.com/regapi/regapi/internal/auth",
 		"github.com/regapi/regapi/internal/cache",
 	}
 	imports, err := depcheck.Imports(".")

@@ -11,6 +11,7 @@
 // /v2/ URL, never from the repository name, and write outcomes are fixed
 // sets that map anything unexpected to one of their values.
 //
-// The package knows chi only to read the matched route pattern, and
-// internal/cache only to read a request's cache outcome.
+// The package knows chi only to read the matched route pattern,
+// internal/cache only to read a request's cache outcome, and internal/auth
+// only to read a request's client address.
 package telemetry

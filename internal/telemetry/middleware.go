@@ -9,6 +9,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/cache"
 )
 
@@ -26,8 +27,11 @@ import (
 //   - records regapi_http_requests_total{route,method,code},
 //     regapi_http_request_duration_seconds{route,method} and
 //     regapi_http_requests_in_flight;
-//   - writes one "request" line at Info with request_id, method, route, path,
-//     status, duration_us, bytes, cache (HIT, MISS, STALE or "") and, when
+//   - writes one "request" line at Info with request_id, client (the client
+//     address as auth.ClientAddrString tells it: the peer, or behind trusted
+//     proxies the address they name; install auth.ClientAddresses before
+//     the middleware for the latter), method, route, path, status,
+//     duration_us, bytes, cache (HIT, MISS, STALE or "") and, when
 //     the client went away first or the handler aborted the response with
 //     http.ErrAbortHandler, aborted=true.
 //
@@ -97,6 +101,7 @@ func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHold
 	rec := slog.NewRecord(end, slog.LevelInfo, "request", 0)
 	rec.AddAttrs(
 		slog.String("request_id", RequestID(ctx)),
+		slog.String("client", auth.ClientAddrString(r)),
 		slog.String("method", r.Method),
 		slog.String("route", route),
 		slog.String("path", r.URL.Path),

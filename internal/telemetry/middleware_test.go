@@ -10,6 +10,7 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/cache"
 )
 
@@ -194,6 +195,10 @@ func TestMiddlewareAccessLog(t *testing.T) {
 			if line["request_id"] != "given-id-1" {
 				t.Errorf("request_id = %v, want given-id-1", line["request_id"])
 			}
+			// No trusted proxies: the client is the peer.
+			if line["client"] != "127.0.0.1" {
+				t.Errorf("client = %v, want 127.0.0.1", line["client"])
+			}
 			d, ok := line["duration_us"].(float64)
 			if !ok || d < 0 || d != float64(int64(d)) {
 				t.Errorf("duration_us = %v, want a non-negative whole number", line["duration_us"])
@@ -208,6 +213,32 @@ func TestMiddlewareAccessLog(t *testing.T) {
 			}
 			if _, ok := line["aborted"]; ok {
 				t.Errorf("aborted present in %v, want absent", line)
+			}
+		})
+	}
+}
+
+// Behind auth.ClientAddresses the line's client is the address a trusted
+// proxy's X-Forwarded-For names; a peer that is not trusted is logged as
+// itself, whatever it sends.
+func TestMiddlewareAccessLogClientBehindProxy(t *testing.T) {
+	for _, tc := range []struct {
+		name, trusted, xff, want string
+	}{
+		{"trusted proxy", "127.0.0.0/8", "198.51.100.1, 203.0.113.9", "203.0.113.9"},
+		{"trusted proxy, IPv6 client", "127.0.0.1", "2001:db8::7", "2001:db8::7"},
+		{"untrusted peer spoofing", "::1", "203.0.113.9", "127.0.0.1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			trusted, err := auth.ParseTrustedProxies([]string{tc.trusted})
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _, logs := newTestMetrics(t)
+			srv := serve(t, auth.ClientAddresses(trusted)(newRouter(m)))
+			get(t, srv.Client(), srv.URL+"/healthz", "X-Forwarded-For", tc.xff)
+			if line := logs.nextMsg(t, "request"); line["client"] != tc.want {
+				t.Errorf("client = %v, want %s", line["client"], tc.want)
 			}
 		})
 	}
