@@ -460,6 +460,36 @@ func envValue(c corev1.Container, name string) string {
 
 // TestChartRejects: values.schema.json and the templates refuse values that
 // would deploy something broken or unsafe, instead of ignoring them.
+// TestChartTrustedProxies: trustedProxies becomes one --trusted-proxies
+// flag, and none by default (the server then trusts no X-Forwarded-For).
+func TestChartTrustedProxies(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		values []string
+		want   string
+	}{
+		{"defaults", nil, ""},
+		{"all optional features on", []string{"ci/all-on-values.yaml"}, "--trusted-proxies=10.0.0.0/8,fd00::/8"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := get[appsv1.Deployment](t, render(t, tc.values...), "Deployment")
+			var got []string
+			for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+				if strings.HasPrefix(a, "--trusted-proxies") {
+					got = append(got, a)
+				}
+			}
+			want := []string{}
+			if tc.want != "" {
+				want = append(want, tc.want)
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("--trusted-proxies args = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
 func TestChartRejects(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -474,6 +504,8 @@ func TestChartRejects(t *testing.T) {
 		{"inline value in extraEnv", "extraEnv[0].name=X,extraEnv[0].secret=y", "additional properties 'secret'"},
 		{"max below min", "autoscaling.maxReplicas=1", "maxReplicas must be at least"},
 		{"relative spool", "spool.mountPath=spool", "/spool/mountPath"},
+		{"trusted proxy by name", "trustedProxies[0]=ingress-nginx", "/trustedProxies/0"},
+		{"trusted proxies as a string", "trustedProxies=10.0.0.0/8", "/trustedProxies"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
