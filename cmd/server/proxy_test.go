@@ -45,9 +45,7 @@ func TestRunTrustedProxies(t *testing.T) {
 		}
 		resp, err := c.Do(req)
 		if err != nil {
-			if c == direct {
-				t.Skipf("cannot connect from 127.0.0.2: %v", err)
-			}
+			// Linux routes all of 127.0.0.0/8 to loopback; CI runs there.
 			t.Fatal(err)
 		}
 		resp.Body.Close()
