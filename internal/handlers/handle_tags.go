@@ -31,7 +31,7 @@ func handleTags(logger *slog.Logger, memo *answerMemo) http.Handler {
 			return
 		}
 		last := q.Get("last")
-		if last != "" && !validTag(last) {
+		if last != "" && !registry.ValidTag(last) {
 			writeError(w, r, logger, errorf(codePaginationInvalid, "invalid last %q: want a tag", truncate(last)))
 			return
 		}

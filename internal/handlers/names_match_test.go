@@ -4,6 +4,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/regapi/regapi/internal/registry"
 )
 
 // The regexps the hand-written matchers in repopath.go replaced, kept here
@@ -17,15 +19,19 @@ var (
 	oraclePlatformPartRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
 )
 
-// nameMatchers pairs each matcher with its oracle.
+// validSHA256Hex is how parseReference checks a digest's hex part.
+func validSHA256Hex(s string) bool { return registry.ValidDigest("sha256:" + s) }
+
+// nameMatchers pairs each matcher with its oracle: the handlers' own
+// grammars and the registry package's, which parseRepoPath uses.
 var nameMatchers = []struct {
 	name   string
 	match  func(string) bool
 	oracle *regexp.Regexp
 }{
 	{"registryName", validRegistryName, oracleRegistryNameRE},
-	{"pathComponent", validPathComponent, oraclePathComponentRE},
-	{"tag", validTag, oracleTagRE},
+	{"pathComponent", registry.ValidPathComponent, oraclePathComponentRE},
+	{"tag", registry.ValidTag, oracleTagRE},
 	{"sha256Hex", validSHA256Hex, oracleSHA256HexRE},
 	{"platformPart", validPlatformPart, oraclePlatformPartRE},
 }
@@ -118,11 +124,11 @@ func FuzzRegistryNameMatch(f *testing.F) {
 }
 
 func FuzzPathComponentMatch(f *testing.F) {
-	fuzzNameMatch(f, validPathComponent, oraclePathComponentRE)
+	fuzzNameMatch(f, registry.ValidPathComponent, oraclePathComponentRE)
 }
 
 func FuzzTagMatch(f *testing.F) {
-	fuzzNameMatch(f, validTag, oracleTagRE)
+	fuzzNameMatch(f, registry.ValidTag, oracleTagRE)
 }
 
 func FuzzSHA256HexMatch(f *testing.F) {
@@ -138,7 +144,7 @@ func FuzzPlatformPartMatch(f *testing.F) {
 // matchers.
 func BenchmarkNameMatch(b *testing.B) {
 	const (
-		registry = "ghcr"
+		upstream = "ghcr"
 		repo     = "acme-corp/platform/backend/api_server"
 		tag      = "v1.27.3-alpine3.19"
 	)
@@ -146,7 +152,7 @@ func BenchmarkNameMatch(b *testing.B) {
 	b.Run("regexp", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			ok := oracleRegistryNameRE.MatchString(registry)
+			ok := oracleRegistryNameRE.MatchString(upstream)
 			for _, c := range components {
 				ok = ok && oraclePathComponentRE.MatchString(c)
 			}
@@ -158,11 +164,11 @@ func BenchmarkNameMatch(b *testing.B) {
 	b.Run("matcher", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
-			ok := validRegistryName(registry)
+			ok := validRegistryName(upstream)
 			for _, c := range components {
-				ok = ok && validPathComponent(c)
+				ok = ok && registry.ValidPathComponent(c)
 			}
-			if !ok || !validTag(tag) {
+			if !ok || !registry.ValidTag(tag) {
 				b.Fatal("refused")
 			}
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/regapi/regapi/internal/registry"
 )
 
 // repoRequest is a parsed path below /api/v1/repos/.
@@ -47,69 +49,15 @@ func (rr repoRequest) segments() []string {
 // the language of the expression in its comment (names_match_test.go checks
 // them against those expressions, by table and by fuzzing). The grammars
 // are ASCII-only, so lengths in bytes and in characters agree on any input
-// they accept.
+// they accept. Repository path components, tags and digests follow the OCI
+// distribution spec, whose grammar the registry package owns
+// (registry.ValidPathComponent, ValidTag, ValidDigest); the two below are
+// regapi's own.
 
 // validRegistryName reports whether s is an upstream's configured name:
 // ^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$.
 func validRegistryName(s string) bool {
 	return len(s) >= 1 && len(s) <= 64 && isAlnum(s[0]) && allNameChars(s[1:])
-}
-
-// validPathComponent reports whether s is one repository path component,
-// per the OCI distribution spec: ^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$,
-// runs of lowercase alphanumerics joined by ".", "_", "__" or one or more
-// "-".
-func validPathComponent(s string) bool {
-	i := 0
-	for {
-		// [a-z0-9]+
-		start := i
-		for i < len(s) && isLowerAlnum(s[i]) {
-			i++
-		}
-		if i == start {
-			return false
-		}
-		if i == len(s) {
-			return true
-		}
-		// [._]|__|-+, which must be followed by another run.
-		switch s[i] {
-		case '.':
-			i++
-		case '_':
-			i++
-			if i < len(s) && s[i] == '_' {
-				i++
-			}
-		case '-':
-			for i < len(s) && s[i] == '-' {
-				i++
-			}
-		default:
-			return false
-		}
-	}
-}
-
-// validTag reports whether s is an OCI distribution spec tag:
-// ^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$.
-func validTag(s string) bool {
-	return len(s) >= 1 && len(s) <= 128 && (isAlnum(s[0]) || s[0] == '_') && allNameChars(s[1:])
-}
-
-// validSHA256Hex reports whether s is a sha256 digest's encoded part, as
-// the OCI image spec registers it: ^[a-f0-9]{64}$.
-func validSHA256Hex(s string) bool {
-	if len(s) != 64 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	return true
 }
 
 // validPlatformPart reports whether s is one component of os/arch[/variant]:
@@ -118,14 +66,9 @@ func validPlatformPart(s string) bool {
 	return len(s) >= 1 && len(s) <= 32 && isAlnum(s[0]) && allNameChars(s[1:])
 }
 
-// isLowerAlnum reports whether c is in [a-z0-9].
-func isLowerAlnum(c byte) bool {
-	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9'
-}
-
 // isAlnum reports whether c is in [A-Za-z0-9].
 func isAlnum(c byte) bool {
-	return isLowerAlnum(c) || 'A' <= c && c <= 'Z'
+	return 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || 'A' <= c && c <= 'Z'
 }
 
 // allNameChars reports whether every byte of s is in [A-Za-z0-9._-].
@@ -217,7 +160,7 @@ func validateRepository(repo string) error {
 		return errorf(codeNameInvalid, "repository path longer than %d characters", maxRepositoryLen)
 	}
 	for c := range strings.SplitSeq(repo, "/") {
-		if !validPathComponent(c) {
+		if !registry.ValidPathComponent(c) {
 			return errorf(codeNameInvalid, "invalid repository path component %q: lowercase letters, digits and single separators (., _, __, -) only", truncate(c))
 		}
 	}
@@ -232,13 +175,12 @@ func parseReference(s string) (string, bool, error) {
 	}
 	d, at := strings.CutPrefix(s, "@")
 	if at || strings.Contains(s, ":") {
-		algo, hex, _ := strings.Cut(d, ":")
-		if algo != "sha256" || !validSHA256Hex(hex) {
+		if !registry.ValidDigest(d) {
 			return "", false, errorf(codeDigestInvalid, "invalid digest %q: want sha256:<64 lowercase hex>", truncate(s))
 		}
 		return d, true, nil
 	}
-	if !validTag(s) {
+	if !registry.ValidTag(s) {
 		return "", false, errorf(codeReferenceInvalid, "invalid tag %q: want [A-Za-z0-9_][A-Za-z0-9._-]{0,127}", truncate(s))
 	}
 	return s, false, nil

@@ -16,11 +16,11 @@ import (
 // characters agree on any input they accept.
 // https://github.com/opencontainers/distribution-spec/blob/main/spec.md#pulling-manifests
 
-// validPathComponent reports whether s is one repository path component:
+// ValidPathComponent reports whether s is one repository path component:
 // ^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$, runs of lowercase alphanumerics
 // joined by ".", "_", "__" or one or more "-". The components of a
 // repository name are joined by "/".
-func validPathComponent(s string) bool {
+func ValidPathComponent(s string) bool {
 	i := 0
 	for {
 		// [a-z0-9]+
@@ -53,8 +53,8 @@ func validPathComponent(s string) bool {
 	}
 }
 
-// validTag reports whether s is a tag: ^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$.
-func validTag(s string) bool {
+// ValidTag reports whether s is a tag: ^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$.
+func ValidTag(s string) bool {
 	if len(s) < 1 || len(s) > 128 || !isAlnum(s[0]) && s[0] != '_' {
 		return false
 	}
@@ -66,8 +66,8 @@ func validTag(s string) bool {
 	return true
 }
 
-// validDigest reports whether s is a sha256 digest: ^sha256:[a-f0-9]{64}$.
-func validDigest(s string) bool {
+// ValidDigest reports whether s is a sha256 digest: ^sha256:[a-f0-9]{64}$.
+func ValidDigest(s string) bool {
 	hex, ok := strings.CutPrefix(s, "sha256:")
 	if !ok || len(hex) != 64 {
 		return false
@@ -90,16 +90,6 @@ func isAlnum(c byte) bool {
 	return isLowerAlnum(c) || 'A' <= c && c <= 'Z'
 }
 
-// matcher gives a validator the regexp's MatchString method.
-type matcher func(string) bool
-
-// MatchString reports whether s is in m's language.
-func (m matcher) MatchString(s string) bool { return m(s) }
-
-// digestPattern is validDigest behind the regexp's name and MatchString
-// method, which op.go's call.target still calls; new code calls validDigest.
-var digestPattern = matcher(validDigest)
-
 // maxNameLength is distribution's limit on a repository name (including the
 // host, which we leave out because the registry does too).
 const maxNameLength = 255
@@ -113,7 +103,7 @@ func validatePath(path string) error {
 		return fmt.Errorf("%w: %d characters, more than %d", ErrInvalidName, len(path), maxNameLength)
 	}
 	for _, c := range strings.Split(path, "/") {
-		if !validPathComponent(c) {
+		if !ValidPathComponent(c) {
 			return fmt.Errorf("%w: %q: component %q breaks the OCI name grammar", ErrInvalidName, path, c)
 		}
 	}
@@ -125,13 +115,13 @@ func validatePath(path string) error {
 func parseReference(repo name.Repository, ref string) (name.Reference, error) {
 	d := strings.TrimPrefix(ref, "@")
 	switch {
-	case validDigest(d):
+	case ValidDigest(d):
 		r, err := name.NewDigest(repo.Name()+"@"+d, name.StrictValidation)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %q: %v", ErrInvalidReference, ref, err)
 		}
 		return r, nil
-	case validTag(ref):
+	case ValidTag(ref):
 		return repo.Tag(ref), nil
 	default:
 		return nil, fmt.Errorf("%w: %q is neither a tag nor a sha256 digest", ErrInvalidReference, ref)

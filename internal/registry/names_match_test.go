@@ -23,10 +23,10 @@ var nameMatchers = []struct {
 	match  func(string) bool
 	oracle *regexp.Regexp
 }{
-	{"pathComponent", validPathComponent, oraclePathComponent},
-	{"tag", validTag, oracleTagPattern},
-	{"digest", validDigest, oracleDigestPattern},
-	{"digestPattern", digestPattern.MatchString, oracleDigestPattern},
+	{"pathComponent", ValidPathComponent, oraclePathComponent},
+	{"tag", ValidTag, oracleTagPattern},
+	{"digest", ValidDigest, oracleDigestPattern},
+	{"digest", ValidDigest, oracleDigestPattern},
 }
 
 // nameMatchCases are the edge cases of the three grammars: empty, each
@@ -129,15 +129,15 @@ func fuzzNameMatch(f *testing.F, match func(string) bool, oracle *regexp.Regexp)
 }
 
 func FuzzPathComponentMatch(f *testing.F) {
-	fuzzNameMatch(f, validPathComponent, oraclePathComponent)
+	fuzzNameMatch(f, ValidPathComponent, oraclePathComponent)
 }
 
 func FuzzTagMatch(f *testing.F) {
-	fuzzNameMatch(f, validTag, oracleTagPattern)
+	fuzzNameMatch(f, ValidTag, oracleTagPattern)
 }
 
 func FuzzDigestMatch(f *testing.F) {
-	fuzzNameMatch(f, validDigest, oracleDigestPattern)
+	fuzzNameMatch(f, ValidDigest, oracleDigestPattern)
 }
 
 // BenchmarkNameMatch validates what a typical request names, a nested
@@ -165,9 +165,9 @@ func BenchmarkNameMatch(b *testing.B) {
 		for b.Loop() {
 			ok := true
 			for _, c := range components {
-				ok = ok && validPathComponent(c)
+				ok = ok && ValidPathComponent(c)
 			}
-			if !ok || validDigest(tag) || !validTag(tag) {
+			if !ok || ValidDigest(tag) || !ValidTag(tag) {
 				b.Fatal("refused")
 			}
 		}

@@ -62,7 +62,7 @@ func (cl *call) target() string {
 		return t
 	case cl.ref[0] == '@':
 		return t + cl.ref
-	case digestPattern.MatchString(cl.ref):
+	case ValidDigest(cl.ref):
 		return t + "@" + cl.ref
 	default:
 		return t + ":" + cl.ref
