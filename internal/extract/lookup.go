@@ -24,7 +24,10 @@ import (
 // climbs above it), at most 40 hops, then ErrTooManyLinks. An absent or
 // whited-out path, or one below a non-directory, gives ErrNotFound. A
 // regular file larger than WithMaxFileSize gives ErrTooLarge. A directory is
-// listed with its children merged across layers, whiteouts applied.
+// listed with its children merged across layers, whiteouts applied. Each hop
+// starts again from the top layer but replays the headers earlier hops read
+// (up to a bound on their memory) instead of reading them again; a file whose
+// bytes an earlier hop passed costs one more read of its layer up to it.
 //
 // For a regular file the returned Entry's Body streams the contents from the
 // open layer; the caller must Close the Entry. Cancelling ctx closes it too.
@@ -37,9 +40,13 @@ func Lookup(ctx context.Context, layers []v1.Layer, p string, opts ...Option) (*
 	if err != nil {
 		return nil, fmt.Errorf("lookup %q: %w", p, ErrNotFound)
 	}
-	b := &budget{maxBytes: o.maxBytes, maxRatio: o.maxRatio}
+	s := &session{ctx: ctx, o: o, b: &budget{maxBytes: o.maxBytes, maxRatio: o.maxRatio}}
+	for _, l := range layers {
+		s.layers = append(s.layers, &layerState{l: l})
+	}
+	defer s.close()
 	for range maxHops + 1 {
-		e, next, err := lookupOnce(ctx, layers, target, o, b)
+		e, next, err := s.pass(target)
 		if err != nil {
 			if ctx.Err() != nil {
 				err = ctx.Err() // the read failed because ctx closed the blob
@@ -64,9 +71,9 @@ type lookup struct {
 	implied  map[string]bool // children known only from entries below them
 }
 
-// lookupOnce walks the layers for target. It returns the entry, or the path
-// to restart from when a link must be followed.
-func lookupOnce(ctx context.Context, layers []v1.Layer, target string, o *options, b *budget) (*Entry, string, error) {
+// pass walks the layers for target. It returns the entry, or the path to
+// restart from when a link must be followed.
+func (s *session) pass(target string) (*Entry, string, error) {
 	lk := &lookup{
 		target:   target,
 		children: map[string]*DirEntry{},
@@ -75,11 +82,11 @@ func lookupOnce(ctx context.Context, layers []v1.Layer, target string, o *option
 	lk.m = newMerger(func(name string) bool {
 		return name == target || ancestorOf(name, target) || (name != target && path.Dir(name) == target)
 	})
-	for i := len(layers) - 1; i >= 0; i-- {
-		if err := ctx.Err(); err != nil {
+	for i := len(s.layers) - 1; i >= 0; i-- {
+		if err := s.ctx.Err(); err != nil {
 			return nil, "", err
 		}
-		e, next, done, err := lk.layer(ctx, layers[i], o, b)
+		e, next, done, err := lk.layer(s, s.layers[i])
 		if err != nil || e != nil || next != "" {
 			return e, next, err
 		}
@@ -90,30 +97,28 @@ func lookupOnce(ctx context.Context, layers []v1.Layer, target string, o *option
 	return lk.directory()
 }
 
-// layer reads one layer. It returns an entry or a restart path when the
+// layer reads one layer, replaying what earlier passes read of it and
+// reading on from there. It returns an entry or a restart path when the
 // answer is known within it, and done when lower layers cannot change the
 // answer.
-func (lk *lookup) layer(ctx context.Context, l v1.Layer, o *options, b *budget) (_ *Entry, next string, done bool, _ error) {
-	rc, err := openLayer(ctx, l, b)
-	if err != nil {
-		return nil, "", false, err
+func (lk *lookup) layer(s *session, ls *layerState) (_ *Entry, next string, done bool, _ error) {
+	if ls.forget {
+		ls.closeStream() // a forgotten layer is read afresh by every pass
 	}
-	keep := false
 	defer func() {
-		if !keep {
-			rc.Close()
+		if ls.forget {
+			ls.closeStream()
 		}
 	}()
-	digest, _ := l.Digest()
+	digest := ls.digestOnce()
 	t := lk.target
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
+	for pos := 0; ; {
+		h, live, err := s.next(ls, &pos)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, "", false, fmt.Errorf("read tar: %w", err)
+			return nil, "", false, err
 		}
 		name, v := lk.m.visit(h)
 		switch {
@@ -137,11 +142,14 @@ func (lk *lookup) layer(ctx context.Context, l v1.Layer, o *options, b *budget) 
 				if e.Type != "file" {
 					return e, "", false, nil
 				}
-				if h.Size > o.maxFileSize {
-					return nil, "", false, fmt.Errorf("%s is %d bytes, over %d: %w", e.Path, h.Size, o.maxFileSize, ErrTooLarge)
+				if h.Size > s.o.maxFileSize {
+					return nil, "", false, fmt.Errorf("%s is %d bytes, over %d: %w", e.Path, h.Size, s.o.maxFileSize, ErrTooLarge)
 				}
-				keep = true
-				e.Body = &fileBody{Reader: io.LimitReader(tr, h.Size), c: rc}
+				body, err := s.body(ls, pos-1, live, h.Size)
+				if err != nil {
+					return nil, "", false, err
+				}
+				e.Body = body
 				return e, "", false, nil
 			}
 		case ancestorOf(name, t):
@@ -163,9 +171,6 @@ func (lk *lookup) layer(ctx context.Context, l v1.Layer, o *options, b *budget) 
 		}
 	}
 	lk.m.endLayer()
-	if _, err := io.Copy(io.Discard, rc); err != nil {
-		return nil, "", false, fmt.Errorf("verify layer: %w", err)
-	}
 	return nil, "", lk.complete(), nil
 }
 
@@ -229,11 +234,3 @@ func entryOf(h *tar.Header, layer v1.Hash) *Entry {
 	}
 	return e
 }
-
-// fileBody reads a file's bytes from its layer and closes the layer.
-type fileBody struct {
-	io.Reader
-	c io.Closer
-}
-
-func (f *fileBody) Close() error { return f.c.Close() }

@@ -17,6 +17,7 @@ type options struct {
 	maxFileSize    int64
 	maxBytes       int64
 	maxRatio       int64
+	rememberBytes  int64 // Lookup's bound on remembered headers; tests lower it
 }
 
 const (
@@ -57,6 +58,7 @@ func makeOptions(opts ...Option) (*options, error) {
 		maxFileSize:    256 << 20,
 		maxBytes:       32 << 30,
 		maxRatio:       1100,
+		rememberBytes:  rememberBytes,
 	}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
