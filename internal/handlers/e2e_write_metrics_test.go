@@ -126,8 +126,8 @@ func TestSyncMetrics(t *testing.T) {
 		Skipped: first.summary.Summary.Skipped + second.summary.Summary.Skipped,
 		Failed:  first.summary.Summary.Failed + second.summary.Summary.Failed,
 	}
-	if got.Copied != float64(sum.Copied) || got.Skipped != float64(sum.Skipped) || got.SyncFailed != float64(sum.Failed) {
-		t.Errorf("metrics %+v do not add up to the summaries %+v", got, sum)
+	if c := got; c.Copied != float64(sum.Copied) || c.Skipped != float64(sum.Skipped) || c.SyncFailed != float64(sum.Failed) {
+		t.Errorf("metrics %+v do not add up to the summaries %+v", c, sum)
 	}
 	if faults.failed.Load() == 0 {
 		t.Error("the injected failure never happened")
