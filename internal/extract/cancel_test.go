@@ -55,6 +55,36 @@ func (r *hangingReader) Close() error {
 	return nil
 }
 
+// cancelWhileHung runs call, waits until hang's fetch blocks, cancels, and
+// checks that call returns context.Canceled within a second and that the
+// hanging blob was closed.
+func cancelWhileHung(t *testing.T, hang *hangingBlob, name string, call func(context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- call(ctx) }()
+	select {
+	case <-hang.blocked:
+	case err := <-done:
+		t.Fatalf("%s returned %v before the fetch hung", name, err)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("%s() after cancel = %v, want context.Canceled", name, err)
+		}
+	case <-time.After(time.Second):
+		t.Fatalf("%s did not return within 1s of cancel", name)
+	}
+	select {
+	case <-hang.closed:
+	default:
+		t.Error("the hanging blob was not closed")
+	}
+}
+
 func bigGzipLayer(tb testing.TB, name string, size int) []byte {
 	tb.Helper()
 	body := strings.Repeat("0123456789abcdef", size/16)
@@ -81,29 +111,9 @@ func TestFlattenCancelStopsHangingFetch(t *testing.T) {
 			if tc.hangTop {
 				layers = []v1.Layer{top, hangLayer}
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			done := make(chan error, 1)
-			go func() { done <- Flatten(ctx, io.Discard, layers) }()
-			select {
-			case <-hang.blocked:
-			case err := <-done:
-				t.Fatalf("Flatten returned %v before the fetch hung", err)
-			}
-			cancel()
-			select {
-			case err := <-done:
-				if !errors.Is(err, context.Canceled) {
-					t.Errorf("Flatten() after cancel = %v, want context.Canceled", err)
-				}
-			case <-time.After(time.Second):
-				t.Fatal("Flatten did not return within 1s of cancel")
-			}
-			select {
-			case <-hang.closed:
-			default:
-				t.Error("the hanging blob was not closed")
-			}
+			cancelWhileHung(t, hang, "Flatten", func(ctx context.Context) error {
+				return Flatten(ctx, io.Discard, layers)
+			})
 		})
 	}
 }
@@ -226,21 +236,8 @@ func TestLookupCancelStopsHangingFetch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
+	cancelWhileHung(t, hang, "Lookup", func(ctx context.Context) error {
 		_, err := Lookup(ctx, []v1.Layer{l}, "/missing") // must read the whole layer
-		done <- err
-	}()
-	<-hang.blocked
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Lookup() after cancel = %v, want context.Canceled", err)
-		}
-	case <-time.After(time.Second):
-		t.Fatal("Lookup did not return within 1s of cancel")
-	}
+		return err
+	})
 }

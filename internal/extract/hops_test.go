@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -305,32 +304,10 @@ func TestLookupCancelMidHop(t *testing.T) {
 	}
 	top, blobs := trackedLayers(t, []layerSpec{{symlink("b", "a"), file("t", "t")}})
 	layers := []v1.Layer{hangLayer, top[0]}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	done := make(chan error, 1)
-	go func() {
+	cancelWhileHung(t, hang, "Lookup", func(ctx context.Context) error {
 		_, err := Lookup(ctx, layers, "/b") // b -> a (base) -> zz, past the hanging half
-		done <- err
-	}()
-	select {
-	case <-hang.blocked:
-	case err := <-done:
-		t.Fatalf("Lookup returned %v before the fetch hung", err)
-	}
-	cancel()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("Lookup() after cancel = %v, want context.Canceled", err)
-		}
-	case <-time.After(time.Second):
-		t.Fatal("Lookup did not return within 1s of cancel")
-	}
-	select {
-	case <-hang.closed:
-	default:
-		t.Error("the hanging blob was not closed")
-	}
+		return err
+	})
 	if o := blobs[0].opens.Load(); o != 1 {
 		t.Errorf("top layer opened %d times, want 1", o)
 	}
