@@ -10,7 +10,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -54,8 +53,8 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	if !strings.HasPrefix(*listen, "127.0.0.1:") {
-		return errors.New("--listen must be on 127.0.0.1")
+	if err := serve.CheckListen(*listen); err != nil {
+		return err
 	}
 	answers := map[string]answer{}
 	for _, r := range routes {

@@ -9,13 +9,11 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httputil"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -59,12 +57,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	u, err := url.Parse(*target)
-	if err != nil || u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
-		return errors.New("--target must be http://127.0.0.1:PORT")
+	u, err := serve.LoopbackTarget(*target)
+	if err != nil {
+		return err
 	}
-	if !strings.HasPrefix(*listen, "127.0.0.1:") {
-		return errors.New("--listen must be on 127.0.0.1")
+	if err := serve.CheckListen(*listen); err != nil {
+		return err
 	}
 
 	counts := map[string]*atomic.Int64{}

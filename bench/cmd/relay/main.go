@@ -11,7 +11,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -20,7 +19,6 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/regapi/regapi/bench/internal/serve"
@@ -42,12 +40,12 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	u, err := url.Parse(*target)
-	if err != nil || u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
-		return errors.New("--target must be http://127.0.0.1:PORT")
+	u, err := serve.LoopbackTarget(*target)
+	if err != nil {
+		return err
 	}
-	if !strings.HasPrefix(*listen, "127.0.0.1:") {
-		return errors.New("--listen must be on 127.0.0.1")
+	if err := serve.CheckListen(*listen); err != nil {
+		return err
 	}
 	return serve.Run(ctx, "relay", *listen, newProxy(u), stdout)
 }

@@ -8,8 +8,29 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 )
+
+// CheckListen refuses a listen address off 127.0.0.1: the benchmark tools
+// serve on loopback only.
+func CheckListen(addr string) error {
+	if !strings.HasPrefix(addr, "127.0.0.1:") {
+		return errors.New("--listen must be on 127.0.0.1")
+	}
+	return nil
+}
+
+// LoopbackTarget parses a --target URL, which must be plain HTTP on
+// 127.0.0.1: the benchmark tools talk to loopback only.
+func LoopbackTarget(raw string) (*url.URL, error) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.Hostname() != "127.0.0.1" {
+		return nil, errors.New("--target must be http://127.0.0.1:PORT")
+	}
+	return u, nil
+}
 
 // Run serves h on addr until ctx ends, after printing
 // "<name> listening on http://<addr>" to stdout (run.sh reads the address).
