@@ -4,39 +4,28 @@ import (
 	"regexp"
 	"strings"
 	"testing"
-
-	"github.com/regapi/regapi/internal/registry"
 )
 
 // The regexps the hand-written matchers in repopath.go replaced, kept here
 // as the oracle: each matcher must accept exactly the language of its
-// expression.
+// expression. The OCI grammars (path components, tags, digests) are the
+// registry package's and are checked there.
 var (
-	oracleRegistryNameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
-	oraclePathComponentRE = regexp.MustCompile(`^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$`)
-	oracleTagRE           = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$`)
-	oracleSHA256HexRE     = regexp.MustCompile(`^[a-f0-9]{64}$`)
-	oraclePlatformPartRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
+	oracleRegistryNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+	oraclePlatformPartRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$`)
 )
 
-// validSHA256Hex is how parseReference checks a digest's hex part.
-func validSHA256Hex(s string) bool { return registry.ValidDigest("sha256:" + s) }
-
-// nameMatchers pairs each matcher with its oracle: the handlers' own
-// grammars and the registry package's, which parseRepoPath uses.
+// nameMatchers pairs each of the handlers' own matchers with its oracle.
 var nameMatchers = []struct {
 	name   string
 	match  func(string) bool
 	oracle *regexp.Regexp
 }{
 	{"registryName", validRegistryName, oracleRegistryNameRE},
-	{"pathComponent", registry.ValidPathComponent, oraclePathComponentRE},
-	{"tag", registry.ValidTag, oracleTagRE},
-	{"sha256Hex", validSHA256Hex, oracleSHA256HexRE},
 	{"platformPart", validPlatformPart, oraclePlatformPartRE},
 }
 
-// nameMatchCases are the edge cases of all five grammars: empty, each
+// nameMatchCases are the edge cases of the grammars: empty, each
 // length limit and one past it, leading, trailing and doubled separators,
 // case, non-ASCII, invalid UTF-8 and NUL bytes.
 func nameMatchCases() []string {
@@ -123,54 +112,6 @@ func FuzzRegistryNameMatch(f *testing.F) {
 	fuzzNameMatch(f, validRegistryName, oracleRegistryNameRE)
 }
 
-func FuzzPathComponentMatch(f *testing.F) {
-	fuzzNameMatch(f, registry.ValidPathComponent, oraclePathComponentRE)
-}
-
-func FuzzTagMatch(f *testing.F) {
-	fuzzNameMatch(f, registry.ValidTag, oracleTagRE)
-}
-
-func FuzzSHA256HexMatch(f *testing.F) {
-	fuzzNameMatch(f, validSHA256Hex, oracleSHA256HexRE)
-}
-
 func FuzzPlatformPartMatch(f *testing.F) {
 	fuzzNameMatch(f, validPlatformPart, oraclePlatformPartRE)
-}
-
-// BenchmarkNameMatch validates what a typical request names, a registry, a
-// nested repository path and a tag, with the old regexps and with the
-// matchers.
-func BenchmarkNameMatch(b *testing.B) {
-	const (
-		upstream = "ghcr"
-		repo     = "acme-corp/platform/backend/api_server"
-		tag      = "v1.27.3-alpine3.19"
-	)
-	components := strings.Split(repo, "/")
-	b.Run("regexp", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			ok := oracleRegistryNameRE.MatchString(upstream)
-			for _, c := range components {
-				ok = ok && oraclePathComponentRE.MatchString(c)
-			}
-			if !ok || !oracleTagRE.MatchString(tag) {
-				b.Fatal("refused")
-			}
-		}
-	})
-	b.Run("matcher", func(b *testing.B) {
-		b.ReportAllocs()
-		for b.Loop() {
-			ok := validRegistryName(upstream)
-			for _, c := range components {
-				ok = ok && registry.ValidPathComponent(c)
-			}
-			if !ok || !registry.ValidTag(tag) {
-				b.Fatal("refused")
-			}
-		}
-	})
 }
