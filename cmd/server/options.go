@@ -55,6 +55,8 @@ type options struct {
 	sync    config.Sync
 	// reads configures extract and files.
 	reads config.Reads
+	// maxConns caps the connections served at once (resolved: never 0).
+	maxConns int
 }
 
 // upstreamFlags collects repeated --upstream values unparsed, so that the
@@ -110,6 +112,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		spoolDir       = fs.String("spool-dir", "", "`directory` uploads are spooled to, regapi's alone (leftovers are removed at start); default $TMPDIR or /tmp")
 		uploadConc     = fs.Int("upload-concurrency", config.DefaultUploadConcurrency, "uploads spooled at once; the spool needs this many times --upload-max-bytes")
 		uploadIdle     = fs.Duration("upload-idle-timeout", config.DefaultUploadIdleTimeout, "end an upload whose body makes no progress this long")
+		uploadMinRate  = fs.String("upload-min-rate", "16KiB", "average rate (`size` per second) an upload must keep once --upload-idle-timeout has passed since its start; slower ones end with 408")
+		uploadMaxDur   = fs.Duration("upload-max-duration", config.DefaultUploadMaxDuration, "longest time one upload's body may take to arrive, whatever its rate")
+		bodyTimeout    = fs.Duration("body-timeout", config.DefaultBody, "longest time a request body other than an upload may take to arrive (408 and the connection closed beyond)")
+		maxConns       = fs.Int("max-connections", 0, "client connections served at once, more wait to be accepted; 0 means three quarters of the file-descriptor limit")
 		syncConc       = fs.Int("sync-concurrency", config.DefaultSyncConcurrency, "tags one sync copies at once (1 to 32)")
 		readConc       = fs.Int("extract-concurrency", config.DefaultReadConcurrency, "extracts and file reads served at once, together; beyond it 503 with Retry-After")
 		streamIdle     = fs.Duration("stream-idle-timeout", config.DefaultStreamIdleTimeout, "cut an extract or file download whose client stops reading this long (never a whole-download limit)")
@@ -186,7 +192,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		logFlush:       *logFlush,
 		shutdownGrace:  pickDuration("shutdown-grace", *grace, file.ShutdownGrace),
 		shutdownDelay:  pickDuration("shutdown-delay", *delay, file.ShutdownDelay),
-		timeouts:       withTimeoutDefaults(file.Timeouts),
+		timeouts:       withTimeoutDefaults(file.Timeouts, set["body-timeout"], *bodyTimeout),
 		metricsListen:  pick("metrics-listen", *metricsListen, file.MetricsListen),
 		pprof:          *pprofOn,
 	}
@@ -256,8 +262,21 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return nil, errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
 
-	if o.uploads, o.sync, err = writeOptions(file, set, *uploadMax, *spoolDir, *uploadConc, *uploadIdle, *syncConc); err != nil {
+	if o.uploads, o.sync, err = writeOptions(file, set, writeFlags{*uploadMax, *spoolDir, *uploadConc, *uploadIdle, *uploadMinRate, *uploadMaxDur, *syncConc}); err != nil {
 		return nil, err
+	}
+	if o.timeouts.Body <= 0 {
+		return nil, errors.New("body timeout must be positive")
+	}
+	o.maxConns = *maxConns
+	if !set["max-connections"] && file.MaxConnections != 0 {
+		o.maxConns = file.MaxConnections
+	}
+	if o.maxConns < 0 {
+		return nil, errors.New("max connections must not be negative")
+	}
+	if o.maxConns == 0 {
+		o.maxConns = defaultMaxConnections()
 	}
 	if o.cache, err = cacheOptions(file.Cache, set, *cacheOff, *cacheMax, *cacheStale); err != nil {
 		return nil, err
@@ -295,8 +314,12 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// withTimeoutDefaults fills the zero timeouts.
-func withTimeoutDefaults(t config.Timeouts) config.Timeouts {
+// withTimeoutDefaults fills the zero timeouts; --body-timeout, when given,
+// wins over the file's timeouts.body.
+func withTimeoutDefaults(t config.Timeouts, bodySet bool, body time.Duration) config.Timeouts {
+	if bodySet || t.Body == 0 {
+		t.Body = config.Duration(body)
+	}
 	if t.ReadHeader == 0 {
 		t.ReadHeader = config.Duration(config.DefaultReadHeader)
 	}

@@ -89,7 +89,8 @@ upstreams:
 			if err != nil {
 				t.Fatalf("parseOptions() error = %v", err)
 			}
-			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{})
+			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{}, false, config.DefaultBody)
+			tt.want.maxConns = defaultMaxConnections()
 			tt.want.cache = config.Cache{}.WithDefaults()
 			tt.want.reads = config.Reads{}.WithDefaults()
 			tt.want.rateWindow = time.Minute

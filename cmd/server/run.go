@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/netutil"
 
 	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/config"
@@ -128,6 +129,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Reads:           handlerReads(opts.reads),
 		Streams:         metrics.Streams,
 		Transfers:       metrics.Transfers,
+		BodyTimeout:     time.Duration(opts.timeouts.Body),
+		BodyTimeouts:    metrics.Connections,
 	}
 	if answers != nil {
 		cfg.Cache = answers
@@ -146,17 +149,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReadHeaderTimeout: time.Duration(opts.timeouts.ReadHeader),
 		IdleTimeout:       time.Duration(opts.timeouts.Idle),
 		MaxHeaderBytes:    maxHeaderBytes,
-		// No WriteTimeout: extract streams whole filesystems and may take
-		// long; each upstream call has its own bound instead.
+		// No ReadTimeout or WriteTimeout: extract streams whole
+		// filesystems and may take long; request bodies have deadlines
+		// of their own (handlers.Config.BodyTimeout) and each upstream
+		// call has its own bound.
 		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig: tlsConfig,
+		ConnState: metrics.Connections.ConnState,
 	}
+	// Past the cap, connections wait in the kernel's accept queue rather
+	// than take descriptors the process needs for upstreams and files.
+	ln = netutil.LimitListener(ln, opts.maxConns)
+	metrics.Connections.SetLimit(opts.maxConns)
 
 	base := baseURL(ln.Addr())
 	if tlsConfig != nil {
 		base = "https" + strings.TrimPrefix(base, "http")
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "url", base,
+	logger.Info("listening", "addr", ln.Addr().String(), "url", base, "max_connections", opts.maxConns,
 		"default_platform", opts.defaultPlatform.String(), "allow_anonymous", opts.allowAnonymous)
 	fmt.Fprintf(stdout, "regapi listening on %s\n", base)
 	if demo != nil {
