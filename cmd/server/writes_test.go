@@ -31,17 +31,17 @@ func TestWriteOptions(t *testing.T) {
 		wantUploads config.Uploads
 		wantSync    config.Sync
 	}{{
-		name:        "defaults",
-		args:        []string{"--demo"},
+		name: "defaults",
+		args: []string{"--demo"},
 		wantUploads: config.Uploads{MaxBytes: 2 << 30, SpoolDir: os.TempDir(), Concurrency: 2, IdleTimeout: config.Duration(time.Minute),
 			MinRate: 16 << 10, MaxDuration: config.Duration(time.Hour)},
-		wantSync:    config.Sync{Concurrency: 4},
+		wantSync: config.Sync{Concurrency: 4},
 	}, {
-		name:        "file",
-		args:        []string{"--demo", "--config", cfg},
+		name: "file",
+		args: []string{"--demo", "--config", cfg},
 		wantUploads: config.Uploads{MaxBytes: 1 << 30, SpoolDir: filepath.Join(dir, "spool"), Concurrency: 3, IdleTimeout: config.Duration(time.Minute),
 			MinRate: 1 << 20, MaxDuration: config.Duration(2 * time.Hour)},
-		wantSync:    config.Sync{Concurrency: 8},
+		wantSync: config.Sync{Concurrency: 8},
 	}, {
 		name: "flags and variables over the file",
 		args: []string{"--demo", "--config", cfg, "--upload-max-bytes", "512MiB", "--sync-concurrency", "2", "--upload-min-rate", "4KiB"},
@@ -49,7 +49,7 @@ func TestWriteOptions(t *testing.T) {
 			"REGAPI_UPLOAD_IDLE_TIMEOUT": "30s", "REGAPI_SYNC_CONCURRENCY": "16", "REGAPI_UPLOAD_MAX_DURATION": "10m"},
 		wantUploads: config.Uploads{MaxBytes: 512 << 20, SpoolDir: "/var/spool/regapi", Concurrency: 1, IdleTimeout: config.Duration(30 * time.Second),
 			MinRate: 4 << 10, MaxDuration: config.Duration(10 * time.Minute)},
-		wantSync:    config.Sync{Concurrency: 2},
+		wantSync: config.Sync{Concurrency: 2},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
