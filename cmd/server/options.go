@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -88,7 +91,9 @@ func (l *listFlags) Set(s string) error {
 // they name. It returns flag.ErrHelp after printing usage for -h.
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("regapi", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package prints its errors and the whole usage to the
+	// output; a mistyped flag should get one line, returned as the error.
+	fs.SetOutput(io.Discard)
 	var (
 		ups            upstreamFlags
 		proxies        listFlags
@@ -126,12 +131,19 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Var(&proxies, "trusted-proxies", "reverse proxies (`CIDRs` or addresses, comma-separated; repeatable) whose X-Forwarded-For names the client, for the rate limit and logs; none by default: the peer is the client")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: regapi [flags]\n\nEvery flag is also a variable: --some-flag is %sSOME_FLAG; a flag wins over its variable.\n\n", envPrefix)
-		fs.PrintDefaults()
-	}
+	showVersion := fs.Bool("version", false, "print the version, VCS revision and Go version, and exit")
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintf(stderr, "Usage: regapi [flags]\n\nEvery flag is also a variable: --some-flag is %sSOME_FLAG; a flag wins over its variable.\n\n", envPrefix)
+			fs.PrintDefaults()
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w (regapi --help lists every flag)", err)
+	}
+	if *showVersion {
+		return nil, errVersion
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q: every setting is a flag", fs.Arg(0))
@@ -195,6 +207,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		timeouts:       withTimeoutDefaults(file.Timeouts, set["body-timeout"], *bodyTimeout),
 		metricsListen:  pick("metrics-listen", *metricsListen, file.MetricsListen),
 		pprof:          *pprofOn,
+	}
+	if err := checkListen(o.listen); err != nil {
+		return nil, err
 	}
 	if o.pprof && o.metricsListen == "" {
 		return nil, errors.New("--pprof needs --metrics-listen: profiles are never served on the API address")
@@ -306,7 +321,30 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if len(seen) == 0 {
 		return nil, errors.New("no upstreams: give --upstream NAME=URL, --config FILE or --demo")
 	}
+	names := make([]string, 0, len(seen))
+	for name := range seen {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	if err := o.auth.CheckRegistries(names); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	return o, nil
+}
+
+// errVersion is parseOptions' answer to --version: run prints the version
+// and returns.
+var errVersion = errors.New("version asked")
+
+// checkListen catches the common slip of a bare port for --listen.
+func checkListen(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		if _, convErr := strconv.Atoi(addr); convErr == nil {
+			return fmt.Errorf("listen address %q has no host part: write \":%s\" to listen on port %s of every interface", addr, addr, addr)
+		}
+		return fmt.Errorf("listen address %q: want host:port, e.g. \":8080\" or \"127.0.0.1:8080\"", addr)
+	}
+	return nil
 }
 
 // envName maps a flag name to its variable: shutdown-grace → REGAPI_SHUTDOWN_GRACE.

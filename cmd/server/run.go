@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -39,6 +40,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintf(stdout, "regapi %s (revision %s, %s)\n", version, buildRevision(), runtime.Version())
+		return nil
+	}
 	if err != nil {
 		return err
 	}
@@ -64,6 +69,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return u
 	}
+
+	// Listening first: a port in use fails the start before anything is
+	// built or seeded.
+	ln, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
 
 	var upstreams []handlers.Upstream
 	var demo *demoRegistry
@@ -109,10 +122,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 
-	ln, err := net.Listen("tcp", opts.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	var ready atomic.Bool
 	cfg := handlers.Config{
 		Upstreams:       upstreams,

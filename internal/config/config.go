@@ -133,8 +133,13 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // Parse is Load for content already read; dir anchors relative file names.
 func Parse(data []byte, dir string, getenv func(string) string) (*Config, error) {
 	var c Config
-	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+	doc, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		// A syntax error may quote any part of the file.
 		return nil, fmt.Errorf("parse: %s", redactQuoted(err.Error()))
+	}
+	if err := decodeStrict(doc, &c); err != nil {
+		return nil, err
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
