@@ -203,6 +203,9 @@ func classifyCode(err error) (*problemCode, string, int) {
 	case errors.As(err, &ae):
 		return ae.code, ae.detail, 0
 	case errors.Is(err, auth.ErrUnauthenticated):
+		if reason := auth.Reason(err); reason != "" {
+			return codeUnauthorized, reason, 0
+		}
 		return codeUnauthorized, "authentication required: send Authorization: Bearer <token>", 0
 	case errors.Is(err, auth.ErrDenied):
 		return codeDenied, "the caller's token does not grant this request", 0
