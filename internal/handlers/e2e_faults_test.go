@@ -179,9 +179,10 @@ func TestErrorCodes(t *testing.T) {
 		// BODY_INVALID, TestUploadRejects TARBALL_INVALID.
 		// TestFiles reaches FILE_TOO_LARGE, TestFilesLayerLimits
 		// LAYER_UNPROCESSABLE, TestReadsConcurrencyLimit TOO_BUSY,
-		// TestUploadStalled REQUEST_TIMEOUT.
+		// TestUploadStalled REQUEST_TIMEOUT, TestLimits URI_TOO_LONG and
+		// HEADERS_TOO_LARGE.
 		if !seen[c.Code] && c != codeUnauthorized && c != codeDenied && c != codeBodyTooLarge &&
-			c != codeBodyInvalid && c != codeTarballInvalid && c != codeRequestTimeout &&
+			c != codeBodyInvalid && c != codeTarballInvalid && c != codeRequestTimeout && c != codeURITooLong && c != codeHeadersTooLarge &&
 			c != codeFileTooLarge && c != codeLayerUnprocessable && c != codeTooBusy {
 			t.Errorf("no test reaches %s", c.Code)
 		}

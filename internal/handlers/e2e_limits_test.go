@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -81,6 +82,21 @@ func TestLimits(t *testing.T) {
 		}
 	})
 
+	t.Run("head bounds", func(t *testing.T) {
+		// A URI or a header block over the bounds is a problem like any
+		// other error, not Go's plain-text answer.
+		a := newAPI(t, Config{Upstreams: []Upstream{}})
+		long := "/api/v1/repos/x/" + strings.Repeat("a/", 5000) + "-/tags"
+		a.do(t, http.MethodGet, long, nil).problem(t, http.StatusRequestURITooLong, "URI_TOO_LONG")
+		h := http.Header{}
+		for i := range 40 {
+			h.Set(fmt.Sprintf("X-Filler-%d", i), strings.Repeat("x", 1000))
+		}
+		a.do(t, http.MethodGet, "/api/v1/registries", h).problem(t, http.StatusRequestHeaderFieldsTooLarge, "HEADERS_TOO_LARGE")
+		if res := a.get(t, "/api/v1/registries"); res.Status != http.StatusOK {
+			t.Errorf("an ordinary request after them = %d", res.Status)
+		}
+	})
 	t.Run("body cap", func(t *testing.T) {
 		logger := slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelDebug}))
 		read := func(w http.ResponseWriter, r *http.Request, body io.Reader) {

@@ -19,8 +19,10 @@ import (
 )
 
 func init() {
-	// The tar stream is binary; kin-openapi needs to be told.
+	// The tar stream is binary and HTML pages are text; kin-openapi needs
+	// to be told.
 	openapi3filter.RegisterBodyDecoder("application/x-tar", openapi3filter.FileBodyDecoder)
+	openapi3filter.RegisterBodyDecoder("text/html", openapi3filter.FileBodyDecoder)
 }
 
 // apiEnv is regapi over real HTTP, each response checked against the spec.

@@ -66,6 +66,9 @@ var (
 	// A request body that did not arrive within its time (the body
 	// timeout, or an upload's rate rules).
 	codeRequestTimeout = &problemCode{"REQUEST_TIMEOUT", "Request body too slow", http.StatusRequestTimeout}
+	// A request line or headers over the server's bounds.
+	codeURITooLong      = &problemCode{"URI_TOO_LONG", "Request URI too long", http.StatusRequestURITooLong}
+	codeHeadersTooLarge = &problemCode{"HEADERS_TOO_LARGE", "Request headers too large", http.StatusRequestHeaderFieldsTooLarge}
 
 	// The image-reading routes' own (extract, files): a path inside the
 	// image that is not clean, one the image does not have, a file over
@@ -86,7 +89,7 @@ var problemCodes = []*problemCode{
 	codePlatformUnknown, codeUnauthorized, codeDenied, codeTooManyRequests,
 	codeUpstreamDenied, codeUpstreamUnavailable, codeUpstreamTimeout, codeInternal,
 	codeNotFound, codeMethodNotAllowed, codeParameterInvalid, codeCatalogUnsupported,
-	codeBodyTooLarge, codeBodyInvalid, codeTarballInvalid, codeRequestTimeout,
+	codeBodyTooLarge, codeBodyInvalid, codeTarballInvalid, codeRequestTimeout, codeURITooLong, codeHeadersTooLarge,
 	codePathInvalid, codeFileUnknown, codeFileTooLarge, codeLayerUnprocessable, codeTooBusy,
 }
 

@@ -235,7 +235,7 @@ func parseBool(name, s string) (bool, error) {
 	case "true", "1":
 		return true, nil
 	}
-	return false, errorf(codeParameterInvalid, "invalid %s %q: want true or false", name, truncate(s))
+	return false, errorf(codeParameterInvalid, "invalid %s %q: want true or false (1 and 0 are read as such)", name, truncate(s))
 }
 
 // truncate bounds caller-supplied text echoed in a detail.

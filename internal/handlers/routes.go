@@ -28,6 +28,8 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 		actionImages:       upload,                         // PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}
 	})
 
+	mux.Method(http.MethodGet, "/", handleIndex(false))                                                        // GET /
+	mux.Method(http.MethodGet, "/api/v1", handleIndex(false))                                                  // GET /api/v1
 	mux.Method(http.MethodGet, "/healthz", handleHealthz())                                                    // GET /healthz
 	mux.Method(http.MethodGet, "/readyz", handleReadyz(ready))                                                 // GET /readyz
 	mux.Method(http.MethodGet, "/openapi.yaml", handleOpenAPI())                                               // GET /openapi.yaml

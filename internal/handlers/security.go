@@ -22,6 +22,8 @@ var publicPaths = map[string]bool{
 	"/healthz":      true,
 	"/readyz":       true,
 	"/openapi.yaml": true,
+	"/":             true,
+	"/api/v1":       true,
 	"/metrics":      true,
 }
 
@@ -38,8 +40,9 @@ func securityMiddleware(cfg Config, logger *slog.Logger) []func(http.Handler) ht
 	if cfg.BodyTimeouts != nil {
 		counter = cfg.BodyTimeouts
 	}
-	// First: a body gets its deadline before anything else runs.
-	mws := []func(http.Handler) http.Handler{boundBody(timeout, counter), auth.CORS(cfg.CORSOrigins)}
+	// First: oversized heads are refused and a body gets its deadline
+	// before anything else runs.
+	mws := []func(http.Handler) http.Handler{limitHead(logger), boundBody(timeout, counter), auth.CORS(cfg.CORSOrigins)}
 	if cfg.Auth != nil {
 		// Without an Authorizer nothing is recorded and auth.FromContext
 		// fails closed: every non-public route answers 401.
@@ -70,6 +73,40 @@ func exceptPublic(mw func(http.Handler) http.Handler) func(http.Handler) http.Ha
 				return
 			}
 			wrapped.ServeHTTP(w, r)
+		})
+	}
+}
+
+// Bounds of a request's head, below the server's MaxHeaderBytes (64 KiB,
+// past which Go answers a plain-text 431 before any handler runs), so that
+// a long URL or a header block that is too large gets a problem like every
+// other error. No route needs more: repository paths are at most 255
+// bytes, paths inside an image 4 KiB.
+const (
+	maxRequestURIBytes = 8 << 10
+	maxHeaderBytes     = 32 << 10
+)
+
+// limitHead answers 414 for a request URI over maxRequestURIBytes and 431
+// for headers over maxHeaderBytes.
+func limitHead(logger *slog.Logger) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if len(r.RequestURI) > maxRequestURIBytes {
+				writeError(w, r, logger, errorf(codeURITooLong, "the request URI is %d bytes, more than the %d allowed", len(r.RequestURI), maxRequestURIBytes))
+				return
+			}
+			n := 0
+			for k, vs := range r.Header {
+				for _, v := range vs {
+					n += len(k) + len(v) + 4 // ": " and CRLF
+				}
+			}
+			if n > maxHeaderBytes {
+				writeError(w, r, logger, errorf(codeHeadersTooLarge, "the request headers are %d bytes, more than the %d allowed", n, maxHeaderBytes))
+				return
+			}
+			next.ServeHTTP(w, r)
 		})
 	}
 }

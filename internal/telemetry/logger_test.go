@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewLogger(t *testing.T) {
@@ -88,4 +89,26 @@ func TestLoggerAddsRequestID(t *testing.T) {
 		t.Errorf("grouped line %q lacks the request ID", lines[4])
 	}
 	var _ slog.Handler = requestIDHandler{}
+}
+
+// TestLoggerDurationsInMicroseconds: every duration is logged in whole
+// microseconds under key_us, in both formats, the access log's unit.
+func TestLoggerDurationsInMicroseconds(t *testing.T) {
+	for _, format := range []string{"json", "text"} {
+		var buf bytes.Buffer
+		l, err := NewLogger(&buf, format, "info")
+		if err != nil {
+			t.Fatal(err)
+		}
+		l.Info("stopped", "took", 1500*time.Millisecond, slog.Group("g", slog.Duration("grace", 2*time.Second)))
+		out := buf.String()
+		for _, want := range []string{"took_us", "1500000", "grace_us", "2000000"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s: %q lacks %q", format, out, want)
+			}
+		}
+		if strings.Contains(out, "1500000000") || strings.Contains(out, "1.5s") {
+			t.Errorf("%s: a duration in another unit: %q", format, out)
+		}
+	}
 }
