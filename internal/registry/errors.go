@@ -35,6 +35,10 @@ var (
 	ErrPlatformNotFound = errors.New("platform not found in index")
 	// ErrManifestTooLarge: a manifest exceeded the size cap.
 	ErrManifestTooLarge = errors.New("manifest too large")
+	// ErrUpstreamInvalid: the registry answered something regapi cannot
+	// use: a pagination that loops, a layer at a foreign URL, a token
+	// realm it may not contact.
+	ErrUpstreamInvalid = errors.New("upstream answer unusable")
 )
 
 // repoNotFound is ErrRepositoryNotFound's type, so that it can also match
