@@ -110,7 +110,7 @@ func followPages(last string, page func(last string) (*Page, error)) ([]string, 
 	var all []string
 	for {
 		if seen[last] {
-			return all, fmt.Errorf("pagination loops: cursor %q repeated", last)
+			return all, fmt.Errorf("%w: pagination loops: cursor %q repeated", ErrUpstreamInvalid, last)
 		}
 		seen[last] = true
 		p, err := page(last)
@@ -302,7 +302,7 @@ func (c *client) reposPage(ctx context.Context, o listOptions) (*Page, error) {
 	seen := map[string]bool{}
 	for {
 		if seen[cursor] {
-			return nil, fmt.Errorf("catalog pagination loops: cursor %q repeated", cursor)
+			return nil, fmt.Errorf("%w: catalog pagination loops: cursor %q repeated", ErrUpstreamInvalid, cursor)
 		}
 		seen[cursor] = true
 		var body struct {
