@@ -80,8 +80,7 @@ func mapError(err error, k kind, st *callState) error {
 var ggcrRefusals = []string{
 	"invalid realm in www-authenticate",
 	"refusing token-server redirect",
-	"foreign layer URL",
-	"parsing foreign layer URL",
+	"foreign layer URL", // also "parsing foreign layer URL"
 }
 
 // markRefusal attaches ErrUpstreamInvalid to ggcr's refusals of what the

@@ -36,8 +36,9 @@ var (
 	// ErrManifestTooLarge: a manifest exceeded the size cap.
 	ErrManifestTooLarge = errors.New("manifest too large")
 	// ErrUpstreamInvalid: the registry answered something regapi cannot
-	// use: a pagination that loops, a layer at a foreign URL, a token
-	// realm it may not contact.
+	// use: a pagination that loops, or a token realm or foreign layer URL
+	// that go-containerregistry refuses. (A host the client itself
+	// refuses is ErrHostRefused.)
 	ErrUpstreamInvalid = errors.New("upstream answer unusable")
 )
 
