@@ -181,7 +181,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if demo != nil {
 		printDemo(stdout, base)
 	}
-	return serve(ctx, srv, ln, &ready, opts.shutdownDelay, opts.shutdownGrace, logger)
+	err = serve(ctx, srv, ln, &ready, opts.shutdownDelay, opts.shutdownGrace, logger)
+	// A shutdown that outlasted its grace leaves handlers running as the
+	// process exits, perhaps mid-upload: their spool files go now, not at
+	// the next start (which may never come on this disk).
+	sweepSpool(opts.uploads.SpoolDir, "uploads cut off by the shutdown", logger)
+	return err
 }
 
 // serve runs srv on ln until ctx ends, then turns readiness off, keeps

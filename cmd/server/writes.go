@@ -5,16 +5,12 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	"github.com/regapi/regapi/internal/config"
 	"github.com/regapi/regapi/internal/handlers"
+	"github.com/regapi/regapi/internal/transfer"
 )
-
-// spoolPattern is the name transfer.Spool gives its files (os.CreateTemp
-// pattern); a test keeps the two in step.
-const spoolPattern = "regapi-upload-*.tar"
 
 // writeFlags are the write routes' flag values, merged with their
 // variables.
@@ -107,26 +103,18 @@ func prepareSpool(dir string, logger *slog.Logger) error {
 	probe.Close()
 	os.Remove(probe.Name())
 
-	left, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	sweepSpool(dir, "leftover uploads of an earlier run", logger)
+	return nil
+}
+
+// sweepSpool removes the spool files in dir (transfer.RemoveSpooled) and
+// logs what it freed, and what it could not remove, as what they are.
+func sweepSpool(dir, what string, logger *slog.Logger) {
+	n, freed, err := transfer.RemoveSpooled(dir)
 	if err != nil {
-		return fmt.Errorf("spool dir: %w", err)
-	}
-	var n int
-	var freed int64
-	for _, name := range left {
-		st, err := os.Lstat(name)
-		if err != nil || !st.Mode().IsRegular() {
-			continue
-		}
-		if err := os.Remove(name); err != nil {
-			logger.Warn("spool: leftover upload not removed", "file", name, "err", err)
-			continue
-		}
-		n++
-		freed += st.Size()
+		logger.Warn("spool: "+what+" not all removed", "dir", dir, "err", err)
 	}
 	if n > 0 {
-		logger.Info("spool: removed leftover uploads", "dir", dir, "files", n, "bytes", freed)
+		logger.Info("spool: removed "+what, "dir", dir, "files", n, "bytes", freed)
 	}
-	return nil
 }

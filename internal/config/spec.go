@@ -36,8 +36,10 @@ type UpstreamSpec struct {
 	// TLS adjusts certificate checks for https:// upstreams.
 	TLS TLSSpec `json:"tls,omitempty"`
 	// RedirectHosts lists the other hosts the registry may send regapi to:
-	// its token service and its blob storage ("*.example.com" matches any
-	// subdomain). Credentials never follow a redirect to another host.
+	// its token service and its blob storage ("host" on any port,
+	// "host:port", "*.example.com" for any subdomain). The registry's own
+	// host on another port or scheme is another host. Credentials never
+	// follow a redirect to another host.
 	RedirectHosts []string `json:"redirect_hosts,omitempty"`
 
 	// Password and Token exist only so that an inline secret is rejected

@@ -97,12 +97,18 @@ func bodyUnread(r *http.Request) bool {
 	return !c.eof
 }
 
-// stopReading makes every further read of w's connection fail at once. Go's
-// server reads what is left of an unread body before it closes a
-// connection, even one answered with "Connection: close"; this ends that
-// read at once instead of when a stalled client sends the rest.
+// lingerTime is how long a connection whose body was not read may still
+// drain what the client sent, after the answer went out, before it is
+// closed: closing a socket with unread bytes makes the kernel send a reset,
+// which can destroy the answer in flight (RFC 9112 section 9.6).
+const lingerTime = 250 * time.Millisecond
+
+// stopReading bounds what is left of reading w's connection to lingerTime.
+// Go's server reads what is left of an unread body (up to 256 KiB) before
+// it closes a connection, even one answered with "Connection: close"; this
+// ends that read soon instead of when a stalled client sends the rest.
 func stopReading(w http.ResponseWriter) {
-	_ = http.NewResponseController(w).SetReadDeadline(time.Now())
+	_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(lingerTime))
 }
 
 // uploadRules switches r's body to the upload rules, from now on: each read

@@ -95,4 +95,8 @@ type Config struct {
 	// finished, upload bytes received and each upload's outcome; nil
 	// counts nothing.
 	Transfers Transfers
+
+	// listBudget bounds the upstream names one repositories listing reads
+	// (defaultListBudget when 0); tests shrink it to cross it cheaply.
+	listBudget int
 }

@@ -180,9 +180,10 @@ func TestErrorCodes(t *testing.T) {
 		// TestFiles reaches FILE_TOO_LARGE, TestFilesLayerLimits
 		// LAYER_UNPROCESSABLE, TestReadsConcurrencyLimit TOO_BUSY,
 		// TestUploadStalled REQUEST_TIMEOUT, TestLimits URI_TOO_LONG and
-		// HEADERS_TOO_LARGE.
+		// HEADERS_TOO_LARGE, TestHostileUpstreamIsBadGateway UPSTREAM_INVALID.
 		if !seen[c.Code] && c != codeUnauthorized && c != codeDenied && c != codeBodyTooLarge &&
 			c != codeBodyInvalid && c != codeTarballInvalid && c != codeRequestTimeout && c != codeURITooLong && c != codeHeadersTooLarge &&
+			c != codeUpstreamInvalid &&
 			c != codeFileTooLarge && c != codeLayerUnprocessable && c != codeTooBusy {
 			t.Errorf("no test reaches %s", c.Code)
 		}

@@ -70,6 +70,8 @@ type writeOptions struct {
 	// goes to instead of the source registry: a fault-injecting proxy in
 	// front of it.
 	SrcFront func(src *registrytest.Registry) string
+	// DstFront is SrcFront for the "dst" upstream.
+	DstFront func(dst *registrytest.Registry) string
 	// Config is the base configuration (Auth, Logger …).
 	Config Config
 }
@@ -90,10 +92,14 @@ func newWriteWorld(t *testing.T, o writeOptions) *writeWorld {
 	if o.SrcFront != nil {
 		srcHost = o.SrcFront(w.src)
 	}
+	dstHost := w.dst.Host
+	if o.DstFront != nil {
+		dstHost = o.DstFront(w.dst)
+	}
 	cfg := o.Config
 	cfg.Upstreams = []Upstream{
 		{Name: "src", Host: w.src.Host, Client: c.Wrap("src", clientFor(srcHost, nil))},
-		{Name: "dst", Host: w.dst.Host, Client: c.Wrap("dst", clientFor(w.dst.Host, nil))},
+		{Name: "dst", Host: w.dst.Host, Client: c.Wrap("dst", clientFor(dstHost, nil))},
 	}
 	cfg.Cache = c
 	cfg.Writes = o.Writes

@@ -1,7 +1,9 @@
 package handlers
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -93,8 +95,12 @@ func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes, transfers Trans
 		sum, err := transfer.Sync(ctx, srcClient, dstClient, opts, func(e transfer.Event) {
 			transfers.SyncTag(string(e.Status))
 			start()
-			if e.Error != "" {
-				e.Error = redact(e.Error)
+			if e.Err != nil {
+				// The client's error names upstream hosts, ports and
+				// regapi's own sockets: for the log, not the caller.
+				logger.WarnContext(ctx, "sync tag failed", "source", src.String(), "destination", dst.String(),
+					"tag", e.Tag, "err", redact(e.Err.Error()))
+				e.Error = syncFailure(e.Err)
 			}
 			_ = enc.Encode(e)
 			_ = rc.Flush()
@@ -105,15 +111,39 @@ func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes, transfers Trans
 		}
 		start()
 		last := syncSummary{Summary: sum}
+		logErr := ""
 		if err != nil {
-			last.Error = redact(err.Error())
+			last.Error, logErr = syncFailure(err), redact(err.Error())
 		}
 		_ = enc.Encode(last)
 		_ = rc.Flush()
 		logger.InfoContext(ctx, "repository synced", "source", src.String(), "destination", dst.String(),
 			"copied", sum.Copied, "skipped", sum.Skipped, "failed", sum.Failed,
-			"took", time.Since(begun).Round(time.Millisecond), "err", last.Error)
+			"took", time.Since(begun).Round(time.Millisecond), "err", logErr)
 	})
+}
+
+// syncFailure says what failed in the caller's terms: the step, and the
+// cause as writeError would describe it ("copy tag v1: the upstream
+// registry cannot be reached"), never the client's text, which names
+// upstream URLs and socket addresses.
+func syncFailure(err error) string {
+	var se *transfer.StepError
+	if errors.As(err, &se) {
+		return se.Step + ": " + syncCause(se.Err)
+	}
+	return syncCause(err)
+}
+
+func syncCause(err error) string {
+	switch {
+	case errors.Is(err, context.Canceled):
+		return "the sync was canceled"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "the sync ran out of time"
+	}
+	p, _ := classify(err)
+	return p.Detail
 }
 
 // compileTagPattern compiles the "tags" expression anchored at both ends,

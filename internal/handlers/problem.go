@@ -80,6 +80,11 @@ var (
 	codeFileTooLarge       = &problemCode{"FILE_TOO_LARGE", "File too large", http.StatusRequestEntityTooLarge}
 	codeLayerUnprocessable = &problemCode{"LAYER_UNPROCESSABLE", "Image layers cannot be read as a filesystem", http.StatusUnprocessableEntity}
 	codeTooBusy            = &problemCode{"TOO_BUSY", "Too many image reads in progress", http.StatusServiceUnavailable}
+
+	// An upstream that answered something regapi cannot use: a redirect
+	// or token realm to a host it may not contact, a foreign layer, a
+	// pagination that loops. The upstream's fault, not regapi's: 502.
+	codeUpstreamInvalid = &problemCode{"UPSTREAM_INVALID", "Upstream registry answered something unusable", http.StatusBadGateway}
 )
 
 // problemCodes lists the catalog in the order the OpenAPI enum does.
@@ -91,6 +96,7 @@ var problemCodes = []*problemCode{
 	codeNotFound, codeMethodNotAllowed, codeParameterInvalid, codeCatalogUnsupported,
 	codeBodyTooLarge, codeBodyInvalid, codeTarballInvalid, codeRequestTimeout, codeURITooLong, codeHeadersTooLarge,
 	codePathInvalid, codeFileUnknown, codeFileTooLarge, codeLayerUnprocessable, codeTooBusy,
+	codeUpstreamInvalid,
 }
 
 // problemTypePrefix makes the RFC 9457 "type" URI of a code. A URN rather
@@ -254,7 +260,9 @@ func classifyCode(err error) (*problemCode, string, int) {
 	case errors.Is(err, registry.ErrCatalogNotSupported):
 		return codeCatalogUnsupported, "the upstream registry has no usable catalog (/v2/_catalog)", 0
 	case errors.Is(err, registry.ErrHostRefused):
-		return codeUpstreamUnavailable, "the upstream registry redirected regapi to a host it may not contact", 0
+		return codeUpstreamInvalid, "the upstream registry sent regapi to a host it may not contact", 0
+	case errors.Is(err, registry.ErrUpstreamInvalid):
+		return codeUpstreamInvalid, "the upstream registry answered something regapi cannot use", 0
 	case errors.Is(err, registry.ErrManifestTooLarge):
 		return codeUpstreamUnavailable, "the upstream registry served a manifest larger than regapi accepts", 0
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -54,7 +55,7 @@ func mapError(err error, k kind, st *callState) error {
 	}
 	var terr *transport.Error
 	if !errors.As(err, &terr) {
-		return err
+		return markRefusal(err)
 	}
 	switch s := classify(terr, k); s {
 	case nil:
@@ -68,6 +69,33 @@ func mapError(err error, k kind, st *callState) error {
 	default:
 		return &upstreamError{sentinel: s, err: err}
 	}
+}
+
+// ggcrRefusals are the starts of go-containerregistry's refusals of what a
+// registry sent (it returns them as bare strings): a token realm or a
+// foreign layer URL at a private or link-local address, or with a scheme
+// it does not allow (pkg/v1/remote/transport/bearer.go and
+// pkg/v1/remote/fetcher.go, v0.22). TestHostileUpstreamIsBadGateway in
+// internal/handlers fails when a new ggcr words them otherwise.
+var ggcrRefusals = []string{
+	"invalid realm in www-authenticate",
+	"refusing token-server redirect",
+	"foreign layer URL", // also "parsing foreign layer URL"
+}
+
+// markRefusal attaches ErrUpstreamInvalid to ggcr's refusals of what the
+// registry sent; any other err is returned as is.
+func markRefusal(err error) error {
+	if err == nil || errors.Is(err, ErrUpstreamInvalid) {
+		return err
+	}
+	msg := err.Error()
+	for _, r := range ggcrRefusals {
+		if strings.Contains(msg, r) {
+			return &upstreamError{sentinel: ErrUpstreamInvalid, err: err}
+		}
+	}
+	return err
 }
 
 // upstreamError is an upstream failure classified as one of the sentinels.

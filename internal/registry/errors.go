@@ -35,6 +35,11 @@ var (
 	ErrPlatformNotFound = errors.New("platform not found in index")
 	// ErrManifestTooLarge: a manifest exceeded the size cap.
 	ErrManifestTooLarge = errors.New("manifest too large")
+	// ErrUpstreamInvalid: the registry answered something regapi cannot
+	// use: a pagination that loops, or a token realm or foreign layer URL
+	// that go-containerregistry refuses. (A host the client itself
+	// refuses is ErrHostRefused.)
+	ErrUpstreamInvalid = errors.New("upstream answer unusable")
 )
 
 // repoNotFound is ErrRepositoryNotFound's type, so that it can also match

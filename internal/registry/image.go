@@ -98,6 +98,36 @@ type clientImage struct {
 	v1.Image
 }
 
+// Layers returns the image's layers; their blob reads mark ggcr's refusals
+// of what the registry sent (a foreign layer URL at a private address) as
+// ErrUpstreamInvalid, as the client's calls do.
+func (i *clientImage) Layers() ([]v1.Layer, error) {
+	ls, err := i.Image.Layers()
+	if err != nil {
+		return nil, markRefusal(err)
+	}
+	out := make([]v1.Layer, len(ls))
+	for j, l := range ls {
+		out[j] = &clientLayer{Layer: l}
+	}
+	return out, nil
+}
+
+// clientLayer is a remote layer whose read errors go through markRefusal.
+type clientLayer struct {
+	v1.Layer
+}
+
+func (l *clientLayer) Compressed() (io.ReadCloser, error) {
+	rc, err := l.Layer.Compressed()
+	return rc, markRefusal(err)
+}
+
+func (l *clientLayer) Uncompressed() (io.ReadCloser, error) {
+	rc, err := l.Layer.Uncompressed()
+	return rc, markRefusal(err)
+}
+
 // Extract returns the flattened filesystem as a tar stream (whiteouts and
 // opaque directories applied, as mutate.Extract does). A failure shows up as
 // a read error.

@@ -110,7 +110,7 @@ func followPages(last string, page func(last string) (*Page, error)) ([]string, 
 	var all []string
 	for {
 		if seen[last] {
-			return all, fmt.Errorf("pagination loops: cursor %q repeated", last)
+			return all, fmt.Errorf("%w: pagination loops: cursor %q repeated", ErrUpstreamInvalid, last)
 		}
 		seen[last] = true
 		p, err := page(last)
@@ -171,7 +171,7 @@ func (s *shared) getList(ctx context.Context, scope string, res authn.Resource, 
 	if err := json.NewDecoder(io.LimitReader(resp.Body, maxListBody)).Decode(out); err != nil {
 		return "", fmt.Errorf("decode %s: %w", path, err)
 	}
-	return nextCursor(resp, s.host)
+	return nextCursor(resp, s.home)
 }
 
 func listGet(ctx context.Context, hc *http.Client, u url.URL, n int, last string) (*http.Response, error) {
@@ -199,21 +199,21 @@ func hasCode(te *transport.Error, code string) bool {
 	return false
 }
 
-// sameHostRedirect keeps listing redirects on the registry.
+// sameHostRedirect keeps listing redirects on the registry's origin.
 func (s *shared) sameHostRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
 	}
-	if !sameHost(req.URL, s.host) {
-		return fmt.Errorf("%w: listing redirected to %s", errHostRefused, req.URL.Host)
+	if !s.home.is(originOf(req.URL)) {
+		return fmt.Errorf("%w: listing redirected to %s://%s", errHostRefused, req.URL.Scheme, req.URL.Host)
 	}
 	return nil
 }
 
 // nextCursor reads the "last" parameter of a rel="next" Link header. A link
-// to another host is an error; a link without "last" (an opaque cursor) is
+// to another origin (host, scheme or port) is an error; a link without "last" (an opaque cursor) is
 // not supported and ends the listing.
-func nextCursor(resp *http.Response, host string) (string, error) {
+func nextCursor(resp *http.Response, home origin) (string, error) {
 	for _, link := range resp.Header.Values("Link") {
 		for _, part := range strings.Split(link, ",") {
 			target, params, ok := strings.Cut(strings.TrimSpace(part), ";")
@@ -225,8 +225,8 @@ func nextCursor(resp *http.Response, host string) (string, error) {
 			if err != nil {
 				return "", fmt.Errorf("parse Link header: %w", err)
 			}
-			if !sameHost(u, host) {
-				return "", fmt.Errorf("%w: Link header points to %s", errHostRefused, u.Host)
+			if !home.is(originOf(u)) {
+				return "", fmt.Errorf("%w: Link header points to %s://%s", errHostRefused, u.Scheme, u.Host)
 			}
 			return u.Query().Get("last"), nil
 		}
@@ -302,7 +302,7 @@ func (c *client) reposPage(ctx context.Context, o listOptions) (*Page, error) {
 	seen := map[string]bool{}
 	for {
 		if seen[cursor] {
-			return nil, fmt.Errorf("catalog pagination loops: cursor %q repeated", cursor)
+			return nil, fmt.Errorf("%w: catalog pagination loops: cursor %q repeated", ErrUpstreamInvalid, cursor)
 		}
 		seen[cursor] = true
 		var body struct {

@@ -35,6 +35,7 @@ const (
 // the guard sees every redirect hop and token request.
 type shared struct {
 	host   string        // canonical registry host (ggcr's RegistryStr)
+	home   origin        // scheme, host and port of the registry
 	reg    name.Registry // for pings and catalog scopes
 	opts   Options       // with defaults applied
 	logger *slog.Logger
@@ -103,6 +104,7 @@ func newShared(hostPath string, opts *Options) *shared {
 		return s
 	}
 	s.reg, s.host = reg, reg.RegistryStr()
+	s.home = homeOrigin(s.host, s.opts.Insecure)
 
 	base, err := baseTransport(&s.opts)
 	if err != nil {

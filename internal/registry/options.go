@@ -18,9 +18,10 @@ type Options struct {
 	// Keychain resolves credentials per registry (docker config.json,
 	// Kubernetes pull secrets). Used only when Auth is nil.
 	Keychain authn.Keychain
-	// Insecure allows plain HTTP (HTTPS is still tried first). Without it
-	// every plain-HTTP request is refused, loopback and private addresses
-	// included, so credentials never travel in clear by accident.
+	// Insecure says the registry speaks plain HTTP (an http:// upstream):
+	// its origin is http://host[:port], and HTTPS to it is not attempted.
+	// Without it every plain-HTTP request is refused, loopback and private
+	// addresses included, so credentials never travel in clear by accident.
 	Insecure bool
 	// TLSSkipVerify turns off certificate verification.
 	TLSSkipVerify bool
@@ -51,13 +52,15 @@ type Options struct {
 	MaxRetryAfter time.Duration
 	// MaxManifestBytes caps a manifest's size. The default value is 4 MiB.
 	MaxManifestBytes int64
-	// RedirectHosts lists the hosts (host, host:port or "*.domain" for any
-	// subdomain) that requests may go
+	// RedirectHosts lists the hosts (host for any port, host:port, or
+	// "*.domain" for any subdomain) that requests may go
 	// to besides the registry itself: blob storage that redirects point to,
 	// and a token service (bearer realm) on another host, e.g.
 	// "auth.docker.io" and "production.cloudflare.docker.com" for Docker Hub.
-	// Any other host is refused. The registry's credentials never follow a
-	// redirect to another host.
+	// Any other origin is refused, the registry's own host on another port
+	// or scheme included (ports default by scheme only: :443 over http is
+	// not :80). The registry's credentials never follow a redirect to
+	// another origin.
 	RedirectHosts []string
 	// Logger receives debug lines per operation. Nil discards.
 	Logger *slog.Logger

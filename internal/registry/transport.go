@@ -42,15 +42,17 @@ func baseTransport(o *Options) (http.RoundTripper, error) {
 }
 
 // guardTransport is the innermost layer above the base transport. It keeps
-// every request on the registry's host (or Options.RedirectHosts), refuses
-// plain HTTP unless Options.Insecure, never lets an Authorization header
-// follow a redirect to another host, and caps manifest bodies.
+// every request on the registry's origin (or Options.RedirectHosts),
+// refuses plain HTTP unless Options.Insecure and HTTPS to an Insecure
+// registry's own origin, never lets an Authorization header follow a
+// redirect to another origin, and caps manifest bodies.
 //
 // It sees the token requests of ggcr's bearer transport too, so a token realm
-// on a foreign host is refused unless that host is in RedirectHosts.
+// on another origin (another host, scheme or port) is refused unless its
+// host is in RedirectHosts.
 type guardTransport struct {
 	inner       http.RoundTripper
-	host        string          // canonical host[:port] of the registry
+	home        origin          // the registry's scheme, host and port
 	allowed     map[string]bool // canonical RedirectHosts
 	insecure    bool
 	maxManifest int64
@@ -59,7 +61,7 @@ type guardTransport struct {
 func newGuardTransport(inner http.RoundTripper, host string, o *Options) *guardTransport {
 	g := &guardTransport{
 		inner:       inner,
-		host:        strings.ToLower(host),
+		home:        homeOrigin(host, o.Insecure),
 		allowed:     map[string]bool{},
 		insecure:    o.Insecure,
 		maxManifest: o.MaxManifestBytes,
@@ -70,10 +72,10 @@ func newGuardTransport(inner http.RoundTripper, host string, o *Options) *guardT
 	return g
 }
 
-// ErrHostRefused marks requests the client refused to send: to a host that
-// is neither the registry nor in Options.RedirectHosts (a redirect, a
-// token realm, a Link header), or plain HTTP to a TLS registry. The
-// registry sent regapi somewhere it may not go; nothing was sent there.
+// ErrHostRefused marks requests the client refused to send: to an origin
+// that is neither the registry's nor on a host in Options.RedirectHosts (a
+// redirect, a token realm, a Link header), or plain HTTP to a TLS registry.
+// The registry sent regapi somewhere it may not go; nothing was sent there.
 var ErrHostRefused = errors.New("request refused")
 
 // errHostRefused is ErrHostRefused under the name the package's files use.
@@ -83,9 +85,16 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if req.URL.Scheme == "http" && !g.insecure {
 		return nil, fmt.Errorf("%w: plain HTTP to %s (set Options.Insecure for an HTTP registry)", errHostRefused, req.URL.Host)
 	}
-	home := sameHost(req.URL, g.host)
+	if g.insecure && req.URL.Scheme == "https" && g.home.is(originOf(req.URL).withScheme("http")) {
+		// ggcr pings an insecure registry over HTTPS first; the registry
+		// speaks plain HTTP, so the attempt would only fail (and be logged
+		// as a failure by the metrics layer below) on every ping. No
+		// sentinel: the plain-HTTP attempt's error is the one that tells.
+		return nil, fmt.Errorf("no HTTPS to %s: a plain-HTTP registry", req.URL.Host)
+	}
+	home := g.home.is(originOf(req.URL))
 	if !home && !g.allows(req.URL) {
-		return nil, fmt.Errorf("%w: host %s is neither the registry nor in Options.RedirectHosts", errHostRefused, req.URL.Host)
+		return nil, fmt.Errorf("%w: %s://%s is neither the registry nor on a host in Options.RedirectHosts", errHostRefused, req.URL.Scheme, req.URL.Host)
 	}
 	if !home && req.Response != nil && req.Header.Get("Authorization") != "" {
 		// A redirect away from the registry: the registry's credentials stay home.
@@ -104,13 +113,15 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// allows reports whether u's host is in RedirectHosts: as host:port, as
-// host, or under a "*.domain" entry.
+// allows reports whether u's host is in RedirectHosts: as host (any port),
+// as host:port (the effective port, default by scheme), or under a
+// "*.domain" entry.
 func (g *guardTransport) allows(u *url.URL) bool {
-	host := strings.ToLower(u.Hostname())
-	if g.allowed[strings.ToLower(u.Host)] || g.allowed[host] {
+	o := originOf(u)
+	if g.allowed[strings.ToLower(u.Host)] || g.allowed[o.host] || g.allowed[net.JoinHostPort(o.host, o.port)] {
 		return true
 	}
+	host := o.host
 	for i := strings.IndexByte(host, '.'); i >= 0; i = strings.IndexByte(host, '.') {
 		host = host[i+1:]
 		if g.allowed["*."+host] {
@@ -120,21 +131,54 @@ func (g *guardTransport) allows(u *url.URL) bool {
 	return false
 }
 
-// sameHost reports whether u points at host, treating an explicit default
-// port as absent.
-func sameHost(u *url.URL, host string) bool {
-	h, p, err := net.SplitHostPort(host)
-	if err != nil {
-		h, p = host, ""
+// origin is what credentials are bound to: a scheme, a host and a port,
+// the port made explicit from the scheme's default (RFC 6454). ":443" over
+// http is not ":80", and neither is the same origin as no port over the
+// other scheme.
+type origin struct {
+	scheme, host, port string
+}
+
+// originOf returns u's origin.
+func originOf(u *url.URL) origin {
+	o := origin{scheme: strings.ToLower(u.Scheme), host: strings.ToLower(u.Hostname()), port: u.Port()}
+	if o.port == "" {
+		o.port = defaultPort(o.scheme)
 	}
-	up := u.Port()
-	if up == "443" || up == "80" {
-		up = ""
+	return o
+}
+
+// homeOrigin returns the origin of a registry at host (host[:port], as
+// ggcr's RegistryStr has it): HTTPS, or plain HTTP when insecure.
+func homeOrigin(host string, insecure bool) origin {
+	scheme := "https"
+	if insecure {
+		scheme = "http"
 	}
-	if p == "443" || p == "80" {
-		p = ""
+	return originOf(&url.URL{Scheme: scheme, Host: host})
+}
+
+// defaultPort is the port a URL of scheme means when it names none.
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "http":
+		return "80"
+	case "https":
+		return "443"
 	}
-	return strings.EqualFold(u.Hostname(), h) && up == p
+	return ""
+}
+
+// withScheme returns o under another scheme, keeping its effective port.
+func (o origin) withScheme(scheme string) origin {
+	o.scheme = scheme
+	return o
+}
+
+// is reports whether o and p are the same origin. An unknown scheme (no
+// default port) never matches.
+func (o origin) is(p origin) bool {
+	return o.port != "" && o == p
 }
 
 // cappedBody fails a read once more than left bytes have come.

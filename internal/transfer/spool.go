@@ -7,10 +7,15 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
 )
+
+// spoolPattern names the spool files (os.CreateTemp's pattern), so that
+// RemoveSpooled finds them and nothing else.
+const spoolPattern = "regapi-upload-*.tar"
 
 // copyBufferSize is the chunk Spool reads and writes with; 1 MiB keeps the
 // syscall count low without holding much memory per upload.
@@ -43,7 +48,7 @@ func Spool(ctx context.Context, body io.Reader, dir string, maxBytes int64) (*Sp
 	if maxBytes <= 0 {
 		return nil, fmt.Errorf("spool: max bytes must be positive, got %d", maxBytes)
 	}
-	f, err := os.CreateTemp(dir, "regapi-upload-*.tar")
+	f, err := os.CreateTemp(dir, spoolPattern)
 	if err != nil {
 		return nil, fmt.Errorf("spool: %w", err)
 	}
@@ -105,6 +110,34 @@ func (s *Spooled) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// RemoveSpooled removes the spool files in dir that Spool made and nobody
+// closed: those of a process that crashed, or of handlers still running
+// when a shutdown cut them off and the process exits. Only regular files
+// named as Spool names them are touched; dir must belong to one process. A
+// file still open elsewhere is unlinked (its Close then finds it gone,
+// which is not an error). It returns the files and bytes freed; failures
+// of single files are joined.
+func RemoveSpooled(dir string) (files int, bytes int64, err error) {
+	left, err := filepath.Glob(filepath.Join(dir, spoolPattern))
+	if err != nil {
+		return 0, 0, fmt.Errorf("spool dir: %w", err)
+	}
+	var errs []error
+	for _, name := range left {
+		st, err := os.Lstat(name)
+		if err != nil || !st.Mode().IsRegular() {
+			continue
+		}
+		if err := os.Remove(name); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+			continue
+		}
+		files++
+		bytes += st.Size()
+	}
+	return files, bytes, errors.Join(errs...)
 }
 
 // capReader reads at most left bytes from r and fails with ErrTooLarge if r

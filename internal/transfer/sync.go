@@ -3,7 +3,6 @@ package transfer
 import (
 	"context"
 	"errors"
-	"fmt"
 	"regexp"
 	"slices"
 	"sync"
@@ -65,9 +64,29 @@ type Event struct {
 	Digest string `json:"digest,omitempty"`
 	// Reason says why a tag was skipped.
 	Reason string `json:"reason,omitempty"`
-	// Error says why a tag failed; it comes from the registry client, whose
-	// errors carry no credentials.
+	// Error says why a tag failed: Err's text. It comes from the registry
+	// client, whose errors carry no credentials but do carry upstream
+	// hosts and addresses: a server shows the caller its own words for
+	// Err (see StepError) and logs Error.
 	Error string `json:"error,omitempty"`
+	// Err is the failure, a *StepError; it is not marshalled.
+	Err error `json:"-"`
+}
+
+// StepError is a failed step of a sync: Step names it in the caller's
+// terms ("copy tag v1", "list source tags"), Err is the cause.
+type StepError struct {
+	Step string
+	Err  error
+}
+
+func (e *StepError) Error() string { return e.Step + ": " + e.Err.Error() }
+func (e *StepError) Unwrap() error { return e.Err }
+
+// failed is the event of a tag whose step failed with err.
+func failed(tag, step string, err error) Event {
+	se := &StepError{Step: step, Err: err}
+	return Event{Tag: tag, Status: StatusFailed, Error: se.Error(), Err: se}
 }
 
 // Summary counts the outcomes of a Sync.
@@ -88,16 +107,16 @@ type Summary struct {
 // emit is called once per tag as each finishes, always from Sync's own
 // goroutine, so it needs no locking and may write to a stream. A failed tag
 // is reported and the others go on; Sync's error is for what stops the whole
-// sync: a failed listing, or ctx ending (then tags not yet started are not
-// reported).
+// sync: a failed listing (a *StepError), or ctx ending (then tags not yet
+// started are not reported).
 func Sync(ctx context.Context, src, dst registry.Client, opts SyncOptions, emit func(Event)) (Summary, error) {
 	srcTags, err := src.ListTags(ctx)
 	if err != nil {
-		return Summary{}, fmt.Errorf("list source tags: %w", err)
+		return Summary{}, &StepError{Step: "list source tags", Err: err}
 	}
 	dstTags, err := dst.ListTags(ctx)
 	if err != nil && !errors.Is(err, registry.ErrImageNotFound) {
-		return Summary{}, fmt.Errorf("list destination tags: %w", err)
+		return Summary{}, &StepError{Step: "list destination tags", Err: err}
 	}
 	have := make(map[string]bool, len(dstTags))
 	for _, t := range dstTags {
@@ -179,10 +198,10 @@ func (s syncer) run(ctx context.Context, tags []string, have map[string]bool) <-
 // one syncs one tag; exists says the destination lists it.
 func (s syncer) one(ctx context.Context, tag string, exists bool) Event {
 	if exists {
-		same, digest, err := s.sameDigest(ctx, tag)
+		same, digest, step, err := s.sameDigest(ctx, tag)
 		switch {
 		case err != nil:
-			return Event{Tag: tag, Status: StatusFailed, Error: err.Error()}
+			return failed(tag, step, err)
 		case same:
 			return Event{Tag: tag, Status: StatusSkipped, Digest: digest, Reason: ReasonExists}
 		case !s.opts.Overwrite:
@@ -191,21 +210,21 @@ func (s syncer) one(ctx context.Context, tag string, exists bool) Event {
 	}
 	h, err := s.src.CopyImage(ctx, tag, s.dst, tag, s.get...)
 	if err != nil {
-		return Event{Tag: tag, Status: StatusFailed, Error: err.Error()}
+		return failed(tag, "copy tag "+tag, err)
 	}
 	return Event{Tag: tag, Status: StatusCopied, Digest: h.String()}
 }
 
 // sameDigest compares the digests tag has at the source and the destination
-// and returns the source's.
-func (s syncer) sameDigest(ctx context.Context, tag string) (bool, string, error) {
+// and returns the source's; on failure, the step that failed.
+func (s syncer) sameDigest(ctx context.Context, tag string) (bool, string, string, error) {
 	sh, err := s.src.GetDigest(ctx, tag, s.get...)
 	if err != nil {
-		return false, "", fmt.Errorf("source digest: %w", err)
+		return false, "", "read the source digest of tag " + tag, err
 	}
 	dh, err := s.dst.GetDigest(ctx, tag, s.get...)
 	if err != nil {
-		return false, "", fmt.Errorf("destination digest: %w", err)
+		return false, "", "read the destination digest of tag " + tag, err
 	}
-	return *sh == *dh, sh.String(), nil
+	return *sh == *dh, sh.String(), "", nil
 }
