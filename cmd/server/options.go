@@ -60,6 +60,9 @@ type options struct {
 	reads config.Reads
 	// maxConns caps the connections served at once (resolved: never 0).
 	maxConns int
+	// spoolDefault records that no spool directory was configured:
+	// uploads.SpoolDir is the system's temporary directory.
+	spoolDefault bool
 }
 
 // upstreamFlags collects repeated --upstream values unparsed, so that the
@@ -280,6 +283,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if o.uploads, o.sync, err = writeOptions(file, set, writeFlags{*uploadMax, *spoolDir, *uploadConc, *uploadIdle, *uploadMinRate, *uploadMaxDur, *syncConc}); err != nil {
 		return nil, err
 	}
+	o.spoolDefault = !set["spool-dir"] && file.Uploads.SpoolDir == ""
 	if o.timeouts.Body <= 0 {
 		return nil, errors.New("body timeout must be positive")
 	}

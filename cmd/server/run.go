@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"runtime"
 	"strings"
 	"sync/atomic"
@@ -106,6 +107,17 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	logger.Info("access control", "auth", authz, "demo_anonymous", opts.demoAnonymous,
 		"rate_limit", opts.rateLimit, "rate_window", opts.rateWindow, "cors_origins", len(opts.corsOrigins),
 		"trusted_proxies", opts.trustedProxies.String())
+	if opts.demo && opts.spoolDefault {
+		// Demos on one machine share $TMPDIR, and each sweeps its spool
+		// directory at start and exit: each gets a directory of its own,
+		// so that none removes another's uploads.
+		dir, err := os.MkdirTemp(opts.uploads.SpoolDir, "regapi-demo-spool-")
+		if err != nil {
+			return fmt.Errorf("demo spool dir: %w", err)
+		}
+		defer os.RemoveAll(dir)
+		opts.uploads.SpoolDir = dir
+	}
 	if err := prepareSpool(opts.uploads.SpoolDir, logger); err != nil {
 		return err
 	}

@@ -74,3 +74,25 @@ func TestRunSweepsSpoolAtExit(t *testing.T) {
 		t.Errorf("spool dir after run returned holds %v, want nothing", left)
 	}
 }
+
+// TestRunDemosSpoolApart: two demos on one machine spool into directories
+// of their own below $TMPDIR, removed at exit, so neither sweeps the
+// other's uploads.
+func TestRunDemosSpoolApart(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	a := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo")
+	b := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo")
+	dirs, err := filepath.Glob(filepath.Join(tmp, "regapi-demo-spool-*"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(dirs) != 2 {
+		t.Fatalf("two demos spool in %v, want two directories of their own", dirs)
+	}
+	a.stop(t, 30*time.Second)
+	b.stop(t, 30*time.Second)
+	if left, _ := filepath.Glob(filepath.Join(tmp, "regapi-demo-spool-*")); len(left) != 0 {
+		t.Errorf("spool directories left after exit: %v", left)
+	}
+}
