@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -215,6 +216,18 @@ func corruptCases(t testing.TB) map[string][]byte {
 		"oci index.json missing": mutateTar(t, oci, func(f []tfile) []tfile { return without(f, find(t, f, named("index.json"))) }),
 		"oci blob under dotdot":  mutateTar(t, oci, func(f []tfile) []tfile { i := find(t, f, isBigBlob); f[i].name = "x/../" + f[i].name; return f }),
 		"sparse file":            sparseTar(t),
+		"name over 4096 bytes": mutateTar(t, docker, func(f []tfile) []tfile {
+			return append(f, tfile{name: strings.Repeat("n", 4097), body: []byte("x")})
+		}),
+		"link target over 4096 bytes": mutateTar(t, docker, func(f []tfile) []tfile {
+			return append(f, tfile{name: "l", typ: tar.TypeSymlink, link: strings.Repeat("n", 4097)})
+		}),
+		"names over 4 MiB": gz(t, mutateTar(t, docker, func(f []tfile) []tfile {
+			for i := range 1100 {
+				f = append(f, tfile{name: fmt.Sprintf("%04d", i) + strings.Repeat("n", 3996), body: []byte("x")})
+			}
+			return f
+		})),
 	}
 }
 
@@ -297,40 +310,43 @@ func mustReadAll(t testing.TB, r io.Reader) []byte {
 // corruptReasons says which reason Load must give for each corrupt case, so
 // that a case cannot pass by failing for another reason.
 var corruptReasons = map[string]string{
-	"empty body":               "no files",
-	"not a tar":                "invalid tar header",
-	"tar with no image":        "neither manifest.json",
-	"truncated docker archive": "unexpected EOF",
-	"truncated oci layout":     "truncated",
-	"truncated gzip":           "gzip",
-	"bad manifest.json":        "manifest.json: unexpected end of JSON",
-	"manifest.json not a list": "manifest.json: json: cannot unmarshal",
-	"two images":               "describes 2 images",
-	"no images":                "describes 0 images",
-	"docker layer missing":     ".tar.gz\" not found",
-	"docker config missing":    "not found in tarball",
-	"docker layer swapped":     "content has diff_id",
-	"docker layer bit flip":    "gzip",
-	"docker config tampered":   "content has digest",
-	"dotdot path":              `unsafe path "../evil"`,
-	"nested dotdot path":       "contains ..",
-	"absolute path":            "absolute",
-	"symlink out of archive":   "link leaves the archive",
-	"absolute symlink":         "absolute link target",
-	"device node":              "unsupported tar entry type",
-	"duplicate manifest.json":  "appears twice",
-	"symlink loop":             "too many links",
-	"oci blob missing":         "blob missing",
-	"oci blob digest mismatch": "content has digest",
-	"oci blob size mismatch":   "its descriptor says",
-	"oci index child missing":  "blob missing",
-	"bad index.json":           "index.json: unexpected EOF",
-	"empty index.json":         "lists no manifests",
-	"index.json bad digest":    "non-hex character",
-	"unsupported layout":       "imageLayoutVersion",
-	"oci index.json missing":   `"index.json" not found`,
-	"oci blob under dotdot":    "contains ..",
-	"sparse file":              "sparse files are not supported",
+	"empty body":                  "no files",
+	"not a tar":                   "invalid tar header",
+	"tar with no image":           "neither manifest.json",
+	"truncated docker archive":    "unexpected EOF",
+	"truncated oci layout":        "truncated",
+	"truncated gzip":              "gzip",
+	"bad manifest.json":           "manifest.json: unexpected end of JSON",
+	"manifest.json not a list":    "manifest.json: json: cannot unmarshal",
+	"two images":                  "describes 2 images",
+	"no images":                   "describes 0 images",
+	"docker layer missing":        ".tar.gz\" not found",
+	"docker config missing":       "not found in tarball",
+	"docker layer swapped":        "content has diff_id",
+	"docker layer bit flip":       "gzip",
+	"docker config tampered":      "content has digest",
+	"dotdot path":                 `unsafe path "../evil"`,
+	"nested dotdot path":          "contains ..",
+	"absolute path":               "absolute",
+	"symlink out of archive":      "link leaves the archive",
+	"absolute symlink":            "absolute link target",
+	"device node":                 "unsupported tar entry type",
+	"duplicate manifest.json":     "appears twice",
+	"symlink loop":                "too many links",
+	"oci blob missing":            "blob missing",
+	"oci blob digest mismatch":    "content has digest",
+	"oci blob size mismatch":      "its descriptor says",
+	"oci index child missing":     "blob missing",
+	"bad index.json":              "index.json: unexpected EOF",
+	"empty index.json":            "lists no manifests",
+	"index.json bad digest":       "non-hex character",
+	"unsupported layout":          "imageLayoutVersion",
+	"oci index.json missing":      `"index.json" not found`,
+	"oci blob under dotdot":       "contains ..",
+	"sparse file":                 "sparse files are not supported",
+	"name over 4096 bytes":        "is 4097 bytes, more than 4096",
+	"link target over 4096 bytes": "is 4097 bytes, more than 4096",
+	"names over 4 MiB":            "add up to more than 4194304 bytes",
 }
 
 func TestLoadRejects(t *testing.T) {
