@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,6 +94,24 @@ func PAX(tb testing.TB, n int, typ byte, rec func(i int) []Record, gz bool) []by
 	}
 	member(make([]byte, 2*blockSize)) // the end of the archive
 	return out.Bytes()
+}
+
+// LongNames returns a tar stream, gzip-compressed with gz, of n entries of
+// type typ whose key record ("path" or "linkpath") is a distinct value of
+// size bytes; an entry with a long "linkpath" is named "l" and its number.
+// This is the attack of issue #14: a reader without a byte bound keeps n*size
+// bytes of names, and the gzip stream holds them in about a thousandth.
+func LongNames(tb testing.TB, n int, typ byte, key string, size int, gz bool) []byte {
+	tb.Helper()
+	run := strings.Repeat("a", size-8)
+	return PAX(tb, n, typ, func(i int) []Record {
+		c := fmt.Sprintf("%08d", i)
+		recs := []Record{{Key: key, Value: run + c}}
+		if key != "path" {
+			recs = append(recs, Record{Key: "path", Value: "l" + c})
+		}
+		return recs
+	}, gz)
 }
 
 // entry returns the tar bytes of one entry: a PAX extended header holding

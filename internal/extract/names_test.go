@@ -23,23 +23,6 @@ import (
 // keep (32 MiB by default), a few chunks and decoders, and GC slack.
 const heapBound = 64 << 20
 
-// longNames builds a gzip layer of n entries of type typ whose key record
-// (path or linkpath) is a distinct value of size bytes, as is each entry's
-// name: what an unbounded reader would keep, n*size bytes, compresses about
-// a thousandfold.
-func longNames(tb testing.TB, n int, typ byte, key string, size int) []byte {
-	tb.Helper()
-	run := strings.Repeat("a", size-8)
-	return bombtest.PAX(tb, n, typ, func(i int) []bombtest.Record {
-		c := fmt.Sprintf("%08d", i)
-		recs := []bombtest.Record{{Key: key, Value: run + c}}
-		if key != "path" {
-			recs = append(recs, bombtest.Record{Key: "path", Value: "l" + c})
-		}
-		return recs
-	}, true)
-}
-
 // pushedLayers serves a one-layer image of the gzip bytes b from an
 // in-process registry and returns its layers as pulled back.
 func pushedLayers(t *testing.T, b []byte) []v1.Layer {
@@ -88,9 +71,9 @@ func TestLongNamesRefused(t *testing.T) {
 		name  string
 		layer []byte
 	}{
-		{"path", longNames(t, 300, tar.TypeReg, "path", 1_000_000)}, // 300 MB of names
-		{"link target", longNames(t, 300, tar.TypeSymlink, "linkpath", 1_000_000)},
-		{"just over the limit", longNames(t, 300, tar.TypeReg, "path", maxNameLen+1)},
+		{"path", bombtest.LongNames(t, 300, tar.TypeReg, "path", 1_000_000, true)}, // 300 MB of names
+		{"link target", bombtest.LongNames(t, 300, tar.TypeSymlink, "linkpath", 1_000_000, true)},
+		{"just over the limit", bombtest.LongNames(t, 300, tar.TypeReg, "path", maxNameLen+1, true)},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -141,7 +124,7 @@ func TestNamesKeptBudget(t *testing.T) {
 		// 12,000 names of 4,000 bytes, 48 MB, against a budget of 1 MiB:
 		// the default's 32 MiB would take many times longer to reach
 		// under the race detector.
-		layers := []v1.Layer{blobLayer(t, longNames(t, 12_000, tar.TypeReg, "path", 4000), types.DockerLayer, nil)}
+		layers := []v1.Layer{blobLayer(t, bombtest.LongNames(t, 12_000, tar.TypeReg, "path", 4000, true), types.DockerLayer, nil)}
 		const budget, bound = 1 << 20, 24 << 20
 		checkBounded(t, "Flatten()", ErrNameLimit, bound, func() error {
 			return Flatten(context.Background(), io.Discard, layers, WithMaxNameBytes(budget))

@@ -12,22 +12,6 @@ import (
 	"github.com/regapi/regapi/internal/registry/registrytest"
 )
 
-// longNamesTar returns a gzip tar of n empty files whose key record (path
-// or linkpath) is a distinct value of size bytes, named distinctly too:
-// what an index without a byte bound would keep, n*size bytes.
-func longNamesTar(tb testing.TB, n int, typ byte, key string, size int) []byte {
-	tb.Helper()
-	run := strings.Repeat("a", size-8)
-	return bombtest.PAX(tb, n, typ, func(i int) []bombtest.Record {
-		c := fmt.Sprintf("%08d", i)
-		recs := []bombtest.Record{{Key: key, Value: run + c}}
-		if key != "path" {
-			recs = append(recs, bombtest.Record{Key: "path", Value: "l" + c})
-		}
-		return recs
-	}, true)
-}
-
 // TestLoadNameLimits: the tar index keeps every file's name; names over
 // 4096 bytes, names that add up to more than 4 MiB, are refused as soon as
 // they are read, and a short name is kept without the PAX block it was read
@@ -41,11 +25,11 @@ func TestLoadNameLimits(t *testing.T) {
 		want  string // in the error
 	}{
 		// The attack of issue #14: 100 MB of names in 100 KB.
-		{"1 MB names", longNamesTar(t, 100, tar.TypeReg, "path", 1_000_000), 32 << 20, "is 1000000 bytes, more than 4096"},
-		{"1 MB link targets", longNamesTar(t, 100, tar.TypeSymlink, "linkpath", 1_000_000), 32 << 20, "is 1000000 bytes, more than 4096"},
-		{"just over the limit", longNamesTar(t, 3, tar.TypeReg, "path", maxTarName+1), 32 << 20, "more than 4096"},
+		{"1 MB names", bombtest.LongNames(t, 100, tar.TypeReg, "path", 1_000_000, true), 32 << 20, "is 1000000 bytes, more than 4096"},
+		{"1 MB link targets", bombtest.LongNames(t, 100, tar.TypeSymlink, "linkpath", 1_000_000, true), 32 << 20, "is 1000000 bytes, more than 4096"},
+		{"just over the limit", bombtest.LongNames(t, 3, tar.TypeReg, "path", maxTarName+1, true), 32 << 20, "more than 4096"},
 		// 8 MB of names within the limit each; 4 MiB are kept at most.
-		{"names past the total", longNamesTar(t, 2000, tar.TypeReg, "path", 4000), 32 << 20, "add up to more than 4194304 bytes"},
+		{"names past the total", bombtest.LongNames(t, 2000, tar.TypeReg, "path", 4000, true), 32 << 20, "add up to more than 4194304 bytes"},
 		// Short names read from PAX blocks of 1 MB: 100 MB if kept with
 		// their blocks.
 		{"short names in large records", bombtest.PAX(t, 100, tar.TypeReg, func(i int) []bombtest.Record {
