@@ -235,13 +235,15 @@ func (lk *lookup) directory() (*Entry, string, error) {
 	return e, "", nil
 }
 
+// entryOf describes h. Its strings are copies, so that the entry, which
+// outlives the pass, does not keep the header's PAX block (see merger.keep).
 func entryOf(h *tar.Header, layer v1.Hash) *Entry {
 	e := &Entry{
 		Path:       absPath(h.Name),
 		Type:       typeName(h.Typeflag),
 		Mode:       fileMode(h),
 		ModTime:    h.ModTime,
-		LinkTarget: h.Linkname,
+		LinkTarget: strings.Clone(h.Linkname),
 		Layer:      layer,
 	}
 	if e.Type == "file" {
