@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"runtime"
-	"runtime/debug"
 	"sync"
 	"syscall"
 	"testing"
@@ -19,6 +17,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/regapi/regapi/internal/bombtest"
 )
 
 // benchImage is a generated image: gzip layers of files whose contents
@@ -210,36 +210,6 @@ func benchPeak(b *testing.B, bi *benchImage) {
 	b.ReportMetric(float64(peak)/(1<<20), "peak-heap-MiB")
 }
 
-// peakHeap runs f and returns the highest HeapInuse growth seen meanwhile.
-// The GC runs at GOGC=10 meanwhile, so that the figure is close to the live
-// heap rather than to garbage the collector has not reached yet.
-func peakHeap(f func() error) (uint64, error) {
-	defer debug.SetGCPercent(debug.SetGCPercent(10))
-	runtime.GC()
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	base := ms.HeapInuse
-	done := make(chan struct{})
-	result := make(chan uint64)
-	go func() {
-		var peak uint64
-		t := time.NewTicker(time.Millisecond)
-		defer t.Stop()
-		for {
-			var ms runtime.MemStats
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > base {
-				peak = max(peak, ms.HeapInuse-base)
-			}
-			select {
-			case <-done:
-				result <- peak
-				return
-			case <-t.C:
-			}
-		}
-	}()
-	err := f()
-	close(done)
-	return <-result, err
-}
+// peakHeap runs f and returns the highest HeapInuse growth seen meanwhile
+// (see bombtest.PeakHeap).
+func peakHeap(f func() error) (uint64, error) { return bombtest.PeakHeap(f) }

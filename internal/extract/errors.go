@@ -16,6 +16,11 @@ var (
 	// than the caller allows.
 	ErrLimit = errors.New("decompression limit exceeded")
 
+	// ErrNameLimit reports a layer entry whose name or link target is longer
+	// than 4096 bytes (Linux's PATH_MAX), or an image whose names, kept to
+	// apply whiteouts and shadowing, pass the bound set by WithMaxNameBytes.
+	ErrNameLimit = errors.New("name limit exceeded")
+
 	// ErrTooManyLinks reports a path whose resolution followed more symbolic
 	// or hard links than the hop limit (40, as Linux's MAXSYMLINKS).
 	ErrTooManyLinks = errors.New("too many levels of links")

@@ -65,7 +65,7 @@ func Flatten(ctx context.Context, w io.Writer, layers []v1.Layer, opts ...Option
 	tw := tar.NewWriter(bw)
 	f := &flattener{
 		tw:  tw,
-		m:   newMerger(subtreeRelevance(o.subtree)),
+		m:   newMerger(subtreeRelevance(o.subtree), o.maxNameBytes),
 		sub: o.subtree,
 		buf: make([]byte, chunkSize),
 	}
@@ -102,7 +102,10 @@ func (f *flattener) layer(s *stream) error {
 		if err != nil {
 			return fmt.Errorf("read tar: %w", err)
 		}
-		name, v := f.m.visit(h)
+		name, v, err := f.m.visit(h)
+		if err != nil {
+			return err
+		}
 		if v != emitted || !under(name, f.sub) {
 			continue
 		}

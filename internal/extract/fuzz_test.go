@@ -1,8 +1,10 @@
 package extract
 
 import (
+	"archive/tar"
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"path"
 	"runtime"
@@ -12,6 +14,8 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/regapi/regapi/internal/bombtest"
 )
 
 // fuzzLayers splits data at split into two layers (base, top) read as
@@ -38,10 +42,50 @@ func fuzzSeeds(f *testing.F, add func(data []byte, split uint16)) {
 	add(gzipBytes(f, tarBytes(f, lookupImage[0]...)), 0xffff)
 	add(zstdBytes(f, tarBytes(f, lookupImage[1]...)), 0)
 	add(tarBytes(f, file("../escape", "x"), file("/abs", "y"), symlink("l", "../../x")), 0)
+	// Names at and over the limits: one name, one link target, and more
+	// names than fuzzNameBytes keeps.
+	long := strings.Repeat("n", maxNameLen)
+	add(tarBytes(f, file(long, "x"), symlink("l", long)), 0)
+	add(tarBytes(f, file(long+"n", "x")), 0)
+	add(tarBytes(f, symlink("l", long+"n")), 0)
+	var many []tent
+	for i := range 100 {
+		many = append(many, file(fmt.Sprintf("d/%03d", i), ""))
+	}
+	add(tarBytes(f, many...), 0)
+	add(bombtest.PAX(f, 3, tar.TypeDir, func(i int) []bombtest.Record {
+		return []bombtest.Record{{Key: "SCHILY.xattr.user.pad", Value: strings.Repeat("x", 64<<10)}, {Key: "path", Value: fmt.Sprint("d", i)}}
+	}, false), 0)
 	add([]byte{}, 0)
 }
 
-var fuzzLimits = []Option{WithMaxBytes(64 << 20), WithMaxFileSize(1 << 20)}
+// fuzzNameBytes is the names budget under fuzzing, small enough that inputs
+// reach it.
+const fuzzNameBytes = 4 << 10
+
+var fuzzLimits = []Option{WithMaxBytes(64 << 20), WithMaxFileSize(1 << 20), WithMaxNameBytes(fuzzNameBytes)}
+
+// checkNames fails t if a tar Flatten wrote holds a name or link target
+// over maxNameLen, or more names than the budget keeps (every name written
+// was kept).
+func checkNames(t *testing.T, b []byte) {
+	t.Helper()
+	tr := tar.NewReader(bytes.NewReader(b))
+	var cost int
+	for {
+		h, err := tr.Next()
+		if err != nil {
+			break
+		}
+		if len(h.Name) > maxNameLen || len(h.Linkname) > maxNameLen {
+			t.Errorf("Flatten wrote an entry with a name of %d and a link target of %d bytes, over %d", len(h.Name), len(h.Linkname), maxNameLen)
+		}
+		cost += len(h.Name) + keptEntryCost
+	}
+	if cost > fuzzNameBytes {
+		t.Errorf("Flatten wrote names that cost %d bytes to keep, over the budget of %d", cost, fuzzNameBytes)
+	}
+}
 
 // FuzzFlatten feeds arbitrary bytes as layers. Flatten must not panic or
 // hang, and whenever mutate.Extract accepts the layers and writes no
@@ -53,6 +97,9 @@ func FuzzFlatten(f *testing.F) {
 		layers := fuzzLayers(t, data, split)
 		var got bytes.Buffer
 		err := Flatten(context.Background(), &got, layers, fuzzLimits...)
+		if err == nil {
+			checkNames(t, got.Bytes())
+		}
 		want, craneErr := craneExport(t, layers)
 		if craneErr != nil || err != nil {
 			return // ours may fail where crane's tar reader is lenient about trailing bytes, and vice versa
@@ -85,6 +132,14 @@ func FuzzLookup(f *testing.F) {
 		defer e.Close()
 		if !strings.HasPrefix(e.Path, "/") || path.Clean(e.Path) != e.Path {
 			t.Errorf("Lookup(%q).Path = %q, want an absolute path inside the root", p, e.Path)
+		}
+		if n := len(e.Entries) * keptEntryCost; n > fuzzNameBytes {
+			t.Errorf("Lookup(%q) lists %d entries, more than the names budget keeps", p, len(e.Entries))
+		}
+		for _, d := range e.Entries {
+			if len(d.Name) > maxNameLen || len(d.LinkTarget) > maxNameLen {
+				t.Errorf("Lookup(%q) lists a name of %d and a link target of %d bytes, over %d", p, len(d.Name), len(d.LinkTarget), maxNameLen)
+			}
 		}
 		if e.Body != nil {
 			n, err := io.Copy(io.Discard, e.Body)

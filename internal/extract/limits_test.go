@@ -89,6 +89,48 @@ func TestDecompressionLimits(t *testing.T) {
 	}
 }
 
+// TestRatioGuardStopsOnlyZstd pins the figures the package documentation
+// gives: the densest gzip (zeros at the best level) stays under the default
+// ratio, so only the bytes cap bounds a gzip layer, while zstd goes far past
+// it, which is what the ratio guard is kept for.
+func TestRatioGuardStopsOnlyZstd(t *testing.T) {
+	o, err := makeOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 24 << 20
+	for _, tc := range []struct {
+		name     string
+		zst      bool
+		min, max int64
+	}{
+		{"gzip", false, 1000, o.maxRatio},
+		{"zstd", true, 5 * o.maxRatio, 1 << 40},
+	} {
+		size, err := zeroLayer(t, n, tc.zst).Size()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := n / size; r < tc.min || r >= tc.max {
+			t.Errorf("%s expands %d MiB of zeros %d:1, want in [%d, %d)", tc.name, n>>20, r, tc.min, tc.max)
+		}
+		t.Logf("%s expands %d MiB of zeros %d:1", tc.name, n>>20, n/size)
+	}
+}
+
+// TestDefaultLimits pins the defaults the package documentation states.
+func TestDefaultLimits(t *testing.T) {
+	o, err := makeOptions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := [...]int64{o.maxBytes, o.maxRatio, o.maxNameBytes, o.maxFileSize, maxNameLen, maxHops}
+	want := [...]int64{32 << 30, 1100, 32 << 20, 256 << 20, 4096, 40}
+	if got != want {
+		t.Errorf("defaults (bytes, ratio, name bytes, file size, name length, hops) = %v, want %v", got, want)
+	}
+}
+
 func TestFlattenLayerErrors(t *testing.T) {
 	good := gzipBytes(t, tarBytes(t, file("a", "hello"), file("b", "world")))
 	truncated := good[:len(good)-12]

@@ -81,7 +81,7 @@ func (s *session) pass(target string) (*Entry, string, error) {
 	}
 	lk.m = newMerger(func(name string) bool {
 		return name == target || ancestorOf(name, target) || (name != target && path.Dir(name) == target)
-	})
+	}, s.o.maxNameBytes)
 	for i := len(s.layers) - 1; i >= 0; i-- {
 		if err := s.ctx.Err(); err != nil {
 			return nil, "", err
@@ -120,10 +120,15 @@ func (lk *lookup) layer(s *session, ls *layerState) (_ *Entry, next string, done
 		if err != nil {
 			return nil, "", false, err
 		}
-		name, v := lk.m.visit(h)
+		name, v, err := lk.m.visit(h)
+		if err != nil {
+			return nil, "", false, err
+		}
 		switch {
 		case v == irrelevant:
-			lk.observe(name, h)
+			if err := lk.observe(name, h); err != nil {
+				return nil, "", false, err
+			}
 		case v != emitted:
 		case name == t:
 			switch h.Typeflag {
@@ -166,6 +171,11 @@ func (lk *lookup) layer(s *session, ls *layerState) (_ *Entry, next string, done
 			}
 		default: // a child of the target
 			d := dirEntry(h)
+			if err := lk.m.charge(len(d.Name) + len(d.LinkTarget)); err != nil {
+				return nil, "", false, err
+			}
+			// Copies: as read, the names may share their whole PAX block.
+			d.Name, d.LinkTarget = strings.Clone(d.Name), strings.Clone(d.LinkTarget)
 			lk.children[d.Name] = &d
 			delete(lk.implied, d.Name)
 		}
@@ -176,9 +186,9 @@ func (lk *lookup) layer(s *session, ls *layerState) (_ *Entry, next string, done
 
 // observe notes an entry deeper below the target: its first component below
 // the target is a directory even if it has no entry of its own.
-func (lk *lookup) observe(name string, h *tar.Header) {
+func (lk *lookup) observe(name string, h *tar.Header) error {
 	if !ancestorOf(lk.target, name) || strings.HasPrefix(path.Base(h.Name), whiteoutPrefix) || lk.m.hiddenBelow(name) {
-		return
+		return nil
 	}
 	rest := name
 	if lk.target != "." {
@@ -186,9 +196,14 @@ func (lk *lookup) observe(name string, h *tar.Header) {
 	}
 	child, _, _ := strings.Cut(rest, "/")
 	if _, ok := lk.children[child]; !ok {
+		child, err := lk.m.keep(child)
+		if err != nil {
+			return err
+		}
 		lk.children[child] = &DirEntry{Name: child, Type: "dir", Mode: 0o755}
 		lk.implied[child] = true
 	}
+	return nil
 }
 
 // complete reports whether the layers below cannot change the answer: the
@@ -220,13 +235,15 @@ func (lk *lookup) directory() (*Entry, string, error) {
 	return e, "", nil
 }
 
+// entryOf describes h. Its strings are copies, so that the entry, which
+// outlives the pass, does not keep the header's PAX block (see merger.keep).
 func entryOf(h *tar.Header, layer v1.Hash) *Entry {
 	e := &Entry{
 		Path:       absPath(h.Name),
 		Type:       typeName(h.Typeflag),
 		Mode:       fileMode(h),
 		ModTime:    h.ModTime,
-		LinkTarget: h.Linkname,
+		LinkTarget: strings.Clone(h.Linkname),
 		Layer:      layer,
 	}
 	if e.Type == "file" {

@@ -2,6 +2,7 @@ package extract
 
 import (
 	"archive/tar"
+	"fmt"
 	"path"
 	"strings"
 )
@@ -34,6 +35,9 @@ const (
 // small for a subtree or a single lookup without changing any decision about
 // a relevant name (a decision depends only on the name and its ancestors, and
 // relevant sets are closed under taking ancestors).
+//
+// The names it keeps are copies, charged to a budget (see keep); Lookup
+// charges the names of its listing to the same budget.
 type merger struct {
 	// seen maps a decided name to true when it hides everything below it
 	// (a whiteout or a non-directory), false for a directory.
@@ -44,37 +48,79 @@ type merger struct {
 	// for the layers below it.
 	layerOpaque map[string]bool
 	relevant    func(name string) bool
+	// kept is the cost of the names kept so far, at most maxKept.
+	kept, maxKept int64
 }
 
-func newMerger(relevant func(string) bool) *merger {
+func newMerger(relevant func(string) bool, maxKept int64) *merger {
 	return &merger{
 		seen:        map[string]bool{},
 		opaque:      map[string]bool{},
 		layerOpaque: map[string]bool{},
 		relevant:    relevant,
+		maxKept:     maxKept,
 	}
+}
+
+// charge counts n bytes of names, and one entry holding them, against the
+// budget.
+func (m *merger) charge(n int) error {
+	m.kept += int64(n) + keptEntryCost
+	if m.kept > m.maxKept {
+		return fmt.Errorf("names kept to merge the layers pass %d bytes: %w", m.maxKept, ErrNameLimit)
+	}
+	return nil
+}
+
+// keep charges name and returns a copy of it to keep. archive/tar returns a
+// name read from a PAX record as a substring of the whole record block (up
+// to 1 MiB), which the name, kept as it is, would keep too.
+func (m *merger) keep(name string) (string, error) {
+	if err := m.charge(len(name)); err != nil {
+		return "", err
+	}
+	return strings.Clone(name), nil
+}
+
+// checkName refuses an entry whose name or link target is longer than
+// maxNameLen, before anything keeps it.
+func checkName(h *tar.Header) error {
+	if n := max(len(h.Name), len(h.Linkname)); n > maxNameLen {
+		return fmt.Errorf("an entry's name or link target is %d bytes, over %d: %w", n, maxNameLen, ErrNameLimit)
+	}
+	return nil
 }
 
 // visit decides about h, the next entry of the current layer, in the same
 // order and with the same rules as mutate's extractLayer. It cleans h.Name and
 // sets the PAX format as mutate does, and returns the entry's merged name (the
-// whiteout prefix stripped).
-func (m *merger) visit(h *tar.Header) (string, verdict) {
+// whiteout prefix stripped). It fails with ErrNameLimit on a name that is too
+// long or one that would pass the budget.
+func (m *merger) visit(h *tar.Header) (string, verdict, error) {
+	if err := checkName(h); err != nil {
+		return "", dropped, err
+	}
 	h.Name = path.Clean(h.Name)
 	if unsafeName(h.Name) {
-		return h.Name, dropped // mutate.Extract fails here; see the package doc
+		return h.Name, dropped, nil // mutate.Extract fails here; see the package doc
 	}
 	if (h.Typeflag == tar.TypeSymlink || h.Typeflag == tar.TypeLink) && unsafeRelativeLink(h.Name, h.Linkname) {
-		return h.Name, dropped
+		return h.Name, dropped, nil
 	}
 	h.Format = tar.FormatPAX
 
 	base, dir := path.Base(h.Name), path.Dir(h.Name)
 	if base == opaqueWhiteout {
-		if m.relevant(dir) {
-			m.layerOpaque[dir] = true
+		// A directory an upper layer made opaque hides everything below
+		// already; only a new one is kept.
+		if m.relevant(dir) && !m.layerOpaque[dir] && !m.opaque[dir] {
+			k, err := m.keep(dir)
+			if err != nil {
+				return dir, dropped, err
+			}
+			m.layerOpaque[k] = true
 		}
-		return dir, dropped
+		return dir, dropped, nil
 	}
 	tombstone := strings.HasPrefix(base, whiteoutPrefix)
 	if tombstone {
@@ -87,19 +133,27 @@ func (m *merger) visit(h *tar.Header) (string, verdict) {
 		name = path.Join(dir, base)
 	}
 	if !m.relevant(name) {
-		return name, irrelevant
+		return name, irrelevant, nil
 	}
-	if _, ok := m.seen[name]; ok && !tombstone {
-		return name, hidden
+	_, known := m.seen[name]
+	if known && !tombstone {
+		return name, hidden, nil
 	}
 	if m.hiddenBelow(name) {
-		return name, hidden
+		return name, hidden, nil
+	}
+	if !known {
+		k, err := m.keep(name)
+		if err != nil {
+			return name, dropped, err
+		}
+		name = k
 	}
 	m.seen[name] = tombstone || h.Typeflag != tar.TypeDir
 	if tombstone {
-		return name, hidden
+		return name, hidden, nil
 	}
-	return name, emitted
+	return name, emitted, nil
 }
 
 // hiddenBelow reports whether an ancestor of name was whited out or is a

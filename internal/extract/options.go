@@ -17,6 +17,7 @@ type options struct {
 	maxFileSize    int64
 	maxBytes       int64
 	maxRatio       int64
+	maxNameBytes   int64
 	rememberBytes  int64 // Lookup's bound on remembered headers; tests lower it
 }
 
@@ -45,6 +46,17 @@ const (
 	// again before Flatten gives up.
 	maxReopens = 2
 
+	// maxNameLen bounds an entry's name and link target, in bytes. Linux
+	// refuses longer paths and symbolic link targets (PATH_MAX, 4096 bytes
+	// with the terminating NUL), so no runtime could unpack such an entry,
+	// while archive/tar hands over names of up to 1 MiB from a PAX record:
+	// kept as they come, a thousand of them take a GiB.
+	maxNameLen = 4096
+
+	// keptEntryCost approximates, in bytes, the memory of a kept name
+	// besides its bytes: the map entry that holds it and the string header.
+	keptEntryCost = 64
+
 	// maxHops is the number of links followed when resolving a path, as
 	// Linux's MAXSYMLINKS.
 	maxHops = 40
@@ -58,6 +70,7 @@ func makeOptions(opts ...Option) (*options, error) {
 		maxFileSize:    256 << 20,
 		maxBytes:       32 << 30,
 		maxRatio:       1100,
+		maxNameBytes:   32 << 20,
 		rememberBytes:  rememberBytes,
 	}
 	for _, opt := range opts {
@@ -136,15 +149,35 @@ func WithMaxBytes(n int64) Option {
 
 // WithMaxRatio caps a layer's decompressed size as a multiple of its
 // compressed size, once it has produced 16 MiB; past it the call fails with
-// ErrLimit. gzip cannot exceed about 1032:1, so the default only stops zstd
-// (or otherwise crafted) bombs. Zero disables the cap. The default value is
-// 1100.
+// ErrLimit. Deflate cannot expand more than about 1032:1, so the default
+// never stops a gzip layer (whose size only WithMaxBytes bounds); it stops
+// zstd layers, which reach tens of thousands to one. Zero disables the cap.
+// The default value is 1100.
 func WithMaxRatio(r int64) Option {
 	return func(o *options) error {
 		if r < 0 {
 			return fmt.Errorf("max ratio %d: must not be negative", r)
 		}
 		o.maxRatio = r
+		return nil
+	}
+}
+
+// WithMaxNameBytes caps the memory of the names one call keeps to decide
+// what upper layers hide in lower ones: for Flatten every name met in the
+// subtree and its ancestors (written, whited out or made opaque), for Lookup
+// the target, its ancestors and its children, one link hop at a time. A kept
+// name counts its bytes plus 64 for the map entry that holds it; past the
+// cap the call fails with ErrNameLimit. Lookup's remembered headers are
+// bounded apart, and give way to reading again rather than failing. The
+// default value is 32 MiB: about 250,000 files with names of 70 bytes, more
+// than the largest images hold.
+func WithMaxNameBytes(n int64) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("max name bytes %d: must be positive", n)
+		}
+		o.maxNameBytes = n
 		return nil
 	}
 }

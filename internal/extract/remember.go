@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -124,13 +125,18 @@ func (s *session) next(ls *layerState, pos *int) (*tar.Header, bool, error) {
 	if err != nil {
 		return nil, false, fmt.Errorf("read tar: %w", err)
 	}
+	if err := checkName(h); err != nil {
+		return nil, false, err // before remembering it
+	}
 	*pos++
 	s.remember(ls, h)
 	return h, true, nil
 }
 
 // remember records h, read from the layer's stream, unless that would pass
-// the memory bound; then the layer is forgotten instead.
+// the memory bound; then the layer is forgotten instead. The names are
+// copied: as read, they may share the memory of the header's whole PAX block
+// (see merger.keep).
 func (s *session) remember(ls *layerState, h *tar.Header) {
 	if ls.forget {
 		return
@@ -143,7 +149,7 @@ func (s *session) remember(ls *layerState, h *tar.Header) {
 	}
 	s.remembered += cost
 	ls.cost += cost
-	ls.hdrs = append(ls.hdrs, header{name: h.Name, linkname: h.Linkname, size: h.Size, mode: h.Mode, modTime: h.ModTime, typeflag: h.Typeflag})
+	ls.hdrs = append(ls.hdrs, header{name: strings.Clone(h.Name), linkname: strings.Clone(h.Linkname), size: h.Size, mode: h.Mode, modTime: h.ModTime, typeflag: h.Typeflag})
 }
 
 // open opens the layer and skips its first skip entries.

@@ -233,6 +233,8 @@ func classifyCode(err error) (*problemCode, string, int) {
 		return codeFileTooLarge, "the file is larger than the server's cap", 0
 	case errors.Is(err, extract.ErrLimit):
 		return codeLayerUnprocessable, "a layer decompresses past the server's limits (size or ratio)", 0
+	case errors.Is(err, extract.ErrNameLimit):
+		return codeLayerUnprocessable, "a layer has a name or link target longer than 4096 bytes, or the image more names than the server keeps for one request", 0
 	case errors.Is(err, tar.ErrHeader):
 		return codeLayerUnprocessable, "a layer is not a tar archive", 0
 	case errors.As(err, &rle):

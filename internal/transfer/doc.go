@@ -11,6 +11,8 @@
 // path in the archive has been checked to stay inside it and every blob the
 // image references has been found and hashed; a tarball that fails any check
 // is rejected with ErrInvalidTarball, so nothing of it reaches a registry.
+// The index is bounded as it is read: 65,536 entries, a name or link target
+// of at most 4096 bytes and 4 MiB of them in all.
 //
 // The package knows go-containerregistry's v1 types and the registry client,
 // and nothing about HTTP serving.

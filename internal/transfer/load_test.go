@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 	"testing"
@@ -215,6 +216,18 @@ func corruptCases(t testing.TB) map[string][]byte {
 		"oci index.json missing": mutateTar(t, oci, func(f []tfile) []tfile { return without(f, find(t, f, named("index.json"))) }),
 		"oci blob under dotdot":  mutateTar(t, oci, func(f []tfile) []tfile { i := find(t, f, isBigBlob); f[i].name = "x/../" + f[i].name; return f }),
 		"sparse file":            sparseTar(t),
+		"name over 4096 bytes": mutateTar(t, docker, func(f []tfile) []tfile {
+			return append(f, tfile{name: strings.Repeat("n", 4097), body: []byte("x")})
+		}),
+		"link over 4096 bytes": mutateTar(t, docker, func(f []tfile) []tfile {
+			return append(f, tfile{name: "l", typ: tar.TypeSymlink, link: strings.Repeat("n", 4097)})
+		}),
+		"names over 4 MiB": gz(t, mutateTar(t, docker, func(f []tfile) []tfile {
+			for i := range 1100 {
+				f = append(f, tfile{name: fmt.Sprintf("%04d", i) + strings.Repeat("n", 3996), body: []byte("x")})
+			}
+			return f
+		})),
 	}
 }
 
@@ -331,6 +344,9 @@ var corruptReasons = map[string]string{
 	"oci index.json missing":   `"index.json" not found`,
 	"oci blob under dotdot":    "contains ..",
 	"sparse file":              "sparse files are not supported",
+	"name over 4096 bytes":     "is 4097 bytes, more than 4096",
+	"link over 4096 bytes":     "is 4097 bytes, more than 4096",
+	"names over 4 MiB":         "add up to more than 4194304 bytes",
 }
 
 func TestLoadRejects(t *testing.T) {

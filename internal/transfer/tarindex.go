@@ -10,10 +10,18 @@ import (
 
 // Bounds on what a tarball may hold, so that a hostile one cannot make Load
 // spend unbounded memory on its index. An image with a thousand layers needs
-// a few thousand entries.
+// a few thousand entries, named in a few hundred KB.
 const (
 	maxTarEntries = 1 << 16
-	maxLinkHops   = 16
+	// maxTarName bounds an entry's name and link target, in bytes: Linux's
+	// PATH_MAX, as extract's bound. archive/tar hands over names of up to
+	// 1 MiB from a PAX record; an archive's are 80 bytes or so.
+	maxTarName = 4096
+	// maxTarNameBytes bounds the names and link targets of all entries
+	// together: the entry cap at 64 bytes a name, about the length of
+	// "blobs/sha256/<hex>".
+	maxTarNameBytes = 4 << 20
+	maxLinkHops     = 16
 )
 
 // tarEntry is one regular file or link in the tar.
@@ -35,11 +43,13 @@ type tarIndex struct {
 // indexTar scans the tar of size bytes in r, header by header (the data is
 // skipped with Seek, not read), and rejects anything unsafe or ambiguous:
 // names that are absolute or contain "..", links that leave the archive,
-// duplicate names, sparse files, device nodes, truncation.
+// duplicate names, sparse files, device nodes, truncation; and more entries
+// or longer names than the bounds above, as soon as a header passes them.
 func indexTar(r io.ReaderAt, size int64) (*tarIndex, error) {
 	sr := io.NewSectionReader(r, 0, size)
 	tr := tar.NewReader(sr)
 	ix := &tarIndex{r: r, size: size, files: map[string]tarEntry{}}
+	names := 0 // bytes of the names and link targets read so far
 	for n := 0; ; n++ {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -50,6 +60,12 @@ func indexTar(r io.ReaderAt, size int64) (*tarIndex, error) {
 		}
 		if n >= maxTarEntries {
 			return nil, invalidf("more than %d tar entries", maxTarEntries)
+		}
+		if l := max(len(hdr.Name), len(hdr.Linkname)); l > maxTarName {
+			return nil, invalidf("a tar entry's name or link target is %d bytes, more than %d", l, maxTarName)
+		}
+		if names += len(hdr.Name) + len(hdr.Linkname); names > maxTarNameBytes {
+			return nil, invalidf("tar entry names add up to more than %d bytes", maxTarNameBytes)
 		}
 		name, err := cleanName(hdr.Name)
 		if err != nil {
@@ -100,7 +116,11 @@ func indexTar(r io.ReaderAt, size int64) (*tarIndex, error) {
 		if _, dup := ix.files[name]; dup {
 			return nil, invalidf("%q appears twice", name)
 		}
-		ix.files[name] = e
+		// Copies: archive/tar hands out a name read from a PAX record as
+		// a substring of the whole record block (up to 1 MiB), which the
+		// name, kept as it is, would keep too.
+		e.name, e.link = strings.Clone(name), strings.Clone(e.link)
+		ix.files[e.name] = e
 	}
 	if len(ix.files) == 0 {
 		return nil, invalidf("no files (empty or not a tar)")
