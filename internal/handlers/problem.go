@@ -285,8 +285,9 @@ func classifyCode(err error) (*problemCode, string, int) {
 		return codeUpstreamUnavailable, "the upstream registry cannot be reached", 0
 	}
 	if errors.Is(err, errLayerRead) {
-		// Bytes the upstream served that do not decompress or verify.
-		return codeUpstreamUnavailable, "a layer of the image could not be read from the upstream registry", 0
+		// Bytes the upstream served that do not decompress or verify, or
+		// a blob cut short: the upstream's fault, and nothing cached.
+		return codeUpstreamInvalid, "a layer of the image could not be read from the upstream registry: cut short, not a valid archive, or not matching its digest", 0
 	}
 	return codeInternal, "internal error", 0
 }

@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"regexp"
 	"strings"
@@ -83,16 +84,33 @@ var ggcrRefusals = []string{
 	"foreign layer URL", // also "parsing foreign layer URL"
 }
 
-// markRefusal attaches ErrUpstreamInvalid to ggcr's refusals of what the
-// registry sent; any other err is returned as is.
+// ggcrBadBodies are the starts of go-containerregistry's errors for a body
+// that is not what was asked for: a manifest whose bytes hash to another
+// digest (pkg/v1/remote/fetcher.go) and a blob whose bytes or size do not
+// verify (internal/verify), v0.22.
+var ggcrBadBodies = []string{
+	"does not match requested digest",
+	"error verifying sha256 checksum",
+	"error verifying size",
+}
+
+// markRefusal attaches ErrUpstreamInvalid to what shows that the registry
+// sent something unusable: ggcr's refusals of a realm or a URL, a body cut
+// short (the connection closed before the declared length), a body that
+// does not match its digest. Any other err is returned as is.
 func markRefusal(err error) error {
 	if err == nil || errors.Is(err, ErrUpstreamInvalid) {
 		return err
 	}
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		return &upstreamError{sentinel: ErrUpstreamInvalid, err: err}
+	}
 	msg := err.Error()
-	for _, r := range ggcrRefusals {
-		if strings.Contains(msg, r) {
-			return &upstreamError{sentinel: ErrUpstreamInvalid, err: err}
+	for _, list := range [][]string{ggcrRefusals, ggcrBadBodies} {
+		for _, r := range list {
+			if strings.Contains(msg, r) {
+				return &upstreamError{sentinel: ErrUpstreamInvalid, err: err}
+			}
 		}
 	}
 	return err

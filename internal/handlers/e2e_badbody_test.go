@@ -1,0 +1,134 @@
+package handlers
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/regapi/regapi/internal/registry/registrytest"
+)
+
+// faultProxy sits between regapi and a real registry and spoils the bodies
+// of the responses whose path matches a rule: cut short (the declared
+// length, half the bytes, then the connection drops) or altered (one byte
+// flipped, the length kept). Faults a real registry cannot be made to show.
+type faultProxy struct {
+	target string
+
+	mu    sync.Mutex
+	rules map[string]string // path substring → "cut" or "flip"
+}
+
+func (p *faultProxy) set(substr, fault string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if fault == "" {
+		delete(p.rules, substr)
+		return
+	}
+	p.rules[substr] = fault
+}
+
+func (p *faultProxy) fault(path string) string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for s, f := range p.rules {
+		if strings.Contains(path, s) {
+			return f
+		}
+	}
+	return ""
+}
+
+func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+p.target+r.URL.RequestURI(), nil)
+	if err != nil {
+		panic(err)
+	}
+	out.Header = r.Header.Clone()
+	res, err := http.DefaultTransport.RoundTrip(out)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(res.Body)
+	if err != nil {
+		panic(err)
+	}
+	for k, vs := range res.Header {
+		w.Header()[k] = vs
+	}
+	fault := ""
+	if r.Method == http.MethodGet && res.StatusCode == http.StatusOK {
+		fault = p.fault(r.URL.Path)
+	}
+	switch fault {
+	case "flip":
+		body[len(body)/2] ^= 0x01
+	case "cut":
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.WriteHeader(res.StatusCode)
+		w.Write(body[:len(body)/2])
+		w.(http.Flusher).Flush()
+		panic(http.ErrAbortHandler) // the connection drops mid-body
+	}
+	w.WriteHeader(res.StatusCode)
+	w.Write(body)
+}
+
+// TestBadUpstreamBodyIsBadGateway: a body the upstream cut short or whose
+// bytes do not match their digest is the upstream's fault: 502
+// UPSTREAM_INVALID, for manifests, configs and tag pages, never cached (the
+// same request answers once the upstream behaves).
+func TestBadUpstreamBodyIsBadGateway(t *testing.T) {
+	dist := registrytest.StartDistribution(t, nil)
+	img := registrytest.PushRandomImage(t, dist.Host, "bad/app", "v1")
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := img.ConfigName()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := layers[len(layers)-1].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &faultProxy{target: dist.Host, rules: map[string]string{}}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	host := strings.TrimPrefix(front.URL, "http://")
+	a := newAPI(t, Config{Upstreams: []Upstream{{Name: "f", Host: host, Client: clientFor(host, nil)}}})
+
+	tests := []struct {
+		name, rule, fault, path string
+	}{
+		{"manifest cut short", "/manifests/", "cut", "/api/v1/repos/f/bad/app/-/manifests/v1"},
+		{"manifest not its digest", "/manifests/", "flip", "/api/v1/repos/f/bad/app/-/manifests/" + digest.String()},
+		{"config cut short", "/blobs/" + cfg.String(), "cut", "/api/v1/repos/f/bad/app/-/config/v1"},
+		{"config not its digest", "/blobs/" + cfg.String(), "flip", "/api/v1/repos/f/bad/app/-/config/v1"},
+		{"tags page cut short", "/tags/list", "cut", "/api/v1/repos/f/bad/app/-/tags"},
+		{"layer cut short", "/blobs/" + top.String(), "cut", "/api/v1/repos/f/bad/app/-/files/v1/"},
+		{"layer not its digest", "/blobs/" + top.String(), "flip", "/api/v1/repos/f/bad/app/-/files/v1/"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			proxy.set(tt.rule, tt.fault)
+			a.get(t, tt.path).problem(t, http.StatusBadGateway, "UPSTREAM_INVALID")
+			proxy.set(tt.rule, "")
+			if res := a.get(t, tt.path); res.Status != http.StatusOK {
+				t.Errorf("once the upstream behaves: %d %s (a bad answer was cached?)", res.Status, res.Body)
+			}
+		})
+	}
+}
