@@ -49,7 +49,7 @@ var repoRoutes = []repoRoute{
 	{actionExtract, "/api/v1/repos/{registry}/{repository}/-/extract/{reference}", []string{http.MethodGet}, true, true},
 	{actionFiles, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}", []string{http.MethodGet}, true, true},
 	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images", []string{http.MethodGet}, true, false},
-	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images/{reference}", []string{http.MethodPut}, true, true},
+	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images/{reference}", []string{http.MethodGet, http.MethodPut}, true, true},
 }
 
 // findRepoRoute returns the entry for action with or without a repository
