@@ -34,6 +34,7 @@ const (
 	actionExtract      = "extract"
 	actionFiles        = "files"
 	actionImages       = "images"
+	actionReferrers    = "referrers"
 )
 
 // reposPrefix is where the repository routes start.
@@ -50,6 +51,7 @@ var repoRoutes = []repoRoute{
 	{actionFiles, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}", []string{http.MethodGet}, true, true},
 	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images", []string{http.MethodGet}, true, false},
 	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images/{reference}", []string{http.MethodGet, http.MethodPut}, true, true},
+	{actionReferrers, "/api/v1/repos/{registry}/{repository}/-/referrers/{reference}", []string{http.MethodGet}, true, true},
 }
 
 // findRepoRoute returns the entry for action with or without a repository

@@ -25,6 +25,7 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 		actionExtract:      flatten,                        // GET /api/v1/repos/{registry}/{repository…}/-/extract/{reference}?path=
 		actionFiles:        files,                          // GET /api/v1/repos/{registry}/{repository…}/-/files/{reference}/{path…}
 		actionImages:       images,                         // GET …/-/images (the table); GET, PUT …/-/images/{reference} (inspect, upload)
+		actionReferrers:    handleReferrers(logger),        // GET /api/v1/repos/{registry}/{repository…}/-/referrers/{reference}
 	})
 
 	mux.Method(http.MethodGet, "/healthz", handleHealthz())                         // GET /healthz
