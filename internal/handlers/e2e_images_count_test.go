@@ -71,6 +71,9 @@ func TestImageTableUpstreamRequests(t *testing.T) {
 		t.Errorf("cold table made %v, want %v", cold, wantCold)
 	}
 	t.Logf("cold: %v for %d tags, %d digests", cold, n, len(digests))
+	if got := e.rows.n.Load(); got != int64(len(digests)) {
+		t.Errorf("cold table computed %d rows, want one per digest, %d", got, len(digests))
+	}
 
 	e.dist.ResetRequests()
 	e.table(t, "limit=1000")
@@ -78,6 +81,9 @@ func TestImageTableUpstreamRequests(t *testing.T) {
 	e.table(t, "digest="+want[e.tags[0]].Digest)
 	if got := e.dist.Requests(); len(got) != 0 {
 		t.Errorf("tables within the TTL made %d upstream requests, want 0: %v", len(got), got)
+	}
+	if got := e.rows.n.Load(); got != int64(len(digests)) {
+		t.Errorf("after warm tables %d rows were computed, want still %d (the summary memo)", got, len(digests))
 	}
 
 	e.clock.advance(31 * time.Second)

@@ -50,7 +50,8 @@ func (i Images) withDefaults() Images {
 }
 
 // Insight counts the image table's work; telemetry's *Insight satisfies it.
-// RowsComputed counts rows built from manifests and configs.
+// RowsComputed counts rows built from manifests and configs (the summary
+// memo's misses).
 type Insight interface {
 	RowsComputed(n int)
 }
@@ -105,13 +106,14 @@ type insight struct {
 	platform v1.Platform
 	slots    *upstreamSlots
 	metrics  Insight
+	memo     *summaryMemo
 }
 
 func newInsight(logger *slog.Logger, cfg Images, platform v1.Platform, metrics Insight) *insight {
 	cfg = cfg.withDefaults()
 	return &insight{
 		logger: logger, cfg: cfg, platform: platform,
-		slots: newUpstreamSlots(cfg.Concurrency), metrics: insightOr(metrics),
+		slots: newUpstreamSlots(cfg.Concurrency), metrics: insightOr(metrics), memo: newSummaryMemo(),
 	}
 }
 
@@ -168,4 +170,20 @@ func (in *insight) each(ctx context.Context, upstream string, n int, f func(ctx 
 		return nil
 	})
 	return g.Wait()
+}
+
+// summary returns the summary of digest in t's repository, from the memo
+// or worked out (and counted) from the client.
+func (in *insight) summary(ctx context.Context, t repoTarget, digest string) (*imageSummary, error) {
+	key := memoKey(t.Registry, t.Repository, digest)
+	if s, ok := in.memo.get(key); ok {
+		return s, nil
+	}
+	s, err := summarize(ctx, t.client(), digest)
+	if err != nil {
+		return nil, err
+	}
+	in.memo.put(key, s)
+	in.metrics.RowsComputed(1)
+	return s, nil
 }

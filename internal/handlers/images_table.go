@@ -191,7 +191,7 @@ func pageOf(entries []*tableEntry, last string, limit int) ([]*tableEntry, bool,
 func rowOf(tag string, s *imageSummary) imageRow {
 	row := imageRow{Tag: tag, Digest: s.digest, MediaType: s.mediaType, Created: formatCreated(s.created)}
 	if s.hasSize {
-		row.Size = &s.size
+		row.Size = &s.imgSize
 	}
 	if !s.isIndex() {
 		if p := platformOf(s); p != nil {
@@ -219,7 +219,7 @@ func platformOf(s *imageSummary) *imagePlatform {
 	}
 	ip := &imagePlatform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, Digest: s.digest, Created: formatCreated(s.created)}
 	if s.hasSize {
-		ip.Size = &s.size
+		ip.Size = &s.imgSize
 	}
 	return ip
 }
@@ -260,14 +260,13 @@ func (in *insight) summarizeEntries(ctx context.Context, t repoTarget, entries [
 	}
 	sums := make([]*imageSummary, len(unique))
 	err = in.each(ctx, t.Registry, len(unique), func(ctx context.Context, i int) error {
-		s, err := summarize(ctx, c, unique[i])
+		s, err := in.summary(ctx, t, unique[i])
 		sums[i] = s
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	in.metrics.RowsComputed(len(unique))
 	by := make(map[string]*imageSummary, len(unique))
 	for i, d := range unique {
 		by[d] = sums[i]
