@@ -5,8 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-
-	"golang.org/x/sync/errgroup"
+	"sync/atomic"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -140,36 +139,35 @@ func (in *insight) each(ctx context.Context, upstream string, n int, f func(ctx 
 	if n == 0 {
 		return nil
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	next := make(chan int)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
 	for range min(n, in.cfg.Concurrency) {
-		g.Go(func() error {
-			for i := range next {
-				release, err := in.slots.acquire(ctx, upstream)
-				if err != nil {
-					return err
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
 				}
-				err = f(ctx, i)
-				release()
+				release, err := in.slots.acquire(ctx, upstream)
+				if err == nil {
+					err = f(ctx, i)
+					release()
+				}
 				if err != nil {
-					return err
+					once.Do(func() { first = err; cancel(err) })
+					return
 				}
 			}
-			return nil
 		})
 	}
-	g.Go(func() error {
-		defer close(next)
-		for i := range n {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return nil
-			}
-		}
-		return nil
-	})
-	return g.Wait()
+	wg.Wait()
+	return first
 }
 
 // summary returns the summary of digest in t's repository, from the memo

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/regapi/regapi/internal/registry"
 )
@@ -31,6 +30,7 @@ const (
 type imageSummary struct {
 	digest    string
 	mediaType string
+	index     bool
 	// created is the config's (an index: the newest child's); zero when
 	// nothing says.
 	created time.Time
@@ -62,7 +62,7 @@ func summarize(ctx context.Context, c registry.Client, digest string) (*imageSum
 	if !desc.GetMediaType().IsIndex() {
 		return summarizeImage(ctx, c, digest, m)
 	}
-	s := &imageSummary{digest: digest, mediaType: string(desc.GetMediaType())}
+	s := &imageSummary{digest: digest, mediaType: string(desc.GetMediaType()), index: true}
 	idx, err := m.GetIndexManifest()
 	if err != nil {
 		// An index that does not parse says nothing more.
@@ -70,7 +70,7 @@ func summarize(ctx context.Context, c registry.Client, digest string) (*imageSum
 	}
 	for i, d := range idx.GetManifests() {
 		cd := d.GetDigest().String()
-		cs := &imageSummary{digest: cd, mediaType: string(d.GetMediaType())}
+		cs := &imageSummary{digest: cd, mediaType: string(d.GetMediaType()), index: d.GetMediaType().IsIndex()}
 		if i < maxSummaryChildren && !d.GetMediaType().IsIndex() {
 			cm, err := c.GetManifest(ctx, "@"+cd)
 			if err != nil {
@@ -129,15 +129,20 @@ func summarizeImage(ctx context.Context, c registry.Client, digest string, m reg
 	return s, nil
 }
 
+// Media types of image configs: OCI's and Docker's (what go-containerregistry
+// calls types.OCIConfigJSON and types.DockerConfigJSON).
+const (
+	ociConfigType    = "application/vnd.oci.image.config.v1+json"
+	dockerConfigType = "application/vnd.docker.container.image.v1+json"
+)
+
 // isImageConfig reports whether mt is an image config's media type.
-func isImageConfig(mt types.MediaType) bool {
-	return mt == types.OCIConfigJSON || mt == types.DockerConfigJSON
+func isImageConfig[T ~string](mt T) bool {
+	return string(mt) == ociConfigType || string(mt) == dockerConfigType
 }
 
 // isIndex reports whether s summarizes an index.
-func (s *imageSummary) isIndex() bool {
-	return types.MediaType(s.mediaType).IsIndex()
-}
+func (s *imageSummary) isIndex() bool { return s.index }
 
 // has reports whether s is digest or, for an index, has it as an entry.
 func (s *imageSummary) has(digest string) bool {
