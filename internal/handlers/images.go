@@ -2,12 +2,11 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // Images configures the image table (GET …/-/images), inspect
@@ -100,18 +99,17 @@ func (s *upstreamSlots) acquire(ctx context.Context, name string) (func(), error
 
 // insight holds what the image routes share.
 type insight struct {
-	logger   *slog.Logger
-	cfg      Images
-	platform v1.Platform
-	slots    *upstreamSlots
-	metrics  Insight
-	memo     *summaryMemo
+	logger  *slog.Logger
+	cfg     Images
+	slots   *upstreamSlots
+	metrics Insight
+	memo    *summaryMemo
 }
 
-func newInsight(logger *slog.Logger, cfg Images, platform v1.Platform, metrics Insight) *insight {
+func newInsight(logger *slog.Logger, cfg Images, metrics Insight) *insight {
 	cfg = cfg.withDefaults()
 	return &insight{
-		logger: logger, cfg: cfg, platform: platform,
+		logger: logger, cfg: cfg,
 		slots: newUpstreamSlots(cfg.Concurrency), metrics: insightOr(metrics), memo: newSummaryMemo(),
 	}
 }
@@ -156,7 +154,7 @@ func (in *insight) each(ctx context.Context, upstream string, n int, f func(ctx 
 				}
 				release, err := in.slots.acquire(ctx, upstream)
 				if err == nil {
-					err = f(ctx, i)
+					err = callRecovering(ctx, i, f)
 					release()
 				}
 				if err != nil {
@@ -168,6 +166,17 @@ func (in *insight) each(ctx context.Context, upstream string, n int, f func(ctx 
 	}
 	wg.Wait()
 	return first
+}
+
+// callRecovering calls f, turning a panic into an error: the calls run on
+// goroutines of their own, where the router's recovery cannot reach.
+func callRecovering(ctx context.Context, i int, f func(ctx context.Context, i int) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("image summary panicked: %v", r)
+		}
+	}()
+	return f(ctx, i)
 }
 
 // summary returns the summary of digest in t's repository, from the memo

@@ -6,8 +6,6 @@ import (
 	"log/slog"
 	"sync/atomic"
 	"testing"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // TestUpstreamSlots: each upstream has its own n slots, shared by every
@@ -45,7 +43,7 @@ func TestUpstreamSlots(t *testing.T) {
 // TestInsightEach: every index runs once, each call holding a slot, and
 // the first error stops the rest and is returned.
 func TestInsightEach(t *testing.T) {
-	in := newInsight(slog.New(slog.DiscardHandler), Images{Concurrency: 3}, v1.Platform{}, nil)
+	in := newInsight(slog.New(slog.DiscardHandler), Images{Concurrency: 3}, nil)
 	var ran [50]atomic.Int32
 	var maxHeld atomic.Int32
 	err := in.each(context.Background(), "hub", len(ran), func(ctx context.Context, i int) error {
@@ -77,5 +75,14 @@ func TestInsightEach(t *testing.T) {
 	})
 	if !errors.Is(err, boom) || calls.Load() > 3 {
 		t.Errorf("each with failing calls = %v after %d calls, want boom after at most one per worker (3)", err, calls.Load())
+	}
+}
+
+// TestInsightEachPanic: a panicking call is an error, not a crash.
+func TestInsightEachPanic(t *testing.T) {
+	in := newInsight(slog.New(slog.DiscardHandler), Images{}, nil)
+	err := in.each(context.Background(), "hub", 4, func(context.Context, int) error { panic("hostile manifest") })
+	if err == nil {
+		t.Fatal("each with a panicking call = nil error")
 	}
 }

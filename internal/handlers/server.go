@@ -43,7 +43,7 @@ func NewServer(cfg Config) http.Handler {
 	mux.NotFound(handleNotFound(logger))
 	mux.MethodNotAllowed(handleMethodNotAllowed(logger, mux))
 	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics, cfg.Writes.withDefaults(), cfg.Reads.withDefaults(), streamsOr(cfg.Streams), transfersOr(cfg.Transfers),
-		newInsight(logger, cfg.Images, platform, cfg.Insight))
+		newInsight(logger, cfg.Images, cfg.Insight))
 	return mux
 }
 
