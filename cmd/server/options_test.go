@@ -96,6 +96,7 @@ upstreams:
 			tt.want.rateWindow = time.Minute
 			if tt.want.uploads == (config.Uploads{}) {
 				tt.want.uploads = config.Uploads{SpoolDir: os.TempDir()}.WithDefaults()
+				tt.want.spoolDefault = true
 			}
 			if tt.want.sync == (config.Sync{}) {
 				tt.want.sync = config.Sync{}.WithDefaults()

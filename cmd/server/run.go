@@ -148,10 +148,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		TrustedProxies:  opts.trustedProxies,
 		Writes:          handlerWrites(opts.uploads, opts.sync),
 		Reads:           handlerReads(opts.reads),
+		Images:          handlerImages(opts.reads),
 		Streams:         metrics.Streams,
 		Transfers:       metrics.Transfers,
 		BodyTimeout:     time.Duration(opts.timeouts.Body),
 		BodyTimeouts:    metrics.Connections,
+		Insight:         metrics.Insight,
 	}
 	if answers != nil {
 		cfg.Cache = answers

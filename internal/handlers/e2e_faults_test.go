@@ -180,11 +180,12 @@ func TestErrorCodes(t *testing.T) {
 		// TestFiles reaches FILE_TOO_LARGE, TestFilesLayerLimits
 		// LAYER_UNPROCESSABLE, TestReadsConcurrencyLimit TOO_BUSY,
 		// TestUploadStalled REQUEST_TIMEOUT, TestLimits URI_TOO_LONG and
-		// HEADERS_TOO_LARGE, TestHostileUpstreamIsBadGateway UPSTREAM_INVALID.
+		// HEADERS_TOO_LARGE, TestHostileUpstreamIsBadGateway UPSTREAM_INVALID,
+		// TestImageTableErrors TOO_MANY_TAGS.
 		if !seen[c.Code] && c != codeUnauthorized && c != codeDenied && c != codeBodyTooLarge &&
 			c != codeBodyInvalid && c != codeTarballInvalid && c != codeRequestTimeout && c != codeURITooLong && c != codeHeadersTooLarge &&
 			c != codeUpstreamInvalid &&
-			c != codeFileTooLarge && c != codeLayerUnprocessable && c != codeTooBusy {
+			c != codeFileTooLarge && c != codeLayerUnprocessable && c != codeTooBusy && c != codeTooManyTags {
 			t.Errorf("no test reaches %s", c.Code)
 		}
 	}

@@ -85,6 +85,9 @@ var (
 	// or token realm to a host it may not contact, a foreign layer, a
 	// pagination that loops. The upstream's fault, not regapi's: 502.
 	codeUpstreamInvalid = &problemCode{"UPSTREAM_INVALID", "Upstream registry answered something unusable", http.StatusBadGateway}
+	// The image table's own: a sort or filter that needs every row, on a
+	// repository with more tags than the server computes rows for.
+	codeTooManyTags = &problemCode{"TOO_MANY_TAGS", "Too many tags for this sort or filter", http.StatusBadRequest}
 )
 
 // problemCodes lists the catalog in the order the OpenAPI enum does.
@@ -97,6 +100,7 @@ var problemCodes = []*problemCode{
 	codeBodyTooLarge, codeBodyInvalid, codeTarballInvalid, codeRequestTimeout, codeURITooLong, codeHeadersTooLarge,
 	codePathInvalid, codeFileUnknown, codeFileTooLarge, codeLayerUnprocessable, codeTooBusy,
 	codeUpstreamInvalid,
+	codeTooManyTags,
 }
 
 // problemTypePrefix makes the RFC 9457 "type" URI of a code. A URN rather

@@ -32,6 +32,8 @@ type Metrics struct {
 	// Connections counts client connections and slow bodies; the server's
 	// ConnState hook and the handlers call its methods.
 	Connections *Connections
+	// Insight counts the image table's rows; handlers call its methods.
+	Insight *Insight
 
 	logger *slog.Logger
 	routes *routeSet
@@ -168,6 +170,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		Transfers: newTransfers(),
 
 		Connections: newConnections(),
+		Insight:   newInsight(),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -182,6 +185,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	}
 	cs = append(cs, m.Transfers.collectors()...)
 	cs = append(cs, m.Connections.collectors()...)
+	cs = append(cs, m.Insight.collectors()...)
 	if o.runtime {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}
