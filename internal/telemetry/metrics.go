@@ -170,7 +170,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		Transfers: newTransfers(),
 
 		Connections: newConnections(),
-		Insight:   newInsight(),
+		Insight:     newInsight(),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
