@@ -40,18 +40,23 @@ const (
 // reposPrefix is where the repository routes start.
 const reposPrefix = "/api/v1/repos/"
 
+// getHead is the methods of a read route: every GET is answered for HEAD
+// too, with the same status and headers and no body (RFC 9110 section
+// 9.3.2), so uptime checkers and load balancers can probe any of them.
+var getHead = []string{http.MethodGet, http.MethodHead}
+
 var repoRoutes = []repoRoute{
-	{actionRepositories, "/api/v1/repos/{registry}/-/repositories", []string{http.MethodGet}, false, false},
-	{actionRepositories, "/api/v1/repos/{registry}/{repository}/-/repositories", []string{http.MethodGet}, true, false},
-	{actionTags, "/api/v1/repos/{registry}/{repository}/-/tags", []string{http.MethodGet}, true, false},
-	{actionManifests, "/api/v1/repos/{registry}/{repository}/-/manifests/{reference}", []string{http.MethodGet, http.MethodHead}, true, true},
-	{actionDigest, "/api/v1/repos/{registry}/{repository}/-/digest/{reference}", []string{http.MethodGet}, true, true},
-	{actionConfig, "/api/v1/repos/{registry}/{repository}/-/config/{reference}", []string{http.MethodGet}, true, true},
-	{actionExtract, "/api/v1/repos/{registry}/{repository}/-/extract/{reference}", []string{http.MethodGet}, true, true},
-	{actionFiles, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}", []string{http.MethodGet}, true, true},
-	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images", []string{http.MethodGet}, true, false},
-	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images/{reference}", []string{http.MethodGet, http.MethodPut}, true, true},
-	{actionReferrers, "/api/v1/repos/{registry}/{repository}/-/referrers/{reference}", []string{http.MethodGet}, true, true},
+	{actionRepositories, "/api/v1/repos/{registry}/-/repositories", getHead, false, false},
+	{actionRepositories, "/api/v1/repos/{registry}/{repository}/-/repositories", getHead, true, false},
+	{actionTags, "/api/v1/repos/{registry}/{repository}/-/tags", getHead, true, false},
+	{actionManifests, "/api/v1/repos/{registry}/{repository}/-/manifests/{reference}", getHead, true, true},
+	{actionDigest, "/api/v1/repos/{registry}/{repository}/-/digest/{reference}", getHead, true, true},
+	{actionConfig, "/api/v1/repos/{registry}/{repository}/-/config/{reference}", getHead, true, true},
+	{actionExtract, "/api/v1/repos/{registry}/{repository}/-/extract/{reference}", getHead, true, true},
+	{actionFiles, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}", getHead, true, true},
+	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images", getHead, true, false},
+	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images/{reference}", []string{http.MethodGet, http.MethodHead, http.MethodPut}, true, true},
+	{actionReferrers, "/api/v1/repos/{registry}/{repository}/-/referrers/{reference}", getHead, true, true},
 }
 
 // findRepoRoute returns the entry for action with or without a repository

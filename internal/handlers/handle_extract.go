@@ -46,6 +46,11 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 		if notModified(w, r, etag, cacheControlFor(t.repoRequest)) {
 			return
 		}
+		if r.Method == http.MethodHead {
+			// The headers are known from the manifest: no layer is read.
+			newStreamWriter(w, r, reads.IdleTimeout, streams, "application/x-tar").start()
+			return
+		}
 		layers, err := imageLayers(ctx, t, digest)
 		if err != nil {
 			writeError(w, r, logger, err)

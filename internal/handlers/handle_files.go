@@ -110,7 +110,7 @@ func serveFile(w http.ResponseWriter, r *http.Request, logger *slog.Logger, read
 	sw := newStreamWriter(w, r, reads.IdleTimeout, streams, http.DetectContentType(head))
 	defer sw.finish()
 	sw.start()
-	if len(head) == 0 {
+	if len(head) == 0 || r.Method == http.MethodHead {
 		return
 	}
 	_, err := sw.Write(head)

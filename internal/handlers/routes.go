@@ -30,21 +30,26 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 		actionReferrers:    handleReferrers(logger),        // GET /api/v1/repos/{registry}/{repository…}/-/referrers/{reference}
 	})
 
-	mux.Method(http.MethodGet, "/", handleIndex(false))                                                        // GET /
-	mux.Method(http.MethodGet, "/api/v1", handleIndex(false))                                                  // GET /api/v1
-	mux.Method(http.MethodGet, "/healthz", handleHealthz())                                                    // GET /healthz
-	mux.Method(http.MethodGet, "/readyz", handleReadyz(ready))                                                 // GET /readyz
-	mux.Method(http.MethodGet, "/openapi.yaml", handleOpenAPI())                                               // GET /openapi.yaml
-	mux.Method(http.MethodGet, "/api/v1/registries", handleRegistries(logger, ups))                            // GET /api/v1/registries
-	mux.Method(http.MethodGet, reposPrefix+"*", repos)                                                         // GET /api/v1/repos/… (all repository routes)
-	mux.Method(http.MethodHead, reposPrefix+"*", repos)                                                        // HEAD /api/v1/repos/…/-/manifests/{reference}
+	getAndHead(mux, "/", handleIndex(false))                                                                   // GET, HEAD /
+	getAndHead(mux, "/api/v1", handleIndex(false))                                                             // GET, HEAD /api/v1
+	getAndHead(mux, "/healthz", handleHealthz())                                                               // GET, HEAD /healthz
+	getAndHead(mux, "/readyz", handleReadyz(ready))                                                            // GET, HEAD /readyz
+	getAndHead(mux, "/openapi.yaml", handleOpenAPI())                                                          // GET, HEAD /openapi.yaml
+	getAndHead(mux, "/api/v1/registries", handleRegistries(logger, ups))                                       // GET, HEAD /api/v1/registries
+	getAndHead(mux, reposPrefix+"*", repos)                                                                    // GET, HEAD /api/v1/repos/… (all repository routes)
 	mux.Method(http.MethodPut, reposPrefix+"*", repos)                                                         // PUT /api/v1/repos/…/-/images/{tag}
 	mux.Method(http.MethodPost, "/api/v1/copy", requireSome(logger, auth.ActionPush, handleCopy(logger, ups))) // POST /api/v1/copy
 	mux.Method(http.MethodPost, "/api/v1/sync", requireSome(logger, auth.ActionPush, sync))                    // POST /api/v1/sync
 	if metrics != nil {
-		mux.Method(http.MethodGet, "/metrics", metrics) // GET /metrics (when not on its own listener)
+		getAndHead(mux, "/metrics", metrics) // GET, HEAD /metrics (when not on its own listener)
 	}
 	if purger != nil {
 		mux.Method(http.MethodDelete, "/api/v1/cache", handlePurge(logger, ups, purger)) // DELETE /api/v1/cache?prefix=
 	}
+}
+
+// getAndHead serves h at pattern for GET and for HEAD (see getHead).
+func getAndHead(mux chi.Router, pattern string, h http.Handler) {
+	mux.Method(http.MethodGet, pattern, h)
+	mux.Method(http.MethodHead, pattern, h)
 }
