@@ -34,7 +34,7 @@ func TestHeadEveryGet(t *testing.T) {
 		"/api/v1/repos/g/reads/img/-/images",
 		"/api/v1/repos/g/reads/img/-/images/v1",
 		"/api/v1/repos/g/reads/img/-/referrers/v1",
-		"/api/v1/repos/g/reads/nope/-/tags",                  // an error
+		"/api/v1/repos/g/reads/nope/-/tags",                 // an error
 		"/api/v1/repos/g/reads/img/-/files/v1/no/such/file", // an error after the layers
 	}
 	for _, p := range paths {
