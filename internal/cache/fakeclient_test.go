@@ -97,7 +97,7 @@ func (c *fakeClient) GetConfigBlob(ctx context.Context, ref string, opts ...regi
 		return nil, err
 	}
 	if registry.PlatformOf(opts...) == nil {
-		opts = []registry.ImageGetOption{registry.WithPlatform{Platform: &defaultPlatform}}
+		opts = []registry.ImageGetOption{registry.WithPlatform{Platform: &registry.DefaultPlatform}}
 	}
 	m, err := c.resolve(ref, opts)
 	if err != nil {

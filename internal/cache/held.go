@@ -54,21 +54,23 @@ func (h *heldManifest) parse() {
 	})
 }
 
-// childDigest picks p's manifest from an index the way the registry client
-// does: the first entry with a platform that satisfies p (fields p leaves
-// empty match anything). It reports false for an image manifest, an
+// childDigest picks p's manifest from an index by the one rule,
+// registry.PickPlatform. It reports false for an image manifest, an
 // unparsable index or no match.
 func (h *heldManifest) childDigest(p *v1.Platform) (string, bool) {
 	if p == nil {
-		p = &defaultPlatform
+		p = &registry.DefaultPlatform
 	}
 	h.parse()
-	for _, c := range h.children {
-		if c.platform != nil && c.platform.Satisfies(*p) {
-			return c.digest, true
-		}
+	platforms := make([]*v1.Platform, len(h.children))
+	for i, c := range h.children {
+		platforms[i] = c.platform
 	}
-	return "", false
+	i, err := registry.PickPlatform(platforms, *p)
+	if err != nil {
+		return "", false
+	}
+	return h.children[i].digest, true
 }
 
 // size estimates the raw bytes, their parsed form (about as large again)

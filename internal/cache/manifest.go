@@ -169,7 +169,7 @@ func (c *client) loadManifest(ctx context.Context, l lookup, reference string, o
 // cached index.
 func (c *client) child(ctx context.Context, top *heldManifest, p *v1.Platform) (*heldManifest, error) {
 	if p == nil {
-		p = &defaultPlatform
+		p = &registry.DefaultPlatform
 	}
 	if !top.isIndex() {
 		return top, nil

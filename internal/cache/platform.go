@@ -8,10 +8,6 @@ import (
 	"github.com/regapi/regapi/internal/registry"
 )
 
-// defaultPlatform is what the registry client picks from an index when no
-// platform is named.
-var defaultPlatform = v1.Platform{OS: "linux", Architecture: "amd64"}
-
 // platformOf reads image options: the platform asked for (nil when none is,
 // WithPlatform{Platform: nil} included, as the client reads it), and whether
 // every option is one the cache knows how to key. Unknown options make the

@@ -7,18 +7,23 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/regapi/regapi/internal/auth"
+	"github.com/regapi/regapi/internal/registry"
 )
+
+// DefaultPlatform is the platform an index resolves to when a request
+// names none, unless configured: the registry client's.
+var DefaultPlatform = registry.DefaultPlatform.String()
 
 // Defaults used when neither the file, a flag nor a variable sets a value.
 const (
 	DefaultListen          = ":8080"
-	DefaultPlatform        = "linux/amd64"
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "json"
 	DefaultShutdownGrace   = 20 * time.Second
@@ -221,7 +226,7 @@ func (c *Config) AuthJSON(allowAnonymous bool) []byte {
 
 // ParsePlatform reads os/arch[/variant] and insists on both os and arch.
 func ParsePlatform(s string) (*v1.Platform, error) {
-	p, err := v1.ParsePlatform(s)
+	p, err := v1.ParsePlatform(strings.ToLower(s))
 	if err != nil || p.OS == "" || p.Architecture == "" {
 		return nil, fmt.Errorf("platform %q: want os/arch[/variant], e.g. linux/arm64/v8", s)
 	}

@@ -21,7 +21,7 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		t := repoTargetFrom(ctx)
-		platform, err := platformOrDefault(r, defaultPlatform)
+		platform, explicit, err := platformOrDefault(r, defaultPlatform)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -31,7 +31,7 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 			writeError(w, r, logger, err)
 			return
 		}
-		res, err := resolveManifest(ctx, t, platform)
+		res, err := resolveManifest(ctx, t, platform, explicit)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return

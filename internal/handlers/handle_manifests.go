@@ -48,7 +48,7 @@ func handleManifest(logger *slog.Logger, memo *answerMemo) http.Handler {
 				return
 			}
 		}
-		res, err := resolveManifest(r.Context(), t, platform)
+		res, err := resolveManifest(r.Context(), t, platform, platform != nil)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -107,24 +107,25 @@ func handleDigest(logger *slog.Logger, defaultPlatform v1.Platform) http.Handler
 	})
 }
 
-// platformOrDefault reads ?platform= or falls back to the server's default.
-func platformOrDefault(r *http.Request, def v1.Platform) (*v1.Platform, error) {
-	p, err := parsePlatform(r.URL.Query().Get("platform"))
+// platformOrDefault reads ?platform= or falls back to the server's
+// default; explicit says the request named it.
+func platformOrDefault(r *http.Request, def v1.Platform) (p *v1.Platform, explicit bool, err error) {
+	p, err = parsePlatform(r.URL.Query().Get("platform"))
 	if err != nil || p != nil {
-		return p, err
+		return p, p != nil, err
 	}
-	return &def, nil
+	return &def, false, nil
 }
 
 // resolveOrDefault resolves t's manifest for ?platform=, or for the
 // server's default platform when the query names none: the reads that
 // answer one image's content (digest, config, files).
 func resolveOrDefault(r *http.Request, t repoTarget, def v1.Platform) (resolved, error) {
-	platform, err := platformOrDefault(r, def)
+	platform, explicit, err := platformOrDefault(r, def)
 	if err != nil {
 		return resolved{}, err
 	}
-	return resolveManifest(r.Context(), t, platform)
+	return resolveManifest(r.Context(), t, platform, explicit)
 }
 
 // setPlatformHeader names the platform served when an index was resolved.

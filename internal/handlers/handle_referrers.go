@@ -49,7 +49,7 @@ func handleReferrers(logger *slog.Logger) http.Handler {
 			writeError(w, r, logger, errorf(codeParameterInvalid, "artifactType longer than %d bytes", maxArtifactType))
 			return
 		}
-		res, err := resolveManifest(ctx, t, platform)
+		res, err := resolveManifest(ctx, t, platform, platform != nil)
 		if err != nil {
 			writeError(w, r, logger, err)
 			return

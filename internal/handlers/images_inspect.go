@@ -79,7 +79,7 @@ func (in *insight) handleInspect() http.Handler {
 			writeError(w, r, in.logger, err)
 			return
 		}
-		res, err := resolveManifest(ctx, t, platform)
+		res, err := resolveManifest(ctx, t, platform, platform != nil)
 		if err != nil {
 			writeError(w, r, in.logger, err)
 			return

@@ -200,9 +200,11 @@ func parsePlatform(s string) (*v1.Platform, error) {
 			return nil, errorf(codePlatformInvalid, "invalid platform %q: want os/arch[/variant]", truncate(s))
 		}
 	}
-	p := &v1.Platform{OS: parts[0], Architecture: parts[1]}
+	// Platforms are lowercase by convention (GOOS/GOARCH); LINUX/AMD64
+	// means the same and is matched (and cached) as linux/amd64.
+	p := &v1.Platform{OS: strings.ToLower(parts[0]), Architecture: strings.ToLower(parts[1])}
 	if len(parts) == 3 {
-		p.Variant = parts[2]
+		p.Variant = strings.ToLower(parts[2])
 	}
 	return p, nil
 }

@@ -26,14 +26,23 @@ type resolved struct {
 // and want is set, it fetches the child for want by digest. Children are
 // picked here, not by the client, so that each lookup is keyed by a digest
 // and the index itself is fetched (and cached) once for every platform.
-func resolveManifest(ctx context.Context, t repoTarget, want *v1.Platform) (resolved, error) {
+// When the request named want (explicit) and the manifest is a single
+// image, the image's own platform (from its config) must match want:
+// PLATFORM_UNKNOWN otherwise, never a silently different image.
+func resolveManifest(ctx context.Context, t repoTarget, want *v1.Platform, explicit bool) (resolved, error) {
 	c := t.client()
 	m, err := c.GetManifest(ctx, t.clientRef())
 	if err != nil {
 		return resolved{}, fmt.Errorf("get manifest %s: %w", t.clientRef(), err)
 	}
-	if want == nil || !m.GetDescriptor().GetMediaType().IsIndex() {
+	if want == nil {
 		return resolved{manifest: m}, nil
+	}
+	if !m.GetDescriptor().GetMediaType().IsIndex() {
+		if !explicit {
+			return resolved{manifest: m}, nil
+		}
+		return imageForPlatform(ctx, t, m, *want)
 	}
 	idx, err := m.GetIndexManifest()
 	if err != nil {
@@ -55,6 +64,26 @@ func resolveManifest(ctx context.Context, t repoTarget, want *v1.Platform) (reso
 	return resolved{manifest: cm, platform: &p}, nil
 }
 
+// imageForPlatform answers an explicit platform on a single image: the
+// image when its config's platform matches want by the one rule
+// (registry.PickPlatform), else PLATFORM_UNKNOWN listing the image's own.
+func imageForPlatform(ctx context.Context, t repoTarget, m registry.ManifestResult, want v1.Platform) (resolved, error) {
+	digest := m.GetDescriptor().GetDigest().String()
+	cf, err := t.client().GetImageConfig(ctx, "@"+digest)
+	if err != nil {
+		return resolved{}, fmt.Errorf("config of %s, for its platform: %w", digest, err)
+	}
+	own := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+	var platforms []*v1.Platform
+	if own.OS != "" && own.Architecture != "" {
+		platforms = append(platforms, &own)
+	}
+	if _, err := registry.PickPlatform(platforms, want); err != nil {
+		return resolved{}, err
+	}
+	return resolved{manifest: m, platform: &own}, nil
+}
+
 // imageLayers returns the layers of the image at digest in t's repository,
 // the input of the extract and files routes.
 func imageLayers(ctx context.Context, t repoTarget, digest string) ([]v1.Layer, error) {
@@ -69,42 +98,17 @@ func imageLayers(ctx context.Context, t repoTarget, digest string) ([]v1.Layer, 
 	return layers, nil
 }
 
-// pickPlatform returns the index entry for want: an exact os/arch/variant
-// match first, then one that differs only by a variant want leaves open
-// (or arm64's implied v8).
+// pickPlatform returns the index entry for want (registry.PickPlatform).
 func pickPlatform(entries []registry.Descriptor, want v1.Platform) (registry.Descriptor, error) {
-	for _, loose := range []bool{false, true} {
-		for _, d := range entries {
-			if p := d.GetPlatform(); p != nil && platformMatches(*p, want, loose) {
-				return d, nil
-			}
-		}
+	platforms := make([]*v1.Platform, len(entries))
+	for i, d := range entries {
+		platforms[i] = d.GetPlatform()
 	}
-	var available []v1.Platform
-	for _, d := range entries {
-		// Attestation manifests (buildkit) carry unknown/unknown.
-		if p := d.GetPlatform(); p != nil && p.OS != "unknown" {
-			available = append(available, *p)
-		}
+	i, err := registry.PickPlatform(platforms, want)
+	if err != nil {
+		return registry.Descriptor{}, err
 	}
-	return registry.Descriptor{}, &registry.PlatformNotFoundError{Platform: want, Available: available}
-}
-
-func platformMatches(got, want v1.Platform, loose bool) bool {
-	if got.OS != want.OS || got.Architecture != want.Architecture {
-		return false
-	}
-	if got.Variant == want.Variant {
-		return true
-	}
-	if !loose {
-		return false
-	}
-	if want.Variant == "" {
-		return true
-	}
-	// linux/arm64 and linux/arm64/v8 are the same platform.
-	return got.Architecture == "arm64" && (got.Variant == "" || got.Variant == "v8") && want.Variant == "v8"
+	return entries[i], nil
 }
 
 // platformString is os/arch[/variant], without v1.Platform.String's

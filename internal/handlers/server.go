@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/registry"
@@ -22,7 +21,7 @@ func NewServer(cfg Config) http.Handler {
 	}
 	platform := cfg.DefaultPlatform
 	if platform.OS == "" || platform.Architecture == "" {
-		platform = v1.Platform{OS: "linux", Architecture: "amd64"}
+		platform = registry.DefaultPlatform
 	}
 	ready := cfg.Ready
 	if ready == nil {

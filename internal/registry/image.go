@@ -10,9 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 )
 
-// defaultPlatform is what an index resolves to without WithPlatform.
-var defaultPlatform = v1.Platform{OS: "linux", Architecture: "amd64"}
-
 // GetImage resolves reference to an image; an index resolves to the
 // platform of WithPlatform (default linux/amd64). The image reads its
 // config and layers lazily with ctx, so ctx must outlive their use and
@@ -60,29 +57,27 @@ func platformOf(opts []ImageGetOption, withDefault bool) *v1.Platform {
 		opt.applyImageGet(&o)
 	}
 	if o.platform == nil && withDefault {
-		p := defaultPlatform
+		p := DefaultPlatform
 		return &p
 	}
 	return o.platform
 }
 
-// pickChild finds the first entry of the raw index that satisfies want.
+// pickChild finds the entry of the raw index for want (PickPlatform).
 func pickChild(rawIndex []byte, want v1.Platform) (v1.Descriptor, error) {
 	idx, err := parseIndex(rawIndex)
 	if err != nil {
 		return v1.Descriptor{}, err
 	}
-	var avail []v1.Platform
-	for _, d := range idx.Manifests {
-		if d.Platform == nil {
-			continue
-		}
-		if d.Platform.Satisfies(want) {
-			return d, nil
-		}
-		avail = append(avail, *d.Platform)
+	platforms := make([]*v1.Platform, len(idx.Manifests))
+	for i, d := range idx.Manifests {
+		platforms[i] = d.Platform
 	}
-	return v1.Descriptor{}, &PlatformNotFoundError{Platform: want, Available: avail}
+	i, err := PickPlatform(platforms, want)
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	return idx.Manifests[i], nil
 }
 
 func parseIndex(raw []byte) (*v1.IndexManifest, error) {

@@ -30,7 +30,8 @@ func (c *client) push(ctx context.Context, tag string, t remote.Taggable) error 
 
 // CopyImage copies the manifest at reference with everything it references
 // to dst under dstTag and returns the digest written. An index is copied
-// whole, unless WithPlatform picks one of its children. Blobs stream from
+// whole, unless WithPlatform picks one of its children; a single image
+// named with WithPlatform must have that platform (PlatformNotFoundError). Blobs stream from
 // this registry to dst's; a blob dst already has is not uploaded again.
 func (c *client) CopyImage(ctx context.Context, reference string, dst Client, dstTag string, opts ...ImageGetOption) (*v1.Hash, error) {
 	ctx, cl := c.begin(ctx, "copy image", reference)
@@ -58,6 +59,17 @@ func (c *client) copyTo(ctx context.Context, reference string, dst Client, dstTa
 		img, err := desc.Image()
 		if err != nil {
 			return nil, err
+		}
+		if want != nil {
+			// A platform named for a single image must be its own.
+			cf, err := img.ConfigFile()
+			if err != nil {
+				return nil, err
+			}
+			own := v1.Platform{OS: cf.OS, Architecture: cf.Architecture, Variant: cf.Variant}
+			if _, err := PickPlatform([]*v1.Platform{&own}, *want); err != nil {
+				return nil, err
+			}
 		}
 		if err := dst.PushImage(ctx, dstTag, img); err != nil {
 			return nil, err
