@@ -40,6 +40,14 @@ const digestTTL = 7 * 24 * time.Hour
 // Past it, the next lookup tries again: a server that is back is used again.
 const downFor = time.Second
 
+// sharedDialTimeout bounds a background dial of the connection pool, and
+// sharedIdleConns is how many connections it keeps ready: a lookup's calls
+// are sequential, and loads run on a few goroutines at once.
+const (
+	sharedDialTimeout = 2 * time.Second
+	sharedIdleConns   = 2
+)
+
 // shared is the tier behind memory. Every call is bounded by timeout;
 // failures are counted and the lookup carries on without the tier.
 type shared struct {
@@ -76,7 +84,12 @@ func newShared(c *Cache, o sharedOptions, m *sharedMetrics) (*shared, error) {
 	if o.password != "" {
 		ro.Password = o.password
 	}
-	ro.DialTimeout, ro.ReadTimeout, ro.WriteTimeout = o.timeout, o.timeout, o.timeout
+	ro.ReadTimeout, ro.WriteTimeout = o.timeout, o.timeout
+	// A connection (a TLS handshake with rediss://) may take longer than
+	// one call's bound. The pool keeps idle connections ready, dialed in
+	// the background with this longer bound, so that calls rarely dial.
+	ro.DialTimeout = max(o.timeout, sharedDialTimeout)
+	ro.MinIdleConns = sharedIdleConns
 	// Waiting for a pooled connection is part of the call's bound; a
 	// failed call is not retried (the registry is the fallback).
 	ro.PoolTimeout = o.timeout

@@ -54,6 +54,12 @@ func (s *shared) load(ctx context.Context, l lookup, load loadFunc, fresh func()
 			return s.fetch(ctx, l, load, fresh, "")
 		}
 		if won {
+			// The previous holder may have stored the answer and let go
+			// between this replica's read and its taking the lease.
+			if v, ok := s.get(ctx, l); ok {
+				s.releaseLease(ctx, l, token)
+				return sharedResult{val: v.val, size: v.size, err: v.err, shared: true, ttl: v.ttl}
+			}
 			s.m.leases[leaseWon].Inc()
 			return s.fetch(ctx, l, load, fresh, token)
 		}
@@ -77,9 +83,7 @@ func (s *shared) fetch(ctx context.Context, l lookup, load loadFunc, fresh func(
 		// Whatever happens, waiters learn that this fetch is over; a
 		// panicking load still releases (and Cache.run recovers it).
 		defer func() {
-			s.call(context.WithoutCancel(ctx), callLease, func(ctx context.Context) error {
-				return release.Run(ctx, s.rdb, []string{s.leaseKey(l.key)}, token).Err()
-			})
+			s.releaseLease(ctx, l, token)
 			s.notify(context.WithoutCancel(ctx), l.key, r.err == nil || isNotFound(r.err))
 		}()
 	}
@@ -88,6 +92,13 @@ func (s *shared) fetch(ctx context.Context, l lookup, load loadFunc, fresh func(
 		s.store(context.WithoutCancel(ctx), l, r.val, r.size, r.err)
 	}
 	return r
+}
+
+// releaseLease lets go of l's lease if it is still token's.
+func (s *shared) releaseLease(ctx context.Context, l lookup, token string) {
+	s.call(context.WithoutCancel(ctx), callLease, func(ctx context.Context) error {
+		return release.Run(ctx, s.rdb, []string{s.leaseKey(l.key)}, token).Err()
+	})
 }
 
 // takeLease tries to take l's lease for the lease time.
