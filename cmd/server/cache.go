@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/regapi/regapi/internal/cache"
 	"github.com/regapi/regapi/internal/config"
@@ -78,4 +83,29 @@ func newCache(c config.Cache, reg prometheus.Registerer) (*cache.Cache, error) {
 		)
 	}
 	return cache.New(opts...)
+}
+
+// redisLogs routes the Redis client's own log lines (a pub/sub connection
+// dropped and reconnected, say) into the service's log. The client keeps its
+// logger in a package variable, set once; the logger it writes to is the
+// latest run's (tests run several).
+var (
+	redisLogs  sync.Once
+	redisLogTo atomic.Pointer[slog.Logger]
+)
+
+// redisLogger is the Redis client's logging interface over slog. Its lines
+// name connections and errors, never credentials.
+type redisLogger struct{}
+
+func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if l := redisLogTo.Load(); l != nil {
+		l.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "redis")
+	}
+}
+
+// logRedis sends the Redis client's log lines to logger.
+func logRedis(logger *slog.Logger) {
+	redisLogTo.Store(logger)
+	redisLogs.Do(func() { redis.SetLogger(redisLogger{}) })
 }

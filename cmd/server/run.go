@@ -61,6 +61,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if answers != nil {
 		defer answers.Close()
 		if u := opts.cache.Shared.URL; u != "" {
+			logRedis(logger)
 			// The URL carries no password (checked); /readyz never
 			// depends on the server answering.
 			logger.Info("shared cache tier", "url", u, "prefix", opts.cache.Shared.Prefix,
