@@ -54,6 +54,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	if opts.cache.Shared.URL != "" {
+		logRedis(logger) // before the client's goroutines start
+	}
 	answers, err := newCache(opts.cache, reg)
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
@@ -61,7 +64,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if answers != nil {
 		defer answers.Close()
 		if u := opts.cache.Shared.URL; u != "" {
-			logRedis(logger)
 			// The URL carries no password (checked); /readyz never
 			// depends on the server answering.
 			logger.Info("shared cache tier", "url", u, "prefix", opts.cache.Shared.Prefix,
