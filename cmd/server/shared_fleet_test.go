@@ -246,10 +246,6 @@ func TestFleetCorruptValueIsNeverServed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := img.RawManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
 	path := "/api/v1/repos/hub/team/app/-/manifests/" + d.String()
 	f.get(t, 0, path)
 
@@ -269,8 +265,8 @@ func TestFleetCorruptValueIsNeverServed(t *testing.T) {
 		t.Fatal(err)
 	}
 	a := f.get(t, 1, path)
-	if bytes.Contains(a.body, []byte("CONFIG")) || !bytes.Contains(a.body, raw[:20]) && !json.Valid(a.body) {
-		t.Fatalf("served %s", a.body)
+	if bytes.Contains(a.body, []byte("CONFIG")) {
+		t.Fatalf("served the manifest planted in Redis, which does not hash to %s: %s", d, a.body)
 	}
 	if a.cache != "MISS" {
 		t.Fatalf("X-Cache %q %q, want MISS (refetched)", a.cache, a.tier)
