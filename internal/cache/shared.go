@@ -147,7 +147,8 @@ type sharedValue struct {
 
 // get reads l's entry. ok is false on a miss, a failure or a value that is
 // not what the key names (dropped, so that the registry's answer replaces
-// it); such a value is never returned.
+// it); such a value is never returned. Hits are counted here, misses by
+// the caller, once per lookup.
 func (s *shared) get(ctx context.Context, l lookup) (v sharedValue, ok bool) {
 	key := s.entryKey(l.key)
 	var get *redis.StringCmd
@@ -161,9 +162,6 @@ func (s *shared) get(ctx context.Context, l lookup) (v sharedValue, ok bool) {
 		return err
 	})
 	if err != nil {
-		if errors.Is(err, redis.Nil) {
-			s.m.misses[l.kind].Inc()
-		}
 		return v, false
 	}
 	b, _ := get.Bytes()

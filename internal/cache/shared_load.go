@@ -44,6 +44,7 @@ func (s *shared) load(ctx context.Context, l lookup, load loadFunc, fresh func()
 	if !s.up() {
 		return s.fetch(ctx, l, load, fresh, "")
 	}
+	s.m.misses[l.kind].Inc()
 	deadline := time.Now().Add(s.lease)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d

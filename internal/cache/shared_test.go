@@ -401,3 +401,17 @@ func TestSharedValues(t *testing.T) {
 		t.Fatal("GetShared without a shared tier found something")
 	}
 }
+
+// Each lookup the shared tier cannot answer counts one miss, however many
+// times the lease dance reads the key.
+func TestSharedMissesCountLookups(t *testing.T) {
+	f := newFleet(t, 1)
+	f.up.addImage(t, "org/app", "v1", []byte(`{}`))
+	f.tagsOf(t, 0)
+	if n := f.counter(t, 0, "regapi_cache_shared_misses_total", map[string]string{"kind": "tags"}); n != 1 {
+		t.Fatalf("shared tag misses = %d, want 1", n)
+	}
+	if n := f.counter(t, 0, "regapi_cache_shared_leases_total", map[string]string{"result": "won"}); n != 1 {
+		t.Fatalf("leases won = %d, want 1", n)
+	}
+}
