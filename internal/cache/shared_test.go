@@ -2,15 +2,10 @@ package cache
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/redis/go-redis/v9"
@@ -198,188 +193,6 @@ func TestSharedCorruptValueIsNotServed(t *testing.T) {
 	}
 }
 
-// Concurrent cold lookups of one key on three replicas make one upstream
-// call: one replica takes the lease, the others wait for its answer.
-func TestSharedLeaseOneFetchAcrossReplicas(t *testing.T) {
-	f := newFleet(t, 3)
-	f.up.addImage(t, "org/app", "v1", []byte(`{}`))
-	g := newGate(64)
-	f.up.setHook(func(ctx context.Context, call string) error { return g.hook(ctx, call) })
-
-	var wg sync.WaitGroup
-	errs := make(chan error, 30)
-	for i := range 30 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tags, err := f.hubs[i%3].WithSegment("org", "app").ListTags(context.Background())
-			if err == nil && !slices.Equal(tags, []string{"v1"}) {
-				err = fmt.Errorf("tags = %v", tags)
-			}
-			errs <- err
-		}()
-	}
-	<-g.started
-	// Every replica has a lookup in flight: one holds the lease, the
-	// others wait on it.
-	waitUntil(t, "two replicas wait on the lease", func() bool {
-		n := 0
-		for i := range 3 {
-			n += f.counter(t, i, "regapi_cache_shared_leases_total", map[string]string{"result": "waited"})
-		}
-		return n == 2
-	})
-	close(g.release)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := f.up.count("ListTags"); n != 1 {
-		t.Fatalf("upstream ListTags calls = %d, want 1", n)
-	}
-}
-
-// A lease holder whose fetch fails lets the waiters fetch themselves.
-func TestSharedLeaseHolderFails(t *testing.T) {
-	f := newFleet(t, 2)
-	f.up.addImage(t, "org/app", "v1", []byte(`{}`))
-	g := newGate(8)
-	boom := errors.New("upstream down")
-	first := true
-	var mu sync.Mutex
-	f.up.setHook(func(ctx context.Context, call string) error {
-		mu.Lock()
-		fail := first
-		first = false
-		mu.Unlock()
-		if fail {
-			g.hook(ctx, call)
-			return boom
-		}
-		return nil
-	})
-	done := make(chan error, 1)
-	go func() {
-		_, err := f.hubs[0].WithSegment("org", "app").ListTags(context.Background())
-		done <- err
-	}()
-	<-g.started
-	other := make(chan error, 1)
-	go func() {
-		tags, err := f.hubs[1].WithSegment("org", "app").ListTags(context.Background())
-		if err == nil && !slices.Equal(tags, []string{"v1"}) {
-			err = fmt.Errorf("tags = %v", tags)
-		}
-		other <- err
-	}()
-	waitUntil(t, "replica 1 waits on the lease", func() bool {
-		return f.counter(t, 1, "regapi_cache_shared_leases_total", map[string]string{"result": "waited"}) == 1
-	})
-	close(g.release)
-	if err := <-done; !errors.Is(err, boom) {
-		t.Fatalf("lease holder = %v, want %v", err, boom)
-	}
-	if err := <-other; err != nil {
-		t.Fatalf("waiter = %v, want the tags it fetched itself", err)
-	}
-	if n := f.counter(t, 1, "regapi_cache_shared_leases_total", map[string]string{"result": "gave_up"}); n != 1 {
-		t.Fatalf("gave_up = %d, want 1", n)
-	}
-}
-
-// A push through one replica is seen by a tag list read through another
-// right after it: the shared keys are gone and every replica dropped its
-// copy before the push returned.
-func TestSharedInvalidationReachesEveryReplica(t *testing.T) {
-	f := newFleet(t, 3)
-	f.up.addImage(t, "org/app", "v1", []byte(`{}`))
-	for i := range 3 {
-		f.tagsOf(t, i)
-	}
-	img := testImage(t)
-	if err := f.hubs[0].WithSegment("org", "app").PushImage(context.Background(), "v2", img); err != nil {
-		t.Fatal(err)
-	}
-	for i := range 3 {
-		if tags, _, _ := f.tagsOf(t, i); !slices.Equal(tags, []string{"v1", "v2"}) {
-			t.Fatalf("replica %d after the push = %v, want [v1 v2]", i, tags)
-		}
-	}
-}
-
-func TestSharedPurgeEmptiesEveryReplica(t *testing.T) {
-	f := newFleet(t, 2)
-	f.up.addImage(t, "org/app", "v1", []byte(`{}`))
-	f.tagsOf(t, 0)
-	f.tagsOf(t, 1)
-	if n := f.caches[0].Purge("hub/org"); n < 2 {
-		t.Fatalf("Purge = %d, want the memory entry and the shared key at least", n)
-	}
-	for i := range 2 {
-		if n, _ := f.caches[i].Len(); n != 0 {
-			t.Fatalf("replica %d holds %d entries after the purge", i, n)
-		}
-	}
-	keys, err := f.rdb.Keys(context.Background(), "regapi:v1:e:*").Result()
-	if err != nil || len(keys) != 0 {
-		t.Fatalf("shared keys after the purge = %q, %v; want none", keys, err)
-	}
-	if _, s, _ := f.tagsOf(t, 1); s != StatusMiss {
-		t.Fatalf("read after the purge = %s, want MISS", s)
-	}
-}
-
-// With the server gone every lookup still answers, from memory or the
-// registry, within the tier's timeout; failures are counted. When it is
-// back the tier is used again.
-func TestSharedServerDownAndBack(t *testing.T) {
-	f := newFleet(t, 2, WithSharedTimeout(50*time.Millisecond))
-	f.up.addImage(t, "org/app", "v1", []byte(`{}`))
-	f.tagsOf(t, 0)
-	f.redis.Stop()
-
-	start := time.Now()
-	if tags, s, _ := f.tagsOf(t, 1); s != StatusMiss || !slices.Equal(tags, []string{"v1"}) {
-		t.Fatalf("replica 1 with the server down = %v %s, want [v1] MISS", tags, s)
-	}
-	if _, s, tier := f.tagsOf(t, 0); s != StatusHit || tier != TierMemory {
-		t.Fatalf("replica 0 with the server down = %s %s, want HIT memory", s, tier)
-	}
-	if took := time.Since(start); took > 2*time.Second {
-		t.Fatalf("lookups with the server down took %s", took)
-	}
-	if n := f.counter(t, 1, "regapi_cache_shared_errors_total", nil); n == 0 {
-		t.Fatal("no shared errors counted with the server down")
-	}
-
-	f.redis.Restart()
-	// The tier is skipped for downFor after a failure; then used again.
-	key := f.caches[1].shared.entryKey(f.hubs[1].WithSegment("org", "app").(*client).key(opTags, ""))
-	waitUntil(t, "replica 1 writes to the shared tier again", func() bool {
-		f.caches[1].purgeLocal("")
-		f.tagsOf(t, 1)
-		n, _ := f.rdb.Exists(context.Background(), key).Result()
-		return n == 1
-	})
-	f.caches[0].purgeLocal("")
-	if _, s, tier := f.tagsOf(t, 0); s != StatusHit || tier != TierShared {
-		t.Fatalf("replica 0 after the restart = %s %s, want HIT shared", s, tier)
-	}
-}
-
-// testImage is a small random image to push.
-func testImage(t *testing.T) v1.Image {
-	t.Helper()
-	img, err := random.Image(64, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
-
 // GetShared and SetShared carry rows the cache does not know itself across
 // replicas, and Purge drops them with their location.
 func TestSharedValues(t *testing.T) {
@@ -399,19 +212,5 @@ func TestSharedValues(t *testing.T) {
 	}
 	if _, ok := none.GetShared(ctx, "hub", "x"); ok {
 		t.Fatal("GetShared without a shared tier found something")
-	}
-}
-
-// Each lookup the shared tier cannot answer counts one miss, however many
-// times the lease dance reads the key.
-func TestSharedMissesCountLookups(t *testing.T) {
-	f := newFleet(t, 1)
-	f.up.addImage(t, "org/app", "v1", []byte(`{}`))
-	f.tagsOf(t, 0)
-	if n := f.counter(t, 0, "regapi_cache_shared_misses_total", map[string]string{"kind": "tags"}); n != 1 {
-		t.Fatalf("shared tag misses = %d, want 1", n)
-	}
-	if n := f.counter(t, 0, "regapi_cache_shared_leases_total", map[string]string{"result": "won"}); n != 1 {
-		t.Fatalf("leases won = %d, want 1", n)
 	}
 }
