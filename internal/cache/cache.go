@@ -144,7 +144,7 @@ func (c *Cache) put(ctx context.Context, l lookup, val any, size int64) {
 	c.storeLocked(&entry{key: l.key, loc: l.loc, kind: l.kind, val: val, size: entrySize(l.key, l.loc, size), stored: now})
 	c.mu.Unlock()
 	if c.shared != nil && c.shared.up() && c.shared.shares(l) {
-		c.shared.store(ctx, l, val, size, nil)
+		c.shared.store(ctx, l, val, size, nil, "")
 	}
 }
 

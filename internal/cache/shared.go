@@ -21,6 +21,7 @@ import (
 //	v1:i:<location>    memory keys under location that a write changes
 //	v1:r:<location>    repository-list keys under location
 //	v1:l:<memory key>  the lease of the replica fetching an answer
+//	v1:g:<location>    the location's generation, counted up by every write
 //	v1:events          the pub/sub channel of invalidations and leases
 const (
 	sharedVersion = "v1:"
@@ -28,6 +29,7 @@ const (
 	nsIndex       = "i:"
 	nsRepoIndex   = "r:"
 	nsLease       = "l:"
+	nsGeneration  = "g:"
 )
 
 // digestTTL is how long a digest-addressed answer stays in the shared tier.
@@ -145,71 +147,88 @@ type sharedValue struct {
 	ttl  time.Duration // what is left of the entry's expiry; 0: none
 }
 
-// get reads l's entry. ok is false on a miss, a failure or a value that is
-// not what the key names (dropped, so that the registry's answer replaces
-// it); such a value is never returned. Hits are counted here, misses by
-// the caller, once per lookup.
-func (s *shared) get(ctx context.Context, l lookup) (v sharedValue, ok bool) {
+// get reads l's entry and the generation of its location (see
+// storeGuarded). ok is false on a miss, a failure or a value that is not
+// what the key names (dropped, so that the registry's answer replaces it);
+// such a value is never returned. Hits are counted here, misses by the
+// caller, once per lookup.
+func (s *shared) get(ctx context.Context, l lookup) (v sharedValue, gen string, ok bool) {
 	key := s.entryKey(l.key)
-	var get *redis.StringCmd
+	var get, genCmd *redis.StringCmd
 	var ttl *redis.DurationCmd
 	err := s.call(ctx, callGet, func(ctx context.Context) error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
 			get = p.Get(ctx, key)
 			ttl = p.PTTL(ctx, key)
+			genCmd = p.Get(ctx, s.prefix+nsGeneration+l.loc)
 			return nil
 		})
+		if errors.Is(err, redis.Nil) {
+			err = nil // a key that is not there is an answer
+		}
 		return err
 	})
 	if err != nil {
-		return v, false
+		return v, "", false
 	}
-	b, _ := get.Bytes()
+	gen = genCmd.Val()
+	b, err := get.Bytes()
+	if err != nil {
+		return v, gen, false
+	}
 	v, err = decodeShared(l, b, s.c.o.maxEntryBytes)
 	if err != nil {
 		s.m.rejected[l.kind].Inc()
 		s.call(context.WithoutCancel(ctx), callDelete, func(ctx context.Context) error { return s.rdb.Del(ctx, key).Err() })
-		return v, false
+		return v, gen, false
 	}
 	if d := ttl.Val(); d > 0 {
 		v.ttl = d
 	}
 	s.m.hits[l.kind].Inc()
-	return v, true
+	return v, gen, true
 }
+
+// storeIfCurrent writes an entry that a write can change, and lists it under
+// its location (and, for a repository list, in the location's repository
+// index), only if the location's generation is still the one read before
+// the fetch: an invalidation in between makes the answer stale, and it
+// must not land after the invalidation deleted the older copy. One script,
+// so that the check and the write are one step for the server.
+var storeIfCurrent = redis.NewScript(`
+if (redis.call("GET", KEYS[2]) or "") ~= ARGV[1] then return 0 end
+redis.call("SET", KEYS[1], ARGV[2], "PX", ARGV[3])
+redis.call("SADD", KEYS[3], ARGV[4])
+redis.call("PEXPIRE", KEYS[3], ARGV[5])
+if ARGV[6] == "1" then
+  redis.call("SADD", KEYS[4], ARGV[4])
+  redis.call("PEXPIRE", KEYS[4], ARGV[5])
+end
+return 1`)
 
 // store writes what the registry answered for l: a value for its TTL (a
 // long one when digest-addressed), a not-found answer for the negative TTL.
 // Entries a write can change are listed under their location, so that
-// invalidation finds them without scanning.
-func (s *shared) store(ctx context.Context, l lookup, val any, size int64, lerr error) {
+// invalidation finds them without scanning, and are written only if no
+// invalidation of the location happened since gen was read.
+func (s *shared) store(ctx context.Context, l lookup, val any, size int64, lerr error, gen string) {
 	b, ttl, ok := encodeShared(l, val, lerr, s.c.o)
 	if !ok || int64(len(b)) > s.c.o.maxEntryBytes {
 		return
 	}
 	key := s.entryKey(l.key)
-	indexed := lerr != nil || !l.immutable
+	if lerr == nil && l.immutable {
+		s.call(ctx, callSet, func(ctx context.Context) error { return s.rdb.Set(ctx, key, b, ttl).Err() })
+		return
+	}
+	repos := "0"
+	if l.kind == kindRepositories {
+		repos = "1"
+	}
+	keys := []string{key, s.prefix + nsGeneration + l.loc, s.prefix + nsIndex + l.loc, s.prefix + nsRepoIndex + l.loc}
 	s.call(ctx, callSet, func(ctx context.Context) error {
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			p.Set(ctx, key, b, ttl)
-			if indexed {
-				s.index(ctx, p, nsIndex, l)
-			}
-			if l.kind == kindRepositories {
-				s.index(ctx, p, nsRepoIndex, l)
-			}
-			return nil
-		})
-		return err
+		return storeIfCurrent.Run(ctx, s.rdb, keys, gen, b, ttl.Milliseconds(), l.key, s.c.o.longestMutableTTL().Milliseconds(), repos).Err()
 	})
-}
-
-// index adds l's key to the set ns names under l's location. The set lasts
-// as long as the longest mutable entry can, renewed with every member.
-func (s *shared) index(ctx context.Context, p redis.Pipeliner, ns string, l lookup) {
-	set := s.prefix + ns + l.loc
-	p.SAdd(ctx, set, l.key)
-	p.PExpire(ctx, set, s.c.o.longestMutableTTL())
 }
 
 // shares reports whether l goes through the shared tier: answers whose

@@ -139,12 +139,23 @@ func (s *shared) broadcast(ctx context.Context, ev byte, payload string) {
 	}
 }
 
+// generationTTL is how long a location's generation outlives its last
+// write: far longer than any load runs (WithLoadTimeout), so that a load
+// never sees it vanish and start again from nothing.
+const generationTTL = time.Hour
+
 // invalidate deletes what a write to loc changed from the tier, then has
 // every replica drop it from memory: the location's mutable and not-found
-// entries and the repository lists of it and its parents.
+// entries and the repository lists of it and its parents. The generations
+// of loc and its parents count up in the same transaction that lists the
+// keys, so that a load that read the generation before it cannot store its
+// answer after it (storeIfCurrent): each store lands either before, and is
+// listed and deleted, or after, and is refused.
 func (s *shared) invalidate(ctx context.Context, loc string) {
 	sets := []string{s.prefix + nsIndex + loc}
+	var locs []string
 	for a := loc; ; {
+		locs = append(locs, a)
 		sets = append(sets, s.prefix+nsRepoIndex+a)
 		i := strings.LastIndexByte(a, '/')
 		if i < 0 {
@@ -154,7 +165,11 @@ func (s *shared) invalidate(ctx context.Context, loc string) {
 	}
 	var members []*redis.StringSliceCmd
 	s.call(ctx, callDelete, func(ctx context.Context) error {
-		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			for _, a := range locs {
+				p.Incr(ctx, s.prefix+nsGeneration+a)
+				p.PExpire(ctx, s.prefix+nsGeneration+a, generationTTL)
+			}
 			for _, set := range sets {
 				members = append(members, p.SMembers(ctx, set))
 			}

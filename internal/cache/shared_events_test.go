@@ -99,3 +99,39 @@ func testImage(t *testing.T) v1.Image {
 	}
 	return img
 }
+
+// A load that began before a write to its location cannot put its older
+// answer back after the write's invalidation: the location's generation
+// has moved, and the store is refused. Lists of parent locations too.
+func TestSharedStoreAfterInvalidationIsRefused(t *testing.T) {
+	f := newFleet(t, 1)
+	ctx := context.Background()
+	s := f.caches[0].shared
+	app := f.hubs[0].WithSegment("org", "app").(*client)
+	root := f.hubs[0].(*client)
+	tags := app.lookup(opTags, "", kindTags)
+	tags.ttl = time.Minute
+	repos := root.lookup(opRepos, "", kindRepositories)
+	repos.ttl = time.Minute
+	exists := func(l lookup) bool {
+		n, err := f.rdb.Exists(ctx, s.entryKey(l.key)).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n == 1
+	}
+
+	for _, l := range []lookup{tags, repos} {
+		_, gen, _ := s.get(ctx, l) // the load begins
+		s.invalidate(ctx, app.loc) // a push to org/app lands
+		s.store(ctx, l, []string{"old"}, 10, nil, gen)
+		if exists(l) {
+			t.Fatalf("%s: an answer fetched before the write was stored after it", l.kind)
+		}
+		_, gen, _ = s.get(ctx, l) // a load after the write
+		s.store(ctx, l, []string{"new"}, 10, nil, gen)
+		if !exists(l) {
+			t.Fatalf("%s: an answer fetched after the write was not stored", l.kind)
+		}
+	}
+}

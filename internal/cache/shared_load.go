@@ -36,13 +36,14 @@ type sharedResult struct {
 // seen during the load makes it stale.
 func (s *shared) load(ctx context.Context, l lookup, load loadFunc, fresh func() bool) sharedResult {
 	if !s.up() {
-		return s.fetch(ctx, l, load, fresh, "")
+		return s.fetch(ctx, l, load, fresh, "", "")
 	}
-	if v, ok := s.get(ctx, l); ok {
+	v, gen, ok := s.get(ctx, l)
+	if ok {
 		return sharedResult{val: v.val, size: v.size, err: v.err, shared: true, ttl: v.ttl}
 	}
 	if !s.up() {
-		return s.fetch(ctx, l, load, fresh, "")
+		return s.fetch(ctx, l, load, fresh, "", gen)
 	}
 	s.m.misses[l.kind].Inc()
 	deadline := time.Now().Add(s.lease)
@@ -52,17 +53,17 @@ func (s *shared) load(ctx context.Context, l lookup, load loadFunc, fresh func()
 	for {
 		token, won, err := s.takeLease(ctx, l)
 		if err != nil {
-			return s.fetch(ctx, l, load, fresh, "")
+			return s.fetch(ctx, l, load, fresh, "", gen)
 		}
 		if won {
 			// The previous holder may have stored the answer and let go
 			// between this replica's read and its taking the lease.
-			if v, ok := s.get(ctx, l); ok {
+			if v, _, ok := s.get(ctx, l); ok {
 				s.releaseLease(ctx, l, token)
 				return sharedResult{val: v.val, size: v.size, err: v.err, shared: true, ttl: v.ttl}
 			}
 			s.m.leases[leaseWon].Inc()
-			return s.fetch(ctx, l, load, fresh, token)
+			return s.fetch(ctx, l, load, fresh, token, gen)
 		}
 		s.m.leases[leaseWaited].Inc()
 		v, ok, again := s.wait(ctx, l, deadline)
@@ -71,14 +72,15 @@ func (s *shared) load(ctx context.Context, l lookup, load loadFunc, fresh func()
 		}
 		if !again {
 			s.m.leases[leaseGaveUp].Inc()
-			return s.fetch(ctx, l, load, fresh, "")
+			return s.fetch(ctx, l, load, fresh, "", gen)
 		}
 	}
 }
 
-// fetch asks the registry and writes the answer to the shared tier. With a
-// lease token it then releases the lease and tells the waiters.
-func (s *shared) fetch(ctx context.Context, l lookup, load loadFunc, fresh func() bool, token string) sharedResult {
+// fetch asks the registry and writes the answer to the shared tier, unless
+// the location was invalidated since gen was read. With a lease token it
+// then releases the lease and tells the waiters.
+func (s *shared) fetch(ctx context.Context, l lookup, load loadFunc, fresh func() bool, token, gen string) sharedResult {
 	var r sharedResult
 	if token != "" {
 		// Whatever happens, waiters learn that this fetch is over; a
@@ -90,7 +92,7 @@ func (s *shared) fetch(ctx context.Context, l lookup, load loadFunc, fresh func(
 	}
 	r.val, r.size, r.err = load(ctx)
 	if fresh() && s.up() {
-		s.store(context.WithoutCancel(ctx), l, r.val, r.size, r.err)
+		s.store(context.WithoutCancel(ctx), l, r.val, r.size, r.err, gen)
 	}
 	return r
 }
@@ -139,7 +141,7 @@ func (s *shared) wait(ctx context.Context, l lookup, deadline time.Time) (v shar
 		case <-ctx.Done():
 			return v, false, false
 		}
-		if v, ok := s.get(ctx, l); ok {
+		if v, _, ok := s.get(ctx, l); ok {
 			return v, true, false
 		}
 		if !s.up() {
