@@ -196,15 +196,17 @@ const purgeBound = 5 * time.Second
 func (s *shared) purge(ctx context.Context, prefix string) int {
 	ctx, cancel := context.WithTimeout(ctx, purgeBound)
 	defer cancel()
+	// Generations stay: they only ever count up, so that a load that read
+	// one before the purge cannot store after it.
 	var patterns []string
-	if prefix == "" {
-		patterns = []string{globEscape(s.prefix) + "*"}
-	} else {
-		p := globEscape(prefix)
-		for _, ns := range []string{nsEntry, nsIndex, nsRepoIndex, nsLease} {
-			base := globEscape(s.prefix+ns) + p
-			patterns = append(patterns, base, base+"[/\x00]*")
+	for _, ns := range []string{nsEntry, nsIndex, nsRepoIndex, nsLease} {
+		base := globEscape(s.prefix + ns)
+		if prefix == "" {
+			patterns = append(patterns, base+"*")
+			continue
 		}
+		base += globEscape(prefix)
+		patterns = append(patterns, base, base+"[/\x00]*")
 	}
 	n := 0
 	for _, pattern := range patterns {
