@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/regapi/regapi/internal/cache"
 	"github.com/regapi/regapi/internal/config"
@@ -33,13 +38,32 @@ func cacheOptions(file config.Cache, set map[string]bool, disabled bool, maxByte
 	return c.WithDefaults(), nil
 }
 
+// sharedOptions lays --cache-shared-url and --cache-shared-password-file
+// over the file's cache.shared. A URL given as a flag or variable is checked
+// as the file's is: a password in it is refused (flags show in process
+// lists, variables in pod specs), pointing to the file settings.
+func sharedOptions(c config.Cache, set map[string]bool, url, passwordFile string) (config.Cache, error) {
+	if set["cache-shared-url"] {
+		if err := config.CheckSharedURL(url); err != nil {
+			return c, fmt.Errorf("--cache-shared-url: %w", err)
+		}
+		c.Shared.URL = url
+	}
+	if set["cache-shared-password-file"] {
+		if err := c.Shared.ResolvePasswordFile(passwordFile); err != nil {
+			return c, fmt.Errorf("--cache-shared-password-file: %w", err)
+		}
+	}
+	return c, nil
+}
+
 // newCache builds the answer cache from its configuration, or returns nil
 // when the configuration turns it off.
 func newCache(c config.Cache, reg prometheus.Registerer) (*cache.Cache, error) {
 	if c.Disabled {
 		return nil, nil
 	}
-	return cache.New(
+	opts := []cache.Option{
 		cache.WithMaxBytes(int64(c.MaxBytes)),
 		cache.WithMaxEntries(c.MaxEntries),
 		cache.WithMaxEntryBytes(int64(c.MaxEntryBytes)),
@@ -49,5 +73,39 @@ func newCache(c config.Cache, reg prometheus.Registerer) (*cache.Cache, error) {
 		cache.WithNegativeTTL(time.Duration(c.TTL.Negative)),
 		cache.WithStaleWindow(time.Duration(c.StaleWindow)),
 		cache.WithRegisterer(reg),
-	)
+	}
+	if s := c.Shared; s.URL != "" {
+		opts = append(opts,
+			cache.WithShared(s.URL, s.ResolvedUsername, string(s.ResolvedPassword)),
+			cache.WithSharedPrefix(s.Prefix),
+			cache.WithSharedTimeout(time.Duration(s.Timeout)),
+			cache.WithSharedLease(time.Duration(s.Lease)),
+		)
+	}
+	return cache.New(opts...)
+}
+
+// redisLogs routes the Redis client's own log lines (a pub/sub connection
+// dropped and reconnected, say) into the service's log. The client keeps its
+// logger in a package variable, set once; the logger it writes to is the
+// latest run's (tests run several).
+var (
+	redisLogs  sync.Once
+	redisLogTo atomic.Pointer[slog.Logger]
+)
+
+// redisLogger is the Redis client's logging interface over slog. Its lines
+// name connections and errors, never credentials.
+type redisLogger struct{}
+
+func (redisLogger) Printf(ctx context.Context, format string, v ...any) {
+	if l := redisLogTo.Load(); l != nil {
+		l.WarnContext(ctx, fmt.Sprintf(format, v...), "component", "redis")
+	}
+}
+
+// logRedis sends the Redis client's log lines to logger.
+func logRedis(logger *slog.Logger) {
+	redisLogTo.Store(logger)
+	redisLogs.Do(func() { redis.SetLogger(redisLogger{}) })
 }

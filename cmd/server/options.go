@@ -130,6 +130,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		cacheOff       = fs.Bool("cache-disabled", false, "serve every answer from the upstream (no answer cache)")
 		cacheMax       = fs.String("cache-max-bytes", "256MiB", "memory budget of the answer cache (`size`: bytes or 512MiB, 1GiB …)")
 		cacheStale     = fs.Duration("cache-stale-window", 10*time.Minute, "how long past its TTL a cached answer is served when the upstream fails")
+		sharedURL      = fs.String("cache-shared-url", "", "a Redis or Valkey the replicas share as a second cache tier (redis://host:port[/db], rediss:// for TLS; no password: see --cache-shared-password-file)")
+		sharedPassFile = fs.String("cache-shared-password-file", "", "`file` holding the password of --cache-shared-url")
 		maxFileSize    = fs.String("max-file-size", "256MiB", "largest file the files route serves (`size`: bytes or 64MiB, 1GiB …); 413 beyond")
 		maxImageRows   = fs.Int("max-image-rows", config.DefaultMaxImageRows, "most tags the image table computes rows for to sort by date or filter by digest; 400 TOO_MANY_TAGS beyond")
 	)
@@ -299,6 +301,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		o.maxConns = defaultMaxConnections()
 	}
 	if o.cache, err = cacheOptions(file.Cache, set, *cacheOff, *cacheMax, *cacheStale); err != nil {
+		return nil, err
+	}
+	if o.cache, err = sharedOptions(o.cache, set, *sharedURL, *sharedPassFile); err != nil {
 		return nil, err
 	}
 	if o.reads, err = readOptions(file, set, *readConc, *streamIdle, *maxFileSize, *maxImageRows); err != nil {

@@ -26,7 +26,7 @@ var (
 	readmeCurl    = regexp.MustCompile(`^(?:([A-Z_]+)=\$\()?curl (-[a-zA-Z]+) (?:'([^']+)'|"([^"]+)")(?: \| (.+?))?\)?(?:\s+# (\d{3}) ([A-Z_]+))?$`)
 	readmeVar     = regexp.MustCompile(`\$([A-Z_]+)`)
 	readmeOrigin  = "http://localhost:8080"
-	readmeTestCmd = "go test -race ./..."
+	readmeTestCmd = "scripts/test"
 )
 
 // readmeShell returns the lines of README.md's ```sh blocks.
@@ -72,7 +72,7 @@ func parseReadmeCurl(t *testing.T, line string) readmeLine {
 
 // TestREADME keeps README.md true: every curl line works against the demo
 // as written (with the demo's real address), and .ci/run runs the README's
-// test command.
+// test command, scripts/test, which runs every test under -race.
 func TestREADME(t *testing.T) {
 	lines := readmeShell(t)
 	var curls []readmeLine
@@ -99,6 +99,18 @@ func TestREADME(t *testing.T) {
 	}
 	if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(readmeTestCmd) + `$`).Match(ci) {
 		t.Errorf(".ci/run lacks a line %q", readmeTestCmd)
+	}
+	// The test command installs what the tests need, then runs them all
+	// under the race detector.
+	script, err := os.ReadFile("../../" + readmeTestCmd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, err := os.Stat("../../" + readmeTestCmd); err != nil || st.Mode()&0o111 == 0 {
+		t.Errorf("%s is not executable", readmeTestCmd)
+	}
+	if !regexp.MustCompile(`(?m)^exec go test -race \./\.\.\. "\$@"$`).Match(script) {
+		t.Errorf("%s does not end in exec go test -race ./... \"$@\"", readmeTestCmd)
 	}
 
 	r := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo")

@@ -60,9 +60,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("metrics: %w", err)
 	}
+	if opts.cache.Shared.URL != "" {
+		logRedis(logger) // before the client's goroutines start
+	}
 	answers, err := newCache(opts.cache, reg)
 	if err != nil {
 		return fmt.Errorf("cache: %w", err)
+	}
+	if answers != nil {
+		defer answers.Close()
+		if u := opts.cache.Shared.URL; u != "" {
+			// The URL carries no password (checked); /readyz never
+			// depends on the server answering.
+			logger.Info("shared cache tier", "url", u, "prefix", opts.cache.Shared.Prefix,
+				"timeout", time.Duration(opts.cache.Shared.Timeout), "lease", time.Duration(opts.cache.Shared.Lease))
+		}
 	}
 	wrap := func(u handlers.Upstream) handlers.Upstream {
 		if answers != nil {

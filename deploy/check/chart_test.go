@@ -49,7 +49,7 @@ var scenarios = []scenario{
 			"HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 1,
 			"ServiceMonitor": 1, "NetworkPolicy": 1,
 		},
-		wantSecrets: []string{"regapi-ghcr", "regapi-tokens"},
+		wantSecrets: []string{"regapi-ghcr", "regapi-tokens", "regapi-valkey"},
 	},
 	{
 		name:   "fixed replicas, no autoscaling",

@@ -16,7 +16,7 @@ import (
 var corsExposed = []string{
 	"Link", "ETag", "X-Cache", "Age", "Docker-Content-Digest",
 	"X-Request-Id", "Retry-After", "X-Regapi-Platform", "X-Regapi-Resolved-Path",
-	"Location", "WWW-Authenticate",
+	"Location", "WWW-Authenticate", "X-Cache-Tier",
 }
 
 // CORSExposedHeaders returns the response headers CORS exposes to scripts

@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ type Cache struct {
 	o       *options
 	m       *metrics
 	loaders *loaders
+	shared  *shared // nil without WithShared
 
 	mu    sync.Mutex
 	lru   *simplelru.LRU[string, *entry] // counts entries; bytes is the second bound
@@ -75,7 +77,25 @@ func New(opts ...Option) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
+	if o.shared.url != "" {
+		sm, err := newSharedMetrics(o.registerer)
+		if err != nil {
+			return nil, fmt.Errorf("cache: register shared metrics: %w", err)
+		}
+		if c.shared, err = newShared(c, o.shared, sm); err != nil {
+			return nil, err
+		}
+	}
 	return c, nil
+}
+
+// Close ends the shared tier's connections and event loop; a cache without
+// one has nothing to close. The cache must not be used afterwards.
+func (c *Cache) Close() error {
+	if c.shared == nil {
+		return nil
+	}
+	return c.shared.close()
 }
 
 // onRemove keeps the byte count and gauges in step with the LRU. It runs
@@ -116,13 +136,16 @@ func (c *Cache) removeLocked(key string) bool {
 }
 
 // put stores a digest-addressed answer that a load got along the way (the
-// manifest behind a tag). Immutable content is the same in every epoch, so
-// no epoch check is needed.
-func (c *Cache) put(key, loc string, k kind, val any, size int64) {
+// manifest behind a tag), in memory and in the shared tier. Immutable
+// content is the same in every epoch, so no epoch check is needed.
+func (c *Cache) put(ctx context.Context, l lookup, val any, size int64) {
 	now := c.o.clock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.storeLocked(&entry{key: key, loc: loc, kind: k, val: val, size: entrySize(key, loc, size), stored: now})
+	c.storeLocked(&entry{key: l.key, loc: l.loc, kind: l.kind, val: val, size: entrySize(l.key, l.loc, size), stored: now})
+	c.mu.Unlock()
+	if c.shared != nil && c.shared.up() && c.shared.shares(l) {
+		c.shared.store(ctx, l, val, size, nil, "")
+	}
 }
 
 // Purge drops the entries of one upstream or repository prefix and returns
@@ -130,15 +153,42 @@ func (c *Cache) put(key, loc string, k kind, val any, size int64) {
 // "<upstream name>/<repository path>"; it matches on path-component
 // boundaries, so "hub/lib" drops "hub/lib" and "hub/lib/x" but not
 // "hub/library". Loads in flight when Purge runs do not store their answers.
+//
+// With a shared tier, Purge also deletes the prefix's keys there (counted
+// in the result) and has every replica drop its memory copies before it
+// returns (bounded: see ackWait).
 func (c *Cache) Purge(prefix string) int {
 	prefix = strings.Trim(prefix, "/")
+	n := c.purgeLocal(prefix)
+	if c.shared != nil {
+		n += c.shared.purge(context.Background(), prefix)
+	}
+	return n
+}
+
+func (c *Cache) purgeLocal(prefix string) int {
 	return c.drop(func(e *entry) bool { return under(e.loc, prefix) })
 }
 
+// invalidateTimeout bounds the shared part of an invalidation after a
+// write: a few calls and the replicas' acknowledgements.
+const invalidateTimeout = time.Second
+
 // invalidate drops what a write to the repository at loc can change: its
 // tag-addressed and not-found entries, and the repository lists of it and
-// every parent (a push can create the repository).
-func (c *Cache) invalidate(loc string) int {
+// every parent (a push can create the repository). With a shared tier it
+// deletes them there too and waits until every replica has dropped its
+// copies, so that a read anywhere after the write sees it.
+func (c *Cache) invalidate(ctx context.Context, loc string) {
+	c.invalidateLocal(loc)
+	if c.shared != nil {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), invalidateTimeout)
+		defer cancel()
+		c.shared.invalidate(ctx, loc)
+	}
+}
+
+func (c *Cache) invalidateLocal(loc string) int {
 	return c.drop(func(e *entry) bool {
 		if e.kind == kindRepositories {
 			return under(loc, e.loc)

@@ -65,7 +65,7 @@ const (
 func (c *client) key(op, arg string) string { return c.prefix + op + "\x00" + arg }
 
 func (c *client) lookup(op, arg string, k kind) lookup {
-	return lookup{key: c.key(op, arg), loc: c.loc, kind: k}
+	return lookup{key: c.key(op, arg), loc: c.loc, kind: k, op: op, arg: arg, codec: codecs[op]}
 }
 
 // WithSegment returns the wrapped client of the longer path.
@@ -84,13 +84,13 @@ func (c *client) GetImage(ctx context.Context, reference string, opts ...registr
 // PushImage pushes, then drops what the push changed, even on failure (a
 // failed push may have moved the tag).
 func (c *client) PushImage(ctx context.Context, tag string, img v1.Image, opts ...registry.ImagePushOption) error {
-	defer c.cache.invalidate(c.loc)
+	defer c.cache.invalidate(ctx, c.loc)
 	return c.inner.PushImage(ctx, tag, img, opts...)
 }
 
 // PushIndex pushes, then drops what the push changed.
 func (c *client) PushIndex(ctx context.Context, tag string, idx v1.ImageIndex, opts ...registry.ImagePushOption) error {
-	defer c.cache.invalidate(c.loc)
+	defer c.cache.invalidate(ctx, c.loc)
 	return c.inner.PushIndex(ctx, tag, idx, opts...)
 }
 
@@ -99,7 +99,7 @@ func (c *client) PushIndex(ctx context.Context, tag string, idx v1.ImageIndex, o
 // the destination's entries are dropped afterwards.
 func (c *client) CopyImage(ctx context.Context, reference string, dst registry.Client, dstTag string, opts ...registry.ImageGetOption) (*v1.Hash, error) {
 	if w, ok := dst.(*client); ok {
-		defer w.cache.invalidate(w.loc)
+		defer w.cache.invalidate(ctx, w.loc)
 		dst = w.inner
 	}
 	return c.inner.CopyImage(ctx, reference, dst, dstTag, opts...)

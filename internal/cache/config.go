@@ -57,14 +57,14 @@ func (c *client) configBlob(ctx context.Context, reference string, opts []regist
 		Observe(ctx, StatusMiss, 0)
 		return c.inner.GetConfigBlob(ctx, reference, opts...)
 	}
-	key := c.key(opConfig, img.config)
-	if e := c.cache.hit(ctx, key); e != nil {
+	l := c.lookup(opConfig, img.config, kindConfig)
+	if e := c.cache.hit(ctx, l.key); e != nil {
 		if e.err != nil {
 			return nil, e.err
 		}
 		return e.val.([]byte), nil
 	}
-	l := lookup{key: key, loc: c.loc, kind: kindConfig, immutable: true}
+	l.immutable = true
 	imgDigest, held := img.digest(), img.m
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
 		// The manifest is in hand: the client fetches only the blob.

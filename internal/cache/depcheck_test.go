@@ -10,13 +10,16 @@ import (
 
 // The cache sits between the HTTP layer and the registry client and knows
 // neither HTTP serving nor the handlers: it may use the registry contract,
-// go-containerregistry's types, the LRU and Prometheus, and no net/http.
+// go-containerregistry's types, the LRU, Prometheus and the Redis client of
+// the shared tier, and no net/http.
 func TestDependencies(t *testing.T) {
 	allowed := []string{
 		"github.com/google/go-containerregistry/pkg/v1",
 		"github.com/google/go-containerregistry/pkg/v1/remote/transport",
+		"github.com/google/go-containerregistry/pkg/v1/types",
 		"github.com/hashicorp/golang-lru/v2/simplelru",
 		"github.com/prometheus/client_golang/prometheus",
+		"github.com/redis/go-redis/v9",
 		"github.com/regapi/regapi/internal/registry",
 	}
 	forbiddenStd := []string{"net/http"}

@@ -16,6 +16,19 @@
 // image changes it. A config miss hands the held manifest to the client
 // (registry.WithManifest), which then fetches the config blob alone.
 //
+// With WithShared, a second tier on Redis (or Valkey) sits behind memory,
+// for a deployment of several replicas: a memory miss reads the shared tier
+// before the registry, and what the registry answers is written to both,
+// with the same TTLs (digest-addressed answers for a week, checked against
+// their digest when read back). A replica that misses takes a short lease
+// on the key so that one replica per deployment asks the registry while the
+// others wait for its answer. Purges and writes delete the shared keys and,
+// over pub/sub, have every replica drop its memory copies before they
+// return. Every call to the tier is bounded by a short timeout; a server that
+// is slow or down is skipped and counted, never waited for, and used again
+// once it answers. The tier is a cache, never the source of truth.
+//
 // Each lookup reports HIT, MISS or STALE into the request's Outcome (see
-// WithOutcome), which the HTTP layer turns into X-Cache and Age headers.
+// WithOutcome), and for a hit the tier that answered, which the HTTP layer
+// turns into X-Cache, X-Cache-Tier and Age headers.
 package cache

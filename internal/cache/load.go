@@ -20,6 +20,10 @@ type lookup struct {
 	// (digest-addressed) never expire and ignore it.
 	ttl       time.Duration
 	immutable bool
+	// op and arg are the key's parts (see client.key); codec turns the
+	// answer into bytes for the shared tier, nil when it is not shared.
+	op, arg string
+	codec   *codec
 }
 
 // loadFunc asks the registry. It returns the answer and the answer's
@@ -33,6 +37,10 @@ type call struct {
 	val   any
 	size  int64
 	err   error
+	// shared is set when the shared tier answered; ttl is then what was
+	// left of its expiry there (0: none), which bounds the memory copy's.
+	shared bool
+	ttl    time.Duration
 }
 
 // get answers l from memory when it can, and otherwise from a load shared
@@ -83,6 +91,10 @@ func (c *Cache) get(ctx context.Context, l lookup, load loadFunc) (any, error) {
 		if now := c.o.clock(); now.Before(stale.expires.Add(c.o.staleWindow)) {
 			return c.serveStale(ctx, l.kind, stale, now)
 		}
+	}
+	if cl.shared {
+		observeShared(ctx)
+		return cl.val, cl.err
 	}
 	c.m.misses[l.kind].Inc()
 	Observe(ctx, StatusMiss, 0)
@@ -154,7 +166,20 @@ func (c *Cache) run(ctx context.Context, l lookup, cl *call, load loadFunc) {
 			cl.err = fmt.Errorf("%w: %s lookup: %v", ErrLoadPanicked, l.kind, r)
 		}
 	}()
-	cl.val, cl.size, cl.err = load(ctx)
+	if c.shared == nil || !c.shared.shares(l) {
+		cl.val, cl.size, cl.err = load(ctx)
+		return
+	}
+	r := c.shared.load(ctx, l, load, func() bool { return c.current(cl.epoch) })
+	cl.val, cl.size, cl.err, cl.shared, cl.ttl = r.val, r.size, r.err, r.shared, r.ttl
+}
+
+// current reports whether no purge or invalidation has happened since
+// epoch.
+func (c *Cache) current(epoch uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.epoch == epoch
 }
 
 // finish releases the key and stores what the load found: a positive answer,
@@ -173,11 +198,11 @@ func (c *Cache) finish(l lookup, cl *call) {
 	case cl.err == nil:
 		e.val, e.size = cl.val, cl.size
 		if !l.immutable {
-			e.expires = now.Add(l.ttl)
+			e.expires = now.Add(shorter(l.ttl, cl.ttl))
 		}
 	case isNotFound(cl.err) && c.o.negativeTTL > 0:
 		e.err = cl.err
-		e.expires = now.Add(c.o.negativeTTL)
+		e.expires = now.Add(shorter(c.o.negativeTTL, cl.ttl))
 	default:
 		if d := retryAfter(cl.err); d > 0 {
 			if old, ok := c.lru.Peek(l.key); ok && old.err == nil {
@@ -188,4 +213,13 @@ func (c *Cache) finish(l lookup, cl *call) {
 	}
 	e.size = entrySize(e.key, e.loc, e.size)
 	c.storeLocked(e)
+}
+
+// shorter returns ttl, or left when it is set and shorter: an answer from
+// the shared tier is fresh only as long as it is fresh there.
+func shorter(ttl, left time.Duration) time.Duration {
+	if left > 0 && left < ttl {
+		return left
+	}
+	return ttl
 }

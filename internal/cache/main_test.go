@@ -11,9 +11,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/regapi/regapi/internal/registry"
+	"github.com/regapi/regapi/internal/registry/registrytest"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// The benchmarks run the distribution registry, whose event broadcaster
+// outlives it (registrytest.LeakOptions).
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, registrytest.LeakOptions()...) }
 
 // fixture is a cache in front of a fakeUpstream, on a fake clock, with its
 // metrics in a private registry.

@@ -86,7 +86,7 @@ func (c *client) manifest(ctx context.Context, reference string) (*heldManifest,
 			fetch = !held
 		}
 		var err error
-		if d, err = c.resolveKey(ctx, key, reference, fetch); err != nil {
+		if d, err = c.resolve(ctx, reference, fetch); err != nil {
 			return nil, err
 		}
 	}
@@ -97,17 +97,14 @@ func (c *client) manifest(ctx context.Context, reference string) (*heldManifest,
 // With fetch, a miss GETs the manifest and keeps it under its digest, since
 // the caller wants it next; otherwise a miss is a HEAD.
 func (c *client) resolve(ctx context.Context, tag string, fetch bool) (string, error) {
-	return c.resolveKey(ctx, c.key(opRef, tag), tag, fetch)
-}
-
-func (c *client) resolveKey(ctx context.Context, key, tag string, fetch bool) (string, error) {
-	if e := c.cache.hit(ctx, key); e != nil {
+	l := c.lookup(opRef, tag, kindDigest)
+	if e := c.cache.hit(ctx, l.key); e != nil {
 		if e.err != nil {
 			return "", e.err
 		}
 		return e.val.(string), nil
 	}
-	l := lookup{key: key, loc: c.loc, kind: kindDigest, ttl: c.cache.o.tagTTL}
+	l.ttl = c.cache.o.tagTTL
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
 		if !fetch {
 			h, err := c.inner.GetDigest(ctx, tag)
@@ -125,7 +122,9 @@ func (c *client) resolveKey(ctx context.Context, key, tag string, fetch bool) (s
 		}
 		h := holdManifest(m)
 		d := h.digest()
-		c.cache.put(c.key(opManifest, d), c.loc, kindManifest, h, h.size())
+		ml := c.lookup(opManifest, d, kindManifest)
+		ml.immutable = true
+		c.cache.put(ctx, ml, h, h.size())
 		return d, digestSize, nil
 	})
 	if err != nil {
@@ -136,14 +135,14 @@ func (c *client) resolveKey(ctx context.Context, key, tag string, fetch bool) (s
 
 // manifestByDigest returns the manifest with digest d; it never expires.
 func (c *client) manifestByDigest(ctx context.Context, d string) (*heldManifest, error) {
-	key := c.key(opManifest, d)
-	if e := c.cache.hit(ctx, key); e != nil {
+	l := c.lookup(opManifest, d, kindManifest)
+	if e := c.cache.hit(ctx, l.key); e != nil {
 		if e.err != nil {
 			return nil, e.err
 		}
 		return e.val.(*heldManifest), nil
 	}
-	l := lookup{key: key, loc: c.loc, kind: kindManifest, immutable: true}
+	l.immutable = true
 	return c.loadManifest(ctx, l, "@"+d)
 }
 

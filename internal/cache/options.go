@@ -23,7 +23,19 @@ type options struct {
 	maxEntries    int
 	clock         func() time.Time
 	registerer    prometheus.Registerer
+	shared        sharedOptions
 }
+
+// sharedOptions configure the shared tier; url "" means none.
+type sharedOptions struct {
+	url, username, password string
+	prefix                  string
+	timeout                 time.Duration
+	lease                   time.Duration
+}
+
+// maxSharedPrefix keeps keys short; a deployment name fits many times.
+const maxSharedPrefix = 128
 
 const (
 	defaultMaxBytes = 256 << 20
@@ -47,6 +59,11 @@ func makeOptions(opts ...Option) (*options, error) {
 		maxBytes:    defaultMaxBytes,
 		maxEntries:  defaultMaxEntries,
 		clock:       time.Now,
+		shared: sharedOptions{
+			prefix:  "regapi:",
+			timeout: 50 * time.Millisecond,
+			lease:   5 * time.Second,
+		},
 	}
 	for _, opt := range opts {
 		if err := opt(o); err != nil {
@@ -175,4 +192,60 @@ func WithRegisterer(r prometheus.Registerer) Option {
 		o.registerer = r
 		return nil
 	}
+}
+
+// WithShared puts a shared tier behind memory: a Redis or Valkey server at
+// url (redis://host:port[/db] or rediss:// for TLS) that every replica of a
+// deployment uses. A lookup goes memory, then shared, then the registry;
+// what the registry answers is written to both. username and password, when
+// not empty, replace the URL's (which must carry no password: callers read
+// it from a file or variable). The default value is "": no shared tier.
+func WithShared(url, username, password string) Option {
+	return func(o *options) error {
+		o.shared.url, o.shared.username, o.shared.password = url, username, password
+		return nil
+	}
+}
+
+// WithSharedPrefix starts every key of the shared tier, so that two
+// deployments can share a server. The default value is "regapi:".
+func WithSharedPrefix(p string) Option {
+	return func(o *options) error {
+		if len(p) > maxSharedPrefix {
+			return fmt.Errorf("cache: shared prefix is longer than %d bytes", maxSharedPrefix)
+		}
+		o.shared.prefix = p
+		return nil
+	}
+}
+
+// WithSharedTimeout bounds each call to the shared tier; a slower server
+// counts as an error and the lookup goes on to the registry. The default
+// value is 50 milliseconds.
+func WithSharedTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("cache: shared timeout must be positive, got %s", d)
+		}
+		o.shared.timeout = d
+		return nil
+	}
+}
+
+// WithSharedLease sets how long a replica that misses holds the right to
+// fetch a key for the whole deployment; the others wait for its answer at
+// most this long, then fetch themselves. The default value is 5 seconds.
+func WithSharedLease(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("cache: shared lease must be positive, got %s", d)
+		}
+		o.shared.lease = d
+		return nil
+	}
+}
+
+// longestMutableTTL is the longest any entry that a write can change lives.
+func (o *options) longestMutableTTL() time.Duration {
+	return max(o.tagTTL, o.tagListTTL, o.repoListTTL, o.negativeTTL)
 }

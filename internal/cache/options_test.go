@@ -21,8 +21,9 @@ func TestOptions(t *testing.T) {
 		{name: "defaults", check: func(o *options) error {
 			want := options{tagTTL: 30 * time.Second, tagListTTL: 30 * time.Second, repoListTTL: time.Minute,
 				negativeTTL: 5 * time.Second, staleWindow: 10 * time.Minute, loadTimeout: 30 * time.Second,
-				maxBytes: 256 << 20, maxEntryBytes: 4 << 20, maxEntries: 100_000}
-			if diff := cmp.Diff(want, *o, cmp.AllowUnexported(options{}), cmpopts.IgnoreFields(options{}, "clock", "registerer")); diff != "" || o.clock == nil {
+				maxBytes: 256 << 20, maxEntryBytes: 4 << 20, maxEntries: 100_000,
+				shared: sharedOptions{prefix: "regapi:", timeout: 50 * time.Millisecond, lease: 5 * time.Second}}
+			if diff := cmp.Diff(want, *o, cmp.AllowUnexported(options{}, sharedOptions{}), cmpopts.IgnoreFields(options{}, "clock", "registerer")); diff != "" || o.clock == nil {
 				return fmt.Errorf("default options mismatch (-want +got):\n%s", diff)
 			}
 			return nil
@@ -38,6 +39,9 @@ func TestOptions(t *testing.T) {
 		{name: "negative list TTL", opts: []Option{WithTagListTTL(-1)}, wantErr: "tag list TTL"},
 		{name: "negative repo TTL", opts: []Option{WithRepoListTTL(-1)}, wantErr: "repository list TTL"},
 		{name: "negative stale window", opts: []Option{WithStaleWindow(-1)}, wantErr: "stale window"},
+		{name: "zero shared timeout", opts: []Option{WithSharedTimeout(0)}, wantErr: "shared timeout must be positive"},
+		{name: "zero shared lease", opts: []Option{WithSharedLease(0)}, wantErr: "shared lease must be positive"},
+		{name: "long shared prefix", opts: []Option{WithSharedPrefix(strings.Repeat("p", 129))}, wantErr: "shared prefix is longer than 128"},
 		{name: "zero load timeout", opts: []Option{WithLoadTimeout(0)}, wantErr: "load timeout must be positive"},
 		{name: "zero bytes", opts: []Option{WithMaxBytes(0)}, wantErr: "max bytes must be positive"},
 		{name: "zero entry bytes", opts: []Option{WithMaxEntryBytes(0)}, wantErr: "max entry bytes must be positive"},

@@ -22,6 +22,9 @@ type Cache struct {
 	// StaleWindow is how long past its TTL an answer may still be served
 	// when the upstream fails. Default 10m.
 	StaleWindow Duration `json:"stale_window,omitempty"`
+	// Shared is the optional second tier on Redis or Valkey that the
+	// replicas of a deployment share.
+	Shared CacheShared `json:"shared,omitempty"`
 }
 
 // CacheTTL holds a freshness lifetime per kind of answer.
@@ -59,12 +62,20 @@ func (c Cache) WithDefaults() Cache {
 	set(&c.TTL.Manifests, 30*time.Second)
 	set(&c.TTL.Negative, 5*time.Second)
 	set(&c.StaleWindow, 10*time.Minute)
+	if c.Shared.Prefix == "" {
+		c.Shared.Prefix = DefaultSharedPrefix
+	}
+	set(&c.Shared.Timeout, DefaultSharedTimeout)
+	set(&c.Shared.Lease, DefaultSharedLease)
 	return c
 }
 
 func (c Cache) validate() error {
 	if c.MaxEntries < 0 {
 		return fmt.Errorf("max_entries %d: must not be negative", c.MaxEntries)
+	}
+	if err := c.Shared.validate(); err != nil {
+		return fmt.Errorf("shared: %w", err)
 	}
 	return nil
 }

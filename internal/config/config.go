@@ -156,6 +156,9 @@ func Parse(data []byte, dir string, getenv func(string) string) (*Config, error)
 	if c.Uploads.SpoolDir != "" {
 		c.Uploads.SpoolDir = files.path(c.Uploads.SpoolDir)
 	}
+	if err := c.Cache.Shared.resolve(dir, getenv); err != nil {
+		return nil, fmt.Errorf("cache.shared: %w", err)
+	}
 	seen := make(map[string]bool, len(c.UpstreamSpecs))
 	for i, spec := range c.UpstreamSpecs {
 		u, err := spec.resolve(dir, getenv)

@@ -38,14 +38,19 @@ func withOutcome(next http.Handler) http.Handler {
 }
 
 // setCacheStatus sets X-Cache (and Age for a stale answer) from what the
-// request's lookups reported. Nothing is set when no lookup went through a
-// cache.
+// request's lookups reported, and for a hit X-Cache-Tier: memory, or shared
+// when any lookup was answered by the shared tier. Nothing is set when no
+// lookup went through a cache.
 func setCacheStatus(w http.ResponseWriter, r *http.Request) {
-	status, age := cache.OutcomeFrom(r.Context()).Result()
+	outcome := cache.OutcomeFrom(r.Context())
+	status, age := outcome.Result()
 	if status == cache.StatusNone {
 		return
 	}
 	w.Header().Set("X-Cache", string(status))
+	if tier := outcome.Tier(); status == cache.StatusHit && tier != cache.TierNone {
+		w.Header().Set("X-Cache-Tier", string(tier))
+	}
 	if status == cache.StatusStale {
 		w.Header().Set("Age", strconv.Itoa(int(age.Seconds())))
 	}
