@@ -55,6 +55,8 @@ type options struct {
 	sync    config.Sync
 	// reads configures extract and files.
 	reads config.Reads
+	// ui serves the browser UI at /ui/.
+	ui bool
 }
 
 // upstreamFlags collects repeated --upstream values unparsed, so that the
@@ -117,6 +119,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		cacheMax       = fs.String("cache-max-bytes", "256MiB", "memory budget of the answer cache (`size`: bytes or 512MiB, 1GiB …)")
 		cacheStale     = fs.Duration("cache-stale-window", 10*time.Minute, "how long past its TTL a cached answer is served when the upstream fails")
 		maxFileSize    = fs.String("max-file-size", "256MiB", "largest file the files route serves (`size`: bytes or 64MiB, 1GiB …); 413 beyond")
+		uiOn           = fs.Bool("ui", true, "serve the browser UI at /ui/ (read-only; it calls the API with the user's token)")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Var(&proxies, "trusted-proxies", "reverse proxies (`CIDRs` or addresses, comma-separated; repeatable) whose X-Forwarded-For names the client, for the rate limit and logs; none by default: the peer is the client")
@@ -264,6 +267,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if o.reads, err = readOptions(file, set, *readConc, *streamIdle, *maxFileSize); err != nil {
 		return nil, err
+	}
+
+	o.ui = *uiOn
+	if !set["ui"] && file.UI != nil {
+		o.ui = *file.UI
 	}
 
 	o.upstreams = file.Upstreams

@@ -20,6 +20,7 @@ import (
 	"github.com/regapi/regapi/internal/config"
 	"github.com/regapi/regapi/internal/handlers"
 	"github.com/regapi/regapi/internal/telemetry"
+	"github.com/regapi/regapi/internal/ui"
 )
 
 // maxHeaderBytes bounds request headers; regapi's requests are GETs with a
@@ -132,6 +133,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if answers != nil {
 		cfg.Cache = answers
 	}
+	if opts.ui {
+		cfg.UI = ui.Handler()
+	}
 	if opts.metricsListen == "" {
 		cfg.Metrics = telemetry.MetricsHandler(reg)
 	} else {
@@ -157,8 +161,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		base = "https" + strings.TrimPrefix(base, "http")
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", base,
-		"default_platform", opts.defaultPlatform.String(), "allow_anonymous", opts.allowAnonymous)
+		"default_platform", opts.defaultPlatform.String(), "allow_anonymous", opts.allowAnonymous, "ui", opts.ui)
 	fmt.Fprintf(stdout, "regapi listening on %s\n", base)
+	if opts.ui {
+		fmt.Fprintf(stdout, "browser UI at %s%s\n", base, ui.Prefix)
+	}
 	if demo != nil {
 		printDemo(stdout, base)
 	}

@@ -88,4 +88,9 @@ type Config struct {
 	// finished, upload bytes received and each upload's outcome; nil
 	// counts nothing.
 	Transfers Transfers
+	// UI, when set, serves GET and HEAD /ui and everything below /ui/
+	// (the browser UI: static files that read this API). Its routes are
+	// public and not rate-limited, as the probes: they hold no registry
+	// data, and every API call the UI makes is checked as any other.
+	UI http.Handler
 }

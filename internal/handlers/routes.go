@@ -42,3 +42,18 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 		mux.Method(http.MethodDelete, "/api/v1/cache", handlePurge(logger, ups, purger)) // DELETE /api/v1/cache?prefix=
 	}
 }
+
+// uiPrefix is where the browser UI is served, when it is.
+const uiPrefix = "/ui/"
+
+// addUI serves the browser UI, when there is one, at /ui (which redirects
+// to /ui/) and below /ui/.
+func addUI(mux chi.Router, ui http.Handler) {
+	if ui == nil {
+		return
+	}
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		mux.Method(m, "/ui", ui)        // GET, HEAD /ui (301 to /ui/)
+		mux.Method(m, uiPrefix+"*", ui) // GET, HEAD /ui/… (index.html for every view, /ui/assets/…)
+	}
+}

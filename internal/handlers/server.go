@@ -42,6 +42,7 @@ func NewServer(cfg Config) http.Handler {
 	}
 	mux.NotFound(handleNotFound(logger))
 	mux.MethodNotAllowed(handleMethodNotAllowed(logger, mux))
+	addUI(mux, cfg.UI)
 	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics, cfg.Writes.withDefaults(), cfg.Reads.withDefaults(), streamsOr(cfg.Streams), transfersOr(cfg.Transfers))
 	return mux
 }
