@@ -73,6 +73,9 @@ func (d *demoRegistry) seed(ctx context.Context) error {
 	if err := remote.MultiWrite(todo, remote.WithContext(ctx), remote.WithTransport(tr), remote.WithJobs(demoSeedJobs)); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
+	if err := seedReferrers(ctx, d.Host, tr, content); err != nil {
+		return err
+	}
 	d.Refs = len(todo)
 	return nil
 }

@@ -119,6 +119,9 @@ func demoContent() (map[string]remote.Taggable, error) {
 			return nil, err
 		}
 	}
+	if err := addInsightContent(c); err != nil {
+		return nil, err
+	}
 	if err := addHostile(c); err != nil {
 		return nil, err
 	}

@@ -4,11 +4,9 @@ import (
 	"fmt"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/static"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
 // demoHostileRepo holds an image whose content is made to attack a
@@ -48,38 +46,20 @@ func addHostile(c map[string]remote.Taggable) error {
 
 	// An SBOM that names the image as its subject, with a hostile
 	// annotation: the referrers table shows annotations.
-	desc, err := descriptorOf(img)
+	desc, err := partial.Descriptor(img)
 	if err != nil {
 		return err
 	}
-	sbom, err := mutate.Append(mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), "application/spdx+json"),
-		mutate.Addendum{Layer: static.NewLayer([]byte(`{"spdxVersion":"SPDX-2.3","name":"`+demoScriptPayload+`"}`), "application/spdx+json")})
+	sbom, err := artifact(demoSBOMType, "sbom.spdx.json", `{"spdxVersion":"SPDX-2.3","name":"`+demoScriptPayload+`"}`+"\n",
+		map[string]string{"org.opencontainers.image.description": demoImgPayload},
+		v1.Descriptor{MediaType: desc.MediaType, Size: desc.Size, Digest: desc.Digest})
 	if err != nil {
 		return fmt.Errorf("build %s sbom: %w", demoHostileRepo, err)
 	}
-	sbom = mutate.Annotations(sbom, map[string]string{"org.opencontainers.image.created": demoTime.Format("2006-01-02T15:04:05Z"), "note": demoImgPayload}).(v1.Image)
-	sbom = mutate.Subject(sbom, *desc).(v1.Image)
 	d, err := sbom.Digest()
 	if err != nil {
 		return err
 	}
 	c[demoHostileRepo+"@"+d.String()] = sbom
 	return nil
-}
-
-// descriptorOf is img's descriptor as a subject field names it.
-func descriptorOf(img v1.Image) (*v1.Descriptor, error) {
-	mt, err := img.MediaType()
-	if err != nil {
-		return nil, err
-	}
-	size, err := img.Size()
-	if err != nil {
-		return nil, err
-	}
-	digest, err := img.Digest()
-	if err != nil {
-		return nil, err
-	}
-	return &v1.Descriptor{MediaType: mt, Size: size, Digest: digest}, nil
 }

@@ -121,6 +121,8 @@ type imageSpec struct {
 	platform v1.Platform
 	config   v1.Config
 	layers   [][]file // bottom first
+	// created is the config's date; zero means demoTime.
+	created time.Time
 }
 
 // build assembles the image with fixed timestamps.
@@ -137,11 +139,15 @@ func (s imageSpec) build() (v1.Image, error) {
 	if p.OS == "" {
 		p = v1.Platform{OS: "linux", Architecture: "amd64"}
 	}
+	created := s.created
+	if created.IsZero() {
+		created = demoTime
+	}
 	img, err := mutate.ConfigFile(img, &v1.ConfigFile{
 		Architecture: p.Architecture,
 		OS:           p.OS,
 		Variant:      p.Variant,
-		Created:      v1.Time{Time: demoTime},
+		Created:      v1.Time{Time: created},
 		Config:       s.config,
 		RootFS:       v1.RootFS{Type: "layers"},
 	})
@@ -155,7 +161,7 @@ func (s imageSpec) build() (v1.Image, error) {
 		}
 		img, err = mutate.Append(img, mutate.Addendum{
 			Layer:   l,
-			History: v1.History{Created: v1.Time{Time: demoTime}, CreatedBy: fmt.Sprintf("regapi demo layer %d", i+1)},
+			History: v1.History{Created: v1.Time{Time: created}, CreatedBy: fmt.Sprintf("regapi demo layer %d", i+1)},
 		})
 		if err != nil {
 			return nil, err

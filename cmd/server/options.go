@@ -119,6 +119,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		cacheMax       = fs.String("cache-max-bytes", "256MiB", "memory budget of the answer cache (`size`: bytes or 512MiB, 1GiB …)")
 		cacheStale     = fs.Duration("cache-stale-window", 10*time.Minute, "how long past its TTL a cached answer is served when the upstream fails")
 		maxFileSize    = fs.String("max-file-size", "256MiB", "largest file the files route serves (`size`: bytes or 64MiB, 1GiB …); 413 beyond")
+		maxImageRows   = fs.Int("max-image-rows", config.DefaultMaxImageRows, "most tags the image table computes rows for to sort by date or filter by digest; 400 TOO_MANY_TAGS beyond")
 		uiOn           = fs.Bool("ui", true, "serve the browser UI at /ui/ (read-only; it calls the API with the user's token)")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
@@ -265,7 +266,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if o.cache, err = cacheOptions(file.Cache, set, *cacheOff, *cacheMax, *cacheStale); err != nil {
 		return nil, err
 	}
-	if o.reads, err = readOptions(file, set, *readConc, *streamIdle, *maxFileSize); err != nil {
+	if o.reads, err = readOptions(file, set, *readConc, *streamIdle, *maxFileSize, *maxImageRows); err != nil {
 		return nil, err
 	}
 

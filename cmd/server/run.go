@@ -127,8 +127,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		TrustedProxies:  opts.trustedProxies,
 		Writes:          handlerWrites(opts.uploads, opts.sync),
 		Reads:           handlerReads(opts.reads),
+		Images:          handlerImages(opts.reads),
 		Streams:         metrics.Streams,
 		Transfers:       metrics.Transfers,
+		Insight:         metrics.Insight,
 	}
 	if answers != nil {
 		cfg.Cache = answers

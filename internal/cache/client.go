@@ -59,6 +59,7 @@ const (
 	opChild      = "child" // index digest + platform -> child manifest, when not derivable
 	opDigestPlat = "dplat" // reference + platform -> digest, when not derivable
 	opConfig     = "cfg"   // config digest -> config blob
+	opReferrers  = "refs"  // subject digest -> referrers (tag TTL)
 )
 
 func (c *client) key(op, arg string) string { return c.prefix + op + "\x00" + arg }

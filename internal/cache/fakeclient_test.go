@@ -162,6 +162,19 @@ func (c *fakeClient) PushIndex(ctx context.Context, tag string, _ v1.ImageIndex,
 	return c.up.enter(ctx, "PushIndex "+c.path+" "+tag)
 }
 
+// GetReferrers answers an empty list from the "API" for any manifest the
+// fake holds.
+func (c *fakeClient) GetReferrers(ctx context.Context, ref string) (*registry.Referrers, error) {
+	if err := c.up.enter(ctx, "GetReferrers "+c.path+" "+ref); err != nil {
+		return nil, err
+	}
+	m, err := c.resolve(ref, nil)
+	if err != nil {
+		return nil, err
+	}
+	return &registry.Referrers{Subject: m.GetDescriptor().GetDigest(), Source: registry.ReferrersAPI, Manifests: []registry.Descriptor{}}, nil
+}
+
 // CopyImage copies a manifest by tag; dst must be a *fakeClient, as a real
 // client may require of its own type.
 func (c *fakeClient) CopyImage(ctx context.Context, ref string, dst registry.Client, dstTag string, opts ...registry.ImageGetOption) (*v1.Hash, error) {

@@ -17,10 +17,11 @@ const (
 	kindManifest
 	kindDigest
 	kindConfig
+	kindReferrers
 	numKinds
 )
 
-var kindNames = [numKinds]string{"tags", "repositories", "manifest", "digest", "config"}
+var kindNames = [numKinds]string{"tags", "repositories", "manifest", "digest", "config", "referrers"}
 
 func (k kind) String() string { return kindNames[k] }
 

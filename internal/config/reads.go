@@ -15,6 +15,9 @@ const (
 	DefaultStreamIdleTimeout = time.Minute
 	// DefaultMaxFileSize caps the file the files route serves.
 	DefaultMaxFileSize = 256 << 20
+	// DefaultMaxImageRows is the most rows the image table computes for
+	// a sort or filter that needs every row (sort=created, digest=).
+	DefaultMaxImageRows = 5000
 )
 
 // Reads configures GET …/-/extract/{reference} and …/-/files/{reference}/{path}.
@@ -30,6 +33,10 @@ type Reads struct {
 	// MaxFileSize caps the regular file the files route serves (413
 	// beyond). Default 256MiB.
 	MaxFileSize ByteSize `json:"max_file_size,omitempty"`
+	// MaxImageRows is the most tags the image table computes rows for to
+	// answer sort=created or digest= (400 TOO_MANY_TAGS beyond). Default
+	// 5000.
+	MaxImageRows int `json:"max_image_rows,omitempty"`
 }
 
 // WithDefaults returns r with every zero field set to its default.
@@ -43,13 +50,16 @@ func (r Reads) WithDefaults() Reads {
 	if r.MaxFileSize == 0 {
 		r.MaxFileSize = DefaultMaxFileSize
 	}
+	if r.MaxImageRows == 0 {
+		r.MaxImageRows = DefaultMaxImageRows
+	}
 	return r
 }
 
 // Validate reports a setting no read could work with.
 func (r Reads) Validate() error {
-	if r.Concurrency < 0 || r.StreamIdleTimeout < 0 || r.MaxFileSize < 0 {
-		return fmt.Errorf("reads: concurrency, stream_idle_timeout and max_file_size must not be negative")
+	if r.Concurrency < 0 || r.StreamIdleTimeout < 0 || r.MaxFileSize < 0 || r.MaxImageRows < 0 {
+		return fmt.Errorf("reads: concurrency, stream_idle_timeout, max_file_size and max_image_rows must not be negative")
 	}
 	return nil
 }

@@ -34,6 +34,7 @@ const (
 	actionExtract      = "extract"
 	actionFiles        = "files"
 	actionImages       = "images"
+	actionReferrers    = "referrers"
 )
 
 // reposPrefix is where the repository routes start.
@@ -48,18 +49,28 @@ var repoRoutes = []repoRoute{
 	{actionConfig, "/api/v1/repos/{registry}/{repository}/-/config/{reference}", []string{http.MethodGet}, true, true},
 	{actionExtract, "/api/v1/repos/{registry}/{repository}/-/extract/{reference}", []string{http.MethodGet}, true, true},
 	{actionFiles, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}", []string{http.MethodGet}, true, true},
-	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images/{tag}", []string{http.MethodPut}, true, true},
+	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images", []string{http.MethodGet}, true, false},
+	{actionImages, "/api/v1/repos/{registry}/{repository}/-/images/{reference}", []string{http.MethodGet, http.MethodPut}, true, true},
+	{actionReferrers, "/api/v1/repos/{registry}/{repository}/-/referrers/{reference}", []string{http.MethodGet}, true, true},
 }
 
 // findRepoRoute returns the entry for action with or without a repository
-// path, or nil.
-func findRepoRoute(action string, repository bool) *repoRoute {
+// path, or nil. An action served both as a collection and per reference
+// (images) is told apart by reference, whether anything follows the action;
+// for the others reference only decides the error parseRepoPath answers.
+func findRepoRoute(action string, repository, reference bool) *repoRoute {
+	var found *repoRoute
 	for i := range repoRoutes {
-		if repoRoutes[i].Action == action && repoRoutes[i].Repository == repository {
-			return &repoRoutes[i]
+		rt := &repoRoutes[i]
+		if rt.Action != action || rt.Repository != repository {
+			continue
 		}
+		if rt.Reference == reference {
+			return rt
+		}
+		found = rt
 	}
-	return nil
+	return found
 }
 
 // hasPath says whether a path inside the image follows the reference.

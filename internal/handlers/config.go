@@ -81,9 +81,15 @@ type Config struct {
 	// Reads configures extract and files (concurrency, idle timeout, file
 	// size cap).
 	Reads Reads
+	// Images configures the image table, inspect and referrers (row
+	// limit, upstream concurrency).
+	Images Images
 	// Streams counts streamed bodies (extract tars, file reads); nil
 	// counts nothing.
 	Streams Streams
+	// Insight counts the rows the image table computed; nil counts
+	// nothing.
+	Insight Insight
 	// Transfers counts what the write routes did: each tag a sync
 	// finished, upload bytes received and each upload's outcome; nil
 	// counts nothing.

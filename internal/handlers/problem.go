@@ -74,6 +74,10 @@ var (
 	codeFileTooLarge       = &problemCode{"FILE_TOO_LARGE", "File too large", http.StatusRequestEntityTooLarge}
 	codeLayerUnprocessable = &problemCode{"LAYER_UNPROCESSABLE", "Image layers cannot be read as a filesystem", http.StatusUnprocessableEntity}
 	codeTooBusy            = &problemCode{"TOO_BUSY", "Too many image reads in progress", http.StatusServiceUnavailable}
+
+	// The image table's own: a sort or filter that needs every row, on a
+	// repository with more tags than the server computes rows for.
+	codeTooManyTags = &problemCode{"TOO_MANY_TAGS", "Too many tags for this sort or filter", http.StatusBadRequest}
 )
 
 // problemCodes lists the catalog in the order the OpenAPI enum does.
@@ -85,6 +89,7 @@ var problemCodes = []*problemCode{
 	codeNotFound, codeMethodNotAllowed, codeParameterInvalid, codeCatalogUnsupported,
 	codeBodyTooLarge, codeBodyInvalid, codeTarballInvalid,
 	codePathInvalid, codeFileUnknown, codeFileTooLarge, codeLayerUnprocessable, codeTooBusy,
+	codeTooManyTags,
 }
 
 // problemTypePrefix makes the RFC 9457 "type" URI of a code. A URN rather

@@ -106,9 +106,9 @@ func parseRepoPath(path string) (repoRequest, error) {
 		rr.Repository = repo
 	}
 	action, rest, hasRest := strings.Cut(right, "/")
-	rt := findRepoRoute(action, hasRepo)
+	rt := findRepoRoute(action, hasRepo, hasRest)
 	if rt == nil {
-		if findRepoRoute(action, !hasRepo) != nil {
+		if findRepoRoute(action, !hasRepo, hasRest) != nil {
 			return repoRequest{}, errorf(codeNameInvalid, "%s needs a repository path before /-/", action)
 		}
 		return repoRequest{}, errorf(codeNotFound, "unknown action %q after /-/", truncate(action))

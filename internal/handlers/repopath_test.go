@@ -244,8 +244,8 @@ func TestRepoRoutesAreDistinct(t *testing.T) {
 			t.Errorf("repoRoutes has %s twice", rt.Pattern)
 		}
 		seen[rt.Pattern] = true
-		if got := findRepoRoute(rt.Action, rt.Repository); got == nil || got.Pattern != rt.Pattern {
-			t.Errorf("findRepoRoute(%q, %v) = %v, want %s", rt.Action, rt.Repository, got, rt.Pattern)
+		if got := findRepoRoute(rt.Action, rt.Repository, rt.Reference); got == nil || got.Pattern != rt.Pattern {
+			t.Errorf("findRepoRoute(%q, %v, %v) = %v, want %s", rt.Action, rt.Repository, rt.Reference, got, rt.Pattern)
 		}
 	}
 }

@@ -11,9 +11,10 @@ import (
 // addRoutes maps the whole API. The repository routes share one wildcard:
 // handleRepos parses the path and dispatches on the action after "/-/"
 // (the logical routes are listed in apiroutes.go).
-func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes, reads Reads, streams Streams, transfers Transfers) {
+func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes, reads Reads, streams Streams, transfers Transfers, in *insight) {
 	flatten, files := readHandlers(logger, platform, reads, streams)
 	upload, sync := handleUpload(logger, writes, transfers), handleSync(logger, ups, writes, transfers)
+	images := handleImages(in.handleImageTable(), in.handleInspect(), upload)
 	memo := newAnswerMemo()
 	repos := handleRepos(logger, ups, map[string]http.Handler{
 		actionRepositories: handleRepositories(logger),     // GET /api/v1/repos/{registry}[/{repository…}]/-/repositories
@@ -23,7 +24,8 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 		actionConfig:       handleConfig(logger, platform), // GET /api/v1/repos/{registry}/{repository…}/-/config/{reference}
 		actionExtract:      flatten,                        // GET /api/v1/repos/{registry}/{repository…}/-/extract/{reference}?path=
 		actionFiles:        files,                          // GET /api/v1/repos/{registry}/{repository…}/-/files/{reference}/{path…}
-		actionImages:       upload,                         // PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}
+		actionImages:       images,                         // GET …/-/images (the table); GET, PUT …/-/images/{reference} (inspect, upload)
+		actionReferrers:    handleReferrers(logger),        // GET /api/v1/repos/{registry}/{repository…}/-/referrers/{reference}
 	})
 
 	mux.Method(http.MethodGet, "/healthz", handleHealthz())                         // GET /healthz

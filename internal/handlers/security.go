@@ -113,7 +113,7 @@ const defaultRateWindow = time.Minute
 // authorizeRepo checks that the caller may do what rr asks: listings need
 // pull somewhere at or below the path (their answer is then filtered), an
 // image upload needs push on the repository, every other read pull.
-func authorizeRepo(ctx context.Context, rr repoRequest) error {
+func authorizeRepo(ctx context.Context, method string, rr repoRequest) error {
 	p, err := auth.FromContext(ctx)
 	if err != nil {
 		return err
@@ -122,8 +122,10 @@ func authorizeRepo(ctx context.Context, rr repoRequest) error {
 	case actionRepositories:
 		return p.CheckUnder(auth.ActionPull, rr.Registry, rr.Repository)
 	case actionImages:
-		// An upload writes: push, decided before the body is read.
-		return p.Check(auth.ActionPush, rr.Registry, rr.Repository)
+		if method == http.MethodPut {
+			// An upload writes: push, decided before the body is read.
+			return p.Check(auth.ActionPush, rr.Registry, rr.Repository)
+		}
 	}
 	return p.Check(auth.ActionPull, rr.Registry, rr.Repository)
 }

@@ -43,7 +43,8 @@ func NewServer(cfg Config) http.Handler {
 	mux.NotFound(handleNotFound(logger))
 	mux.MethodNotAllowed(handleMethodNotAllowed(logger, mux))
 	addUI(mux, cfg.UI)
-	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics, cfg.Writes.withDefaults(), cfg.Reads.withDefaults(), streamsOr(cfg.Streams), transfersOr(cfg.Transfers))
+	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics, cfg.Writes.withDefaults(), cfg.Reads.withDefaults(), streamsOr(cfg.Streams), transfersOr(cfg.Transfers),
+		newInsight(logger, cfg.Images, platform, cfg.Insight))
 	return mux
 }
 
@@ -117,7 +118,7 @@ func handleRepos(logger *slog.Logger, ups *upstreams, actions map[string]http.Ha
 		}
 		// Parsed and valid, nothing looked up yet: the answer to a caller
 		// without the scope never depends on what exists upstream.
-		if err := authorizeRepo(r.Context(), rr); err != nil {
+		if err := authorizeRepo(r.Context(), r.Method, rr); err != nil {
 			writeError(w, r, logger, err)
 			return
 		}

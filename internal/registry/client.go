@@ -45,6 +45,11 @@ type Client interface {
 	// CheckImageExists returns nil when reference exists and an error
 	// matching ErrImageNotFound when it does not.
 	CheckImageExists(ctx context.Context, reference string) error
+	// GetReferrers lists the manifests whose subject is the manifest at
+	// reference (a tag is resolved to its digest first): the registry's
+	// referrers API (OCI 1.1), or the tag schema's index (sha256-<hex>) when
+	// the registry has no such API. Referrers.Source says which answered.
+	GetReferrers(ctx context.Context, reference string) (*Referrers, error)
 	// CopyImage copies the manifest at reference, with everything it
 	// references, to dst under dstTag and returns the digest written. An index
 	// is copied whole unless WithPlatform picks one child.

@@ -67,14 +67,17 @@ func (m *manifestResult) GetIndexManifest() (*IndexManifest, error) {
 
 // Descriptor describes content by media type, size and digest.
 type Descriptor struct {
-	mediaType types.MediaType
-	size      int64
-	digest    v1.Hash
-	platform  *v1.Platform
+	mediaType    types.MediaType
+	size         int64
+	digest       v1.Hash
+	platform     *v1.Platform
+	artifactType string
+	annotations  map[string]string
 }
 
 func descriptorOf(d v1.Descriptor) Descriptor {
-	return Descriptor{mediaType: d.MediaType, size: d.Size, digest: d.Digest, platform: d.Platform}
+	return Descriptor{mediaType: d.MediaType, size: d.Size, digest: d.Digest, platform: d.Platform,
+		artifactType: d.ArtifactType, annotations: d.Annotations}
 }
 
 // GetMediaType returns the media type; IsIndex tells an index apart.
@@ -88,6 +91,13 @@ func (d Descriptor) GetDigest() v1.Hash { return d.digest }
 
 // GetPlatform returns the platform of an index entry, or nil.
 func (d Descriptor) GetPlatform() *v1.Platform { return d.platform }
+
+// GetArtifactType returns the artifact type of a referrer, or "".
+func (d Descriptor) GetArtifactType() string { return d.artifactType }
+
+// GetAnnotations returns the descriptor's annotations. Callers must not
+// modify them.
+func (d Descriptor) GetAnnotations() map[string]string { return d.annotations }
 
 // Manifest is a parsed image manifest.
 type Manifest struct{ m *v1.Manifest }

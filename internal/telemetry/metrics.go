@@ -29,6 +29,8 @@ type Metrics struct {
 	Streams *Streams
 	// Transfers counts synced tags and uploads; handlers call its methods.
 	Transfers *Transfers
+	// Insight counts the image table's rows; handlers call its methods.
+	Insight *Insight
 
 	logger *slog.Logger
 	routes *routeSet
@@ -163,6 +165,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}, []string{"registry"}),
 		Streams:   newStreams(),
 		Transfers: newTransfers(),
+		Insight:   newInsight(),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -176,6 +179,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		m.Streams.active, m.Streams.bytes, build,
 	}
 	cs = append(cs, m.Transfers.collectors()...)
+	cs = append(cs, m.Insight.collectors()...)
 	if o.runtime {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}

@@ -21,8 +21,16 @@ func NewGGCR(t testing.TB) string {
 // httptest's self-signed certificate.
 func StartGGCR(t testing.TB, tls bool) *Registry {
 	t.Helper()
+	return StartGGCRWith(t, tls)
+}
+
+// StartGGCRWith is StartGGCR with more of the registry's options, such as
+// ggcrregistry.WithReferrersSupport(true) for the OCI 1.1 referrers API.
+func StartGGCRWith(t testing.TB, tls bool, opts ...ggcrregistry.Option) *Registry {
+	t.Helper()
 	r := &Registry{}
-	r.serve(t, ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))), tls)
+	opts = append([]ggcrregistry.Option{ggcrregistry.Logger(log.New(io.Discard, "", 0))}, opts...)
+	r.serve(t, ggcrregistry.New(opts...), tls)
 	return r
 }
 

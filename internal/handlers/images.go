@@ -1,0 +1,171 @@
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+)
+
+// Images configures the image table (GET …/-/images), inspect
+// (GET …/-/images/{reference}) and referrers. Zero fields take the defaults
+// named on each.
+type Images struct {
+	// MaxRows is the most tags a table may compute a row for to answer a
+	// sort or filter that needs every row (sort=created, digest=); a
+	// repository with more tags answers those 400 TOO_MANY_TAGS. The
+	// default value is 5000.
+	MaxRows int
+	// Concurrency bounds, per upstream and across requests, the rows (and
+	// inspect children) computed at once, and so the upstream requests they
+	// make. The default value is 8.
+	Concurrency int
+}
+
+// Defaults of Images.
+const (
+	// defaultMaxImageRows: a row costs a HEAD and, the first time a digest
+	// is met, two GETs; 5000 rows is minutes of upstream work cold and a
+	// few MiB of cache, and more than any repository a dashboard shows.
+	defaultMaxImageRows = 5000
+	// defaultImageConcurrency is as many requests in flight to one
+	// registry as a browser opens to one host, times a little: enough to
+	// hide latency, few enough that no registry takes it for abuse.
+	defaultImageConcurrency = 8
+)
+
+// withDefaults returns i with every zero field set.
+func (i Images) withDefaults() Images {
+	if i.MaxRows <= 0 {
+		i.MaxRows = defaultMaxImageRows
+	}
+	if i.Concurrency <= 0 {
+		i.Concurrency = defaultImageConcurrency
+	}
+	return i
+}
+
+// Insight counts the image table's work; telemetry's *Insight satisfies it.
+// RowsComputed counts rows built from manifests and configs.
+type Insight interface {
+	RowsComputed(n int)
+}
+
+// noInsight counts nothing.
+type noInsight struct{}
+
+func (noInsight) RowsComputed(int) {}
+
+// insightOr returns i, or an Insight that counts nothing when i is nil.
+func insightOr(i Insight) Insight {
+	if i == nil {
+		return noInsight{}
+	}
+	return i
+}
+
+// upstreamSlots bounds the work in flight per upstream, shared by every
+// request: one channel of n slots per upstream name.
+type upstreamSlots struct {
+	n  int
+	mu sync.Mutex
+	by map[string]chan struct{}
+}
+
+func newUpstreamSlots(n int) *upstreamSlots {
+	return &upstreamSlots{n: n, by: map[string]chan struct{}{}}
+}
+
+// acquire waits for a slot of upstream name and returns its release, or
+// fails when ctx ends first.
+func (s *upstreamSlots) acquire(ctx context.Context, name string) (func(), error) {
+	s.mu.Lock()
+	ch := s.by[name]
+	if ch == nil {
+		ch = make(chan struct{}, s.n)
+		s.by[name] = ch
+	}
+	s.mu.Unlock()
+	select {
+	case ch <- struct{}{}:
+		return func() { <-ch }, nil
+	case <-ctx.Done():
+		return nil, context.Cause(ctx)
+	}
+}
+
+// insight holds what the image routes share.
+type insight struct {
+	logger   *slog.Logger
+	cfg      Images
+	platform v1.Platform
+	slots    *upstreamSlots
+	metrics  Insight
+}
+
+func newInsight(logger *slog.Logger, cfg Images, platform v1.Platform, metrics Insight) *insight {
+	cfg = cfg.withDefaults()
+	return &insight{
+		logger: logger, cfg: cfg, platform: platform,
+		slots: newUpstreamSlots(cfg.Concurrency), metrics: insightOr(metrics),
+	}
+}
+
+// handleImages serves the images action: GET on the collection is the
+// table, GET on a reference inspects it, PUT on a reference uploads.
+func handleImages(table, inspect, upload http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t := repoTargetFrom(r.Context())
+		switch {
+		case !t.Route.Reference:
+			table.ServeHTTP(w, r)
+		case r.Method == http.MethodPut:
+			upload.ServeHTTP(w, r)
+		default:
+			inspect.ServeHTTP(w, r)
+		}
+	})
+}
+
+// each runs f for 0 ≤ i < n on up to cfg.Concurrency goroutines, each call
+// holding one of upstream's slots. The first error cancels the calls not
+// yet started and is returned.
+func (in *insight) each(ctx context.Context, upstream string, n int, f func(ctx context.Context, i int) error) error {
+	if n == 0 {
+		return nil
+	}
+	g, ctx := errgroup.WithContext(ctx)
+	next := make(chan int)
+	for range min(n, in.cfg.Concurrency) {
+		g.Go(func() error {
+			for i := range next {
+				release, err := in.slots.acquire(ctx, upstream)
+				if err != nil {
+					return err
+				}
+				err = f(ctx, i)
+				release()
+				if err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	g.Go(func() error {
+		defer close(next)
+		for i := range n {
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return nil
+			}
+		}
+		return nil
+	})
+	return g.Wait()
+}
