@@ -28,7 +28,7 @@ function render() {
   current = ctrl;
   const route = parseRoute(location.pathname, location.search);
   const main = document.getElementById('main');
-  const view = h('div', { id: 'view', 'data-view': route.view, 'data-state': 'loading' });
+  const view = h('div', { id: 'view', 'data-view': route.view, 'data-state': 'loading', 'data-path': location.pathname + location.search });
   replace(main, view);
   main.setAttribute('data-state', 'ready');
   crumbs(route);

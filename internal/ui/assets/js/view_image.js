@@ -32,11 +32,17 @@ export async function imageView(view, route, ctx) {
 
   await Promise.all([
     getJSON(inspectURL, { signal: ctx.signal }).then((d) => {
+      // An index: its entries each carry their details; the sections
+      // below the platforms show the default one's (linux/amd64, as the
+      // server's files and extract pick) until another is chosen.
+      const ps = d.platforms || [];
+      const detail = ps.find((p) => platform(p) === 'linux/amd64') || ps[0] || d;
       renderSummary(summary, route, d, inspectURL);
       renderPlatforms(platforms, route, d);
-      renderLayers(layers, d);
-      renderConfig(config, d);
-      renderHistory(hist, d);
+      const note = detail !== d ? h('p', { class: 'muted detail-note' }, 'Of ' + platform(detail) + ': pick another platform above.') : null;
+      renderLayers(layers, detail, note);
+      renderConfig(config, detail, note && note.cloneNode(true));
+      renderHistory(hist, detail, note && note.cloneNode(true));
     }, (e) => {
       failed(summary, e, inspectURL, ctx);
       for (const s of [platforms, layers, config, hist]) s.remove();
@@ -77,14 +83,12 @@ function renderSummary(el, route, d, url) {
     ['Media type', d.mediaType],
     ['Created', d.created ? h('span', { title: d.created }, date(d.created)) : ''],
     ['Size', d.size !== undefined ? bytes(d.size) + ' (' + d.size + ' bytes)' : ''],
-    ['Platform', plat],
-    ['Entrypoint', d.entrypoint],
-    ['Cmd', d.cmd],
-    ['Working dir', d.workingDir],
-    ['User', d.user],
-    ['Exposed ports', Array.isArray(d.exposedPorts) ? d.exposedPorts : Object.keys(d.exposedPorts || {})],
+    ['Platform', plat || (d.platforms ? d.platforms.length + ' platforms (an index)' : '')],
     ['Tags', Array.isArray(d.tags) ? d.tags : undefined],
   ]));
+  if (route.query.get('platform')) {
+    el.appendChild(h('p', null, link(imagePath(route.registry, route.repo, route.ref), 'All platforms of ' + route.ref)));
+  }
   if (d.digest) {
     el.appendChild(h('p', null, link(treePath(route.registry, route.repo) + '?digest=' + enc(d.digest), 'Tags that point at this image')));
   }
@@ -108,7 +112,8 @@ function renderPlatforms(el, route, d) {
   setState(el, 'ready');
 }
 
-function renderLayers(el, d) {
+function renderLayers(el, d, note) {
+  if (note) el.appendChild(note);
   const ls = d.layers || [];
   const total = ls.reduce((n, l) => n + (l.size || 0), 0);
   el.appendChild(h('p', { class: 'muted' }, ls.length + (ls.length === 1 ? ' layer, ' : ' layers, ') + bytes(total) + ' compressed'));
@@ -120,7 +125,16 @@ function renderLayers(el, d) {
   setState(el, 'ready');
 }
 
-function renderConfig(el, d) {
+function renderConfig(el, d, note) {
+  if (note) el.appendChild(note);
+  const run = kv('run-table', [
+    ['Entrypoint', d.entrypoint],
+    ['Cmd', d.cmd],
+    ['Working dir', d.workingDir],
+    ['User', d.user],
+    ['Exposed ports', d.exposedPorts],
+  ]);
+  if (run.querySelector('tr')) el.appendChild(run);
   const labels = Object.entries(d.labels || {}).sort(([a], [b]) => (a < b ? -1 : 1));
   el.appendChild(h('h3', null, 'Labels'));
   el.appendChild(labels.length ? kv('labels-table', labels) : h('p', { class: 'muted' }, 'No labels.'));
@@ -130,12 +144,13 @@ function renderConfig(el, d) {
   setState(el, 'ready');
 }
 
-function renderHistory(el, d) {
+function renderHistory(el, d, note) {
+  if (note) el.appendChild(note);
   const hs = d.history || [];
   if (!hs.length) el.appendChild(h('p', { class: 'muted' }, 'No history.'));
   else {
     el.appendChild(table('history-table', ['Created', 'Created by', 'Layer', 'Comment'], hs.map((x) => [
-      date(x.created), h('code', { class: 'wrap' }, x.created_by || x.createdBy || ''), x.empty_layer || x.emptyLayer ? 'empty' : 'layer', x.comment || '',
+      date(x.created), h('code', { class: 'wrap' }, x.createdBy || ''), x.emptyLayer ? 'empty' : 'layer', x.comment || '',
     ])));
   }
   setState(el, 'ready');
@@ -144,7 +159,7 @@ function renderHistory(el, d) {
 function renderReferrers(el, route, d, url) {
   replace(el, h('h2', null, 'Referrers'));
   const rs = d.referrers || [];
-  if (d.source) el.appendChild(h('p', { class: 'muted' }, 'From the registry\'s ' + (d.source === 'tags' ? 'tag schema' : d.source) + ' for ', h('span', { class: 'mono' }, d.digest || '')));
+  if (d.source) el.appendChild(h('p', { class: 'muted' }, 'From the registry\'s ' + ({ api: 'referrers API', tags: 'tag schema index' }[d.source] || d.source) + ', for ', h('span', { class: 'mono' }, d.digest || '')));
   if (!rs.length) el.appendChild(h('p', { class: 'muted', id: 'referrers-empty' }, 'No signatures, SBOMs or other artifacts refer to this image.'));
   else {
     el.appendChild(table('referrers-table', ['Artifact type', 'Digest', 'Size', 'Annotations'], rs.map((r) => [

@@ -17,7 +17,7 @@ export async function treeView(view, route, ctx) {
   view.appendChild(h('h1', null, repo ? repo : registry));
   const children = h('section', { id: 'tree', 'data-state': 'loading' });
   const images = repo ? h('section', { id: 'images', 'data-state': 'loading' }) : null;
-  view.appendChild(images);
+  if (images) view.appendChild(images);
   view.appendChild(children);
 
   const treeURL = listURL(registry, repo);
@@ -44,7 +44,8 @@ export async function treeView(view, route, ctx) {
     renderTree(children, route, t.d, treeURL);
   }
   if (images) {
-    if (!r) images.remove();
+    // The same refusal twice (a 401 or 403 for both calls) is shown once.
+    if (!r || (t.e && r.e && t.e.status === r.e.status)) images.remove();
     else if (r.e) { images.appendChild(problemBox(r.e, ctx.rerender)); images.appendChild(apiBox([{ url: tableURL }])); setState(images, 'error'); }
     else renderTable(images, route, r.d, tableURL, ctx);
   }

@@ -1,0 +1,397 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestUIBrowser walks the UI in headless chromium against real regapi
+// servers (run() with --demo): exploring the demo, hostile content, and a
+// token-protected server. One browser serves every subtest.
+func TestUIBrowser(t *testing.T) {
+	b := startBrowser(t)
+	demo := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
+
+	t.Run("explore", func(t *testing.T) { testUIExplore(t, b, demo.base) })
+	t.Run("files", func(t *testing.T) { testUIFiles(t, b, demo.base) })
+	t.Run("hostile", func(t *testing.T) { testUIHostile(t, b, demo.base) })
+	t.Run("narrow", func(t *testing.T) { testUINarrow(t, b, demo.base) })
+	t.Run("token", func(t *testing.T) { testUIToken(t, b) })
+}
+
+// apiJSON decodes what the API answers at url (for the test to compare
+// with what the page shows).
+func apiJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d", url, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+func apiBytes(t *testing.T, url string) []byte {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s = %d, %v", url, resp.StatusCode, err)
+	}
+	return b
+}
+
+// imageTags are the tags of an image table answer, in order.
+func imageTags(t *testing.T, url string) []string {
+	t.Helper()
+	var table struct {
+		Images []struct {
+			Tag    string `json:"tag"`
+			Digest string `json:"digest"`
+		} `json:"images"`
+	}
+	apiJSON(t, url, &table)
+	var tags []string
+	for _, im := range table.Images {
+		tags = append(tags, im.Tag)
+	}
+	return tags
+}
+
+// testUIExplore: registries → tree → a repository's table, sorted by
+// version and filtered → an image with its platforms and referrers.
+func testUIExplore(t *testing.T, b *testBrowser, base string) {
+	p := b.newPage(t)
+	p.open(base + "/ui/")
+	p.wantText("#registries tbody tr td:first-child", "demo")
+	p.wantText("#view .api-call pre.curl", "curl -s '"+base+"/api/v1/registries'")
+	p.shot("1-registries")
+
+	p.click(`#registries a`, "/ui/repos/demo")
+	tree := p.texts("#tree-table tbody td:first-child")
+	for _, want := range []string{"deckhouse/", "library/", "shop/", "test/", "hello"} {
+		if !slices.Contains(tree, want) {
+			t.Errorf("tree of demo = %q, want %q in it", tree, want)
+		}
+	}
+	p.shot("2-tree")
+	p.click(`#tree-table a[href="/ui/repos/demo/shop"]`, "/ui/repos/demo/shop")
+	if got := p.texts("#tree-table tbody td:first-child"); !cmp.Equal(got, []string{"web"}) {
+		t.Errorf("tree of demo/shop = %q, want [web]", got)
+	}
+
+	p.click(`#tree-table a[href="/ui/repos/demo/shop/web"]`, "/ui/repos/demo/shop/web")
+	api := base + "/api/v1/repos/demo/shop/web/-/images"
+	if got, want := p.texts("#images-table tbody td:first-child"), imageTags(t, api); !cmp.Equal(got, want) || len(got) < 5 {
+		t.Errorf("table rows = %q, want the API's %q", got, want)
+	}
+
+	// Sort by version, newest first: the select navigates at once.
+	p.do("sort by -semver",
+		void(chromedp.Evaluate[bool](`(() => { const s = document.querySelector('#sort'); s.value = '-semver'; s.dispatchEvent(new Event('change')); return true })()`)),
+		waitPath("/ui/repos/demo/shop/web?sort=-semver"))
+	got := p.texts("#images-table tbody td:first-child")
+	if want := imageTags(t, api+"?sort=-semver"); !cmp.Equal(got, want) {
+		t.Errorf("table rows by -semver = %q, want the API's %q", got, want)
+	}
+	if len(got) < 3 || !cmp.Equal(got[:3], []string{"v2.0.0", "v2.0.0-beta.1", "v1.2.0"}) {
+		t.Errorf("table rows by -semver start %q, want v2.0.0, v2.0.0-beta.1, v1.2.0", got)
+	}
+	p.wantText(`#images-table tr[data-tag="v2.0.0"] td:nth-child(3)`, "2025-11-11 09:30 UTC")
+	if got := p.texts(`#images-table tr[data-tag="v2.0.0"] td:nth-child(5) li`); !cmp.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("v2.0.0's platforms = %q, want linux/amd64, linux/arm64", got)
+	}
+	p.wantText("#images .api-call pre.curl", "curl -s '"+api+"?sort=-semver'")
+	p.shot("3-images")
+
+	// The filter box: tags containing "1.2".
+	p.do("filter 1.2",
+		chromedp.SendKeys(chromedp.CSS("#filter"), "1.2"),
+		chromedp.Click(chromedp.CSS(`#table-controls button[type=submit]`)),
+		waitPath(`/ui/repos/demo/shop/web?sort=-semver&include=.*1%5C.2.*`))
+	if got := p.texts("#images-table tbody td:first-child"); !cmp.Equal(got, []string{"v1.2.0", "v1.2.0-rc.1"}) {
+		t.Errorf("filtered rows = %q, want [v1.2.0 v1.2.0-rc.1]", got)
+	}
+
+	// An image: its digest, platforms, layers, labels and referrers.
+	p.do("back to the sorted table", chromedp.NavigateBack(), waitPath("/ui/repos/demo/shop/web?sort=-semver"))
+	p.click(`#images-table tr[data-tag="v2.0.0"] a`, "/ui/repos/demo/shop/web/-/images/v2.0.0")
+	p.do("wait for the referrers", chromedp.WaitVisible(chromedp.CSS("#referrers[data-state=ready] #referrers-table")))
+	var inspect struct {
+		Digest    string `json:"digest"`
+		Platforms []struct {
+			Digest string `json:"digest"`
+		} `json:"platforms"`
+	}
+	apiJSON(t, base+"/api/v1/repos/demo/shop/web/-/images/v2.0.0", &inspect)
+	p.wantText("#image-digest", inspect.Digest)
+	if got := p.texts("#platforms-table tbody td:first-child"); !cmp.Equal(got, []string{"linux/amd64", "linux/arm64"}) {
+		t.Errorf("platforms = %q, want linux/amd64, linux/arm64", got)
+	}
+	if got := p.texts("#layers-table tbody tr"); len(got) != 1 {
+		t.Errorf("layers rows = %q, want one", got)
+	}
+	if got := p.texts("#labels-table th"); !slices.Contains(got, "org.opencontainers.image.version") {
+		t.Errorf("labels = %q, want org.opencontainers.image.version", got)
+	}
+	types := p.texts("#referrers-table tbody td:first-child")
+	slices.Sort(types)
+	if want := []string{demoSBOMType, demoSigType}; !cmp.Equal(types, want) {
+		t.Errorf("referrers = %q, want %q", types, want)
+	}
+	p.wantText("#referrers .api-call pre.curl", "curl -s '"+base+"/api/v1/repos/demo/shop/web/-/referrers/v2.0.0'")
+	p.shot("4-image")
+
+	// Another platform of the index.
+	p.click(`#platforms-table a[href$="platform=linux%2Farm64"]`, "/ui/repos/demo/shop/web/-/images/v2.0.0?platform=linux%2Farm64")
+	p.wantText("#image-digest", inspect.Platforms[1].Digest)
+	p.noConsoleErrors()
+}
+
+// waitPath waits until the view for path (and query) finished loading,
+// and fails at once if it shows an error.
+func waitPath(path string) chromedp.Action[chromedp.Void] {
+	sel := `#view[data-path="` + path + `"]`
+	return chromedp.Steps(
+		chromedp.WaitVisible(chromedp.CSS(sel+`[data-state=ready], `+sel+`[data-state=error]`)),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			state, err := chromedp.Evaluate[string](`document.getElementById('view').dataset.state`)(ctx, t)
+			if err == nil && state != "ready" {
+				err = fmt.Errorf("view %s is in state %q", path, state)
+			}
+			return err
+		}))
+}
+
+// testUIFiles: an image's file browser, down to /etc/os-release, and the
+// filesystem's tar.
+func testUIFiles(t *testing.T, b *testBrowser, base string) {
+	p := b.newPage(t)
+	p.open(base + "/ui/repos/demo/library/alpine/-/images/3.20")
+	p.click(`.actions a[href^="/ui/repos/demo/library/alpine/-/files/3.20/"]`, "/ui/repos/demo/library/alpine/-/files/3.20/")
+	root := p.texts("#files-table tbody td:first-child")
+	for _, want := range []string{"bin/", "etc/"} {
+		if !slices.Contains(root, want) {
+			t.Errorf("/ lists %q, want %q in it", root, want)
+		}
+	}
+	p.click(`#files-table tr[data-name="etc"] a`, "/ui/repos/demo/library/alpine/-/files/3.20/etc/")
+	p.wantText(`#files-table tr[data-name="os-release"] td:nth-child(3)`, "-rw-r--r--")
+	p.click(`#files-table tr[data-name="os-release"] a`, "/ui/repos/demo/library/alpine/-/files/3.20/etc/os-release")
+	want := apiBytes(t, base+"/api/v1/repos/demo/library/alpine/-/files/3.20/etc/os-release")
+	got := pageRun(p, "file content", chromedp.TextContent(chromedp.CSS("#file-content")))
+	if got != string(want) || !strings.Contains(got, `NAME="Alpine Linux"`) {
+		t.Errorf("os-release shows %q, want the API's %q", got, want)
+	}
+	p.wantText("#file-size", "108 B (108 bytes)")
+	p.shot("5-file")
+
+	// The whole filesystem as tar, from the root directory's view.
+	p.click(`h1.path a[href="/ui/repos/demo/library/alpine/-/files/3.20/"]`, "/ui/repos/demo/library/alpine/-/files/3.20/")
+	tarball := p.download(chromedp.Click(chromedp.CSS("#download-tar")))
+	files, err := tarFiles(tarball)
+	if err != nil {
+		t.Fatalf("downloaded tar: %v", err)
+	}
+	if files["etc/os-release"] != string(want) {
+		t.Errorf("downloaded tar's etc/os-release = %q, want %q (files: %d)", files["etc/os-release"], want, len(files))
+	}
+	p.noConsoleErrors()
+}
+
+// testUIHostile opens test/hostile, whose labels, annotations, file names
+// and content hold markup that would set window.__pwned if it ran: the
+// page must show it as text.
+func testUIHostile(t *testing.T, b *testBrowser, base string) {
+	p := b.newPage(t)
+	p.open(base + "/ui/repos/demo/" + demoHostileRepo + "/-/images/latest")
+	p.do("wait for the referrers", chromedp.WaitVisible(chromedp.CSS("#referrers[data-state=ready] #referrers-table")))
+	labels := p.texts("#labels-table td")
+	for _, want := range []string{demoScriptPayload, demoImgPayload} {
+		if !slices.Contains(labels, want) {
+			t.Errorf("labels show %q, want %q as text", labels, want)
+		}
+	}
+	if got := p.texts("#labels-table th"); !slices.Contains(got, demoImgPayload) {
+		t.Errorf("label keys show %q, want %q as text", got, demoImgPayload)
+	}
+	if got := p.text("#env"); got != "PAYLOAD="+demoImgPayload {
+		t.Errorf("env shows %q", got)
+	}
+	if got := p.texts("#referrers-table dd"); !cmp.Equal(got, []string{demoImgPayload}) {
+		t.Errorf("referrer annotations show %q, want %q", got, demoImgPayload)
+	}
+	if got := pageRun(p, "raw manifest", chromedp.TextContent(chromedp.CSS("#manifest-raw"))); !strings.Contains(got, demoScriptPayload) {
+		t.Errorf("raw manifest lacks the annotation %q as text: %q", demoScriptPayload, got)
+	}
+	p.shot("6-hostile-image")
+	assertNotPwned(t, p)
+
+	p.open(base + "/ui/repos/demo/" + demoHostileRepo + "/-/files/latest/")
+	names := p.texts("#files-table tbody td:first-child")
+	for _, want := range []string{demoImgPayload, "<script>window.__pwned=1</", "index.html"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("/ lists %q, want %q as text", names, want)
+		}
+	}
+	p.shot("7-hostile-files")
+	p.click(`#files-table tr[data-name="index.html"] a`, "/ui/repos/demo/"+demoHostileRepo+"/-/files/latest/index.html")
+	if got := pageRun(p, "file content", chromedp.TextContent(chromedp.CSS("#file-content"))); got != "<!doctype html>"+demoScriptPayload+demoImgPayload+"\n" {
+		t.Errorf("index.html shows %q, want its markup as text", got)
+	}
+	p.open(base + "/ui/repos/demo/" + demoHostileRepo + "/-/files/latest/")
+	p.click(`#files-table tr[data-type="dir"] a`, "/ui/repos/demo/"+demoHostileRepo+"/-/files/latest/%3Cscript%3Ewindow.__pwned%3D1%3C/")
+	p.click(`#files-table tr[data-name="script>"] a`, "/ui/repos/demo/"+demoHostileRepo+"/-/files/latest/%3Cscript%3Ewindow.__pwned%3D1%3C/script%3E")
+	p.wantText("h1.path", "/<script>window.__pwned=1</script>")
+	assertNotPwned(t, p)
+	p.noConsoleErrors()
+}
+
+// assertNotPwned checks that no payload ran and none became markup: the
+// page has no <img> and only its own module script.
+func assertNotPwned(t *testing.T, p *testPage) {
+	t.Helper()
+	state := pageRun(p, "check the sentinel", chromedp.Evaluate[string](
+		`JSON.stringify([typeof window.__pwned, document.querySelectorAll('img').length, document.querySelectorAll('script').length])`))
+	if state != `["undefined",0,1]` {
+		t.Errorf("[typeof window.__pwned, <img> count, <script> count] = %s, want [\"undefined\",0,1]", state)
+	}
+}
+
+// testUINarrow shows the image page on a phone-sized screen: the page
+// itself never scrolls sideways (wide tables scroll in their box).
+func testUINarrow(t *testing.T, b *testBrowser, base string) {
+	p := b.newPage(t)
+	p.do("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile))
+	p.open(base + "/ui/repos/demo/shop/web/-/images/v2.0.0")
+	p.do("wait for the referrers", chromedp.WaitVisible(chromedp.CSS("#referrers[data-state=ready]")))
+	width := pageRun(p, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth`))
+	if width > 390 {
+		t.Errorf("page is %d px wide on a 390 px screen, want no sideways scrolling", width)
+	}
+	p.shot("8-narrow-image")
+	p.open(base + "/ui/repos/demo/shop/web?sort=-created")
+	p.shot("9-narrow-images")
+	p.noConsoleErrors()
+}
+
+// testUIToken runs against a server without anonymous access: the UI
+// shows the 401 and a token field; with a pull token for shop/web it
+// shows that repository and nothing else.
+func testUIToken(t *testing.T, b *testBrowser) {
+	const token = "ui-test-token-0123456789abcdef"
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "regapi.yaml")
+	if err := os.WriteFile(cfg, []byte(`tokens: [{name: web, secret_env: UI_TEST_TOKEN, scopes: [{registry: demo, repositories: ["shop/web"], actions: [pull]}]}]`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := startRun(t, map[string]string{"UI_TEST_TOKEN": token}, "--listen", "127.0.0.1:0", "--demo", "--config", cfg, "--log-level", "warn")
+
+	p := b.newPage(t)
+	p.open(srv.base + "/ui/")
+	var problem struct {
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+	}
+	resp, err := http.Get(srv.base + "/api/v1/registries")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&problem)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || problem.Title == "" {
+		t.Fatalf("GET /api/v1/registries without a token = %d %+v, want a 401 problem", resp.StatusCode, problem)
+	}
+	p.wantText(`.problem[data-status="401"] .problem-title`, problem.Title)
+	p.wantText(`.problem[data-status="401"] .problem-detail`, problem.Detail)
+	p.do("token field", chromedp.WaitVisible(chromedp.CSS("#problem-token-input")))
+	p.shot("10-token-401")
+
+	p.do("give the token",
+		chromedp.SendKeys(chromedp.CSS("#problem-token-input"), token),
+		chromedp.Click(chromedp.CSS("#problem-token-submit")),
+		chromedp.WaitVisible(chromedp.CSS(`#view[data-view=registries][data-state=ready] #registries`)))
+	p.wantText("#registries tbody td:first-child", "demo")
+	if got := p.text("#view .api-call pre.curl"); got != `curl -s -H "Authorization: Bearer $TOKEN" '`+srv.base+`/api/v1/registries'` {
+		t.Errorf("curl line with a token = %q, want it to name $TOKEN", got)
+	}
+
+	// Only what the token may pull.
+	p.click(`#registries a`, "/ui/repos/demo")
+	if got := p.texts("#tree-table tbody td:first-child"); !cmp.Equal(got, []string{"shop/"}) {
+		t.Errorf("tree with a shop/web token = %q, want [shop/]", got)
+	}
+	p.click(`#tree-table a`, "/ui/repos/demo/shop")
+	p.click(`#tree-table a`, "/ui/repos/demo/shop/web")
+	if got := p.texts("#images-table tbody td:first-child"); len(got) < 5 {
+		t.Errorf("shop/web's table with its token = %q, want its tags", got)
+	}
+	p.open(srv.base + "/ui/repos/demo/library/alpine")
+	req, _ := http.NewRequest(http.MethodGet, srv.base+"/api/v1/repos/demo/library/alpine/-/images", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&problem)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("GET library/alpine's table with a shop/web token = %d, want 403", resp.StatusCode)
+	}
+	p.wantText(`.problem[data-status="403"] .problem-title`, problem.Title)
+	if n := len(p.texts(".problem")); n != 1 {
+		t.Errorf("%d problem boxes for one refusal, want 1", n)
+	}
+	p.shot("11-token-403")
+
+	// Kept in this tab's session storage only: no cookie, no local
+	// storage, never in the page's text or a URL.
+	state := pageRun(p, "token storage", chromedp.Evaluate[string](
+		`JSON.stringify([sessionStorage.getItem('regapi.token') === `+jsString(token)+`, localStorage.length, document.cookie, document.body.innerText.includes(`+jsString(token)+`), location.href.includes(`+jsString(token)+`)])`))
+	if state != `[true,0,"",false,false]` {
+		t.Errorf("[in sessionStorage, localStorage entries, cookies, in page text, in URL] = %s, want [true,0,\"\",false,false]", state)
+	}
+	p.noConsoleErrors("401", "403")
+}
+
+func jsString(s string) string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// TestUIOff checks that --ui=false serves no UI (and the API still).
+func TestUIOff(t *testing.T) {
+	r := startRun(t, map[string]string{"REGAPI_UI": "false"}, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
+	c := &http.Client{Timeout: 30 * time.Second}
+	if status, _, _ := get(t, c, http.MethodGet, r.base+"/ui/"); status != http.StatusNotFound {
+		t.Errorf("GET /ui/ with REGAPI_UI=false = %d, want 404", status)
+	}
+	if status, _, _ := get(t, c, http.MethodGet, r.base+"/api/v1/registries"); status != http.StatusOK {
+		t.Errorf("GET /api/v1/registries = %d, want 200", status)
+	}
+	on := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
+	if status, body, _ := get(t, c, http.MethodGet, on.base+"/ui/"); status != http.StatusOK || !bytes.Contains(body, []byte(`/ui/assets/js/app.js`)) {
+		t.Errorf("GET /ui/ by default = %d, want 200 and the UI's page", status)
+	}
+}
