@@ -29,6 +29,7 @@ func TestUIBrowser(t *testing.T) {
 	t.Run("files", func(t *testing.T) { testUIFiles(t, b, demo.base) })
 	t.Run("hostile", func(t *testing.T) { testUIHostile(t, b, demo.base) })
 	t.Run("narrow", func(t *testing.T) { testUINarrow(t, b, demo.base) })
+	t.Run("errors", func(t *testing.T) { testUIErrors(t, b, demo.base) })
 	t.Run("token", func(t *testing.T) { testUIToken(t, b) })
 }
 
@@ -295,6 +296,37 @@ func testUINarrow(t *testing.T, b *testBrowser, base string) {
 	p.open(base + "/ui/repos/demo/shop/web?sort=-created")
 	p.shot("9-narrow-images")
 	p.noConsoleErrors()
+}
+
+// testUIErrors: what is not there is said, with the problem's title and
+// detail as the API answered them.
+func testUIErrors(t *testing.T, b *testBrowser, base string) {
+	p := b.newPage(t)
+	var problem struct {
+		Title  string `json:"title"`
+		Detail string `json:"detail"`
+		Code   string `json:"code"`
+	}
+	resp, err := http.Get(base + "/api/v1/repos/demo/shop/web/-/images/nope")
+	if err != nil {
+		t.Fatal(err)
+	}
+	json.NewDecoder(resp.Body).Decode(&problem)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("inspect of a missing tag = %d, want 404", resp.StatusCode)
+	}
+	p.open(base + "/ui/repos/demo/shop/web/-/images/nope")
+	p.wantText(`#summary .problem[data-status="404"] .problem-title`, problem.Title)
+	p.wantText(`#summary .problem[data-status="404"] .problem-detail`, problem.Detail)
+	p.wantText(`#summary .problem[data-status="404"] .problem-code`, problem.Code)
+	p.shot("12-not-found")
+
+	p.open(base + "/ui/repos/demo/library/nope")
+	p.wantText("#nothing-here .problem-title", "Nothing here")
+	p.open(base + "/ui/elsewhere")
+	p.wantText(`#view[data-view=notfound] .problem-title`, "No such view")
+	p.noConsoleErrors("404")
 }
 
 // testUIToken runs against a server without anonymous access: the UI

@@ -37,7 +37,9 @@ function render() {
   const ctx = { signal: ctrl.signal, navigate, rerender: render };
   if (!fn) {
     document.title = 'Not found · regapi';
-    view.appendChild(problemBox({ message: 'No view at ' + location.pathname + '. Views start at /ui/.' }));
+    view.appendChild(h('div', { class: 'problem', role: 'alert' },
+      h('h3', { class: 'problem-title' }, 'No such view'),
+      h('p', { class: 'problem-detail' }, 'Nothing is shown at ' + location.pathname + '. Start at ', link('/ui/', 'the registries'), '.')));
     view.setAttribute('data-state', 'error');
     return;
   }

@@ -40,6 +40,13 @@ export async function treeView(view, route, ctx) {
     setState(children, 'error');
   } else if (treeEmpty && r) {
     children.remove();
+  } else if (treeEmpty && repo) {
+    // Neither a repository nor a group: say so rather than list nothing.
+    children.appendChild(h('div', { class: 'problem', role: 'alert', id: 'nothing-here' },
+      h('h3', { class: 'problem-title' }, 'Nothing here'),
+      h('p', { class: 'problem-detail' }, 'No repository named ' + repo + ' and none below it in ' + registry + ' (that this token may read).')));
+    children.appendChild(apiBox([{ url: treeURL }]));
+    setState(children, 'ready');
   } else {
     renderTree(children, route, t.d, treeURL);
   }
