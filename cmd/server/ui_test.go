@@ -126,6 +126,15 @@ func testUIExplore(t *testing.T, b *testBrowser, base string) {
 	}
 	p.wantText("#images .api-call pre.curl", "curl -s '"+api+"?sort=-semver'")
 	p.shot("3-images")
+	if out := os.Getenv("REGAPI_README_SCREENSHOT"); out != "" {
+		// The README's picture (docs/ui.png): this view at a modest size.
+		p.do("resize for the README", chromedp.EmulateViewport(1024, 680))
+		png := pageRun(p, "README screenshot", chromedp.CaptureScreenshot())
+		if err := os.WriteFile(out, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		p.do("restore the size", chromedp.EmulateViewport(1280, 900))
+	}
 
 	// The filter box: tags containing "1.2".
 	p.do("filter 1.2",

@@ -122,7 +122,7 @@ function renderTable(el, route, d, url, ctx) {
         link(imagePath(registry, repo, im.tag), im.tag),
         h('span', { class: 'mono', title: im.digest || '' }, shortDigest(im.digest)),
         h('span', { title: im.created || '' }, date(im.created)),
-        bytes(im.size),
+        im.size === undefined && (im.platforms || []).length > 1 ? h('span', { class: 'muted', title: 'an index: each platform has its size' }, '—') : bytes(im.size),
         platformsCell(im.platforms),
       ],
     }))));
