@@ -145,8 +145,18 @@ func testUIExplore(t *testing.T, b *testBrowser, base string) {
 		t.Errorf("filtered rows = %q, want [v1.2.0 v1.2.0-rc.1]", got)
 	}
 
+	// Paging: the table's next link is the API's next page.
+	p.open(base + "/ui/repos/demo/shop/web?sort=-semver&limit=3")
+	if got, want := p.texts("#images-table tbody td:first-child"), imageTags(t, api+"?sort=-semver&limit=3"); !cmp.Equal(got, want) || len(got) != 3 {
+		t.Errorf("first page = %q, want the API's %q", got, want)
+	}
+	p.click(".pager a", "/ui/repos/demo/shop/web?last=v1.2.0&limit=3&sort=-semver")
+	if got, want := p.texts("#images-table tbody td:first-child"), imageTags(t, api+"?last=v1.2.0&limit=3&sort=-semver"); !cmp.Equal(got, want) || len(got) != 3 {
+		t.Errorf("second page = %q, want the API's %q", got, want)
+	}
+
 	// An image: its digest, platforms, layers, labels and referrers.
-	p.do("back to the sorted table", chromedp.NavigateBack(), waitPath("/ui/repos/demo/shop/web?sort=-semver"))
+	p.open(base + "/ui/repos/demo/shop/web?sort=-semver")
 	p.click(`#images-table tr[data-tag="v2.0.0"] a`, "/ui/repos/demo/shop/web/-/images/v2.0.0")
 	p.do("wait for the referrers", chromedp.WaitVisible(chromedp.CSS("#referrers[data-state=ready] #referrers-table")))
 	var inspect struct {
@@ -173,6 +183,28 @@ func testUIExplore(t *testing.T, b *testBrowser, base string) {
 	}
 	p.wantText("#referrers .api-call pre.curl", "curl -s '"+base+"/api/v1/repos/demo/shop/web/-/referrers/v2.0.0'")
 	p.shot("4-image")
+
+	// A referrer is an image page too: the SBOM, with its one file.
+	var refs struct {
+		Referrers []struct {
+			Digest       string `json:"digest"`
+			ArtifactType string `json:"artifactType"`
+		} `json:"referrers"`
+	}
+	apiJSON(t, base+"/api/v1/repos/demo/shop/web/-/referrers/v2.0.0", &refs)
+	for _, r := range refs.Referrers {
+		if r.ArtifactType != demoSBOMType {
+			continue
+		}
+		p.click(`#referrers-table a[href$="`+r.Digest+`"]`, "/ui/repos/demo/shop/web/-/images/"+r.Digest)
+		p.wantText("#image-digest", r.Digest)
+		p.wantText("#layers-table tbody td:nth-child(3)", demoSBOMType)
+		raw := pageRun(p, "raw manifest", chromedp.TextContent(chromedp.CSS("#manifest-raw")))
+		if !strings.Contains(raw, `"subject"`) || !strings.Contains(raw, inspect.Digest) {
+			t.Errorf("the SBOM's raw manifest lacks its subject %s: %s", inspect.Digest, raw)
+		}
+		p.do("back to the image", chromedp.NavigateBack(), waitPath("/ui/repos/demo/shop/web/-/images/v2.0.0"))
+	}
 
 	// Another platform of the index.
 	p.click(`#platforms-table a[href$="platform=linux%2Farm64"]`, "/ui/repos/demo/shop/web/-/images/v2.0.0?platform=linux%2Farm64")
