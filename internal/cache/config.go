@@ -65,9 +65,10 @@ func (c *client) configBlob(ctx context.Context, reference string, opts []regist
 		return e.val.([]byte), nil
 	}
 	l := lookup{key: key, loc: c.loc, kind: kindConfig, immutable: true}
-	imgDigest := img.digest()
+	imgDigest, held := img.digest(), img.m
 	v, err := c.cache.get(ctx, l, func(ctx context.Context) (any, int64, error) {
-		b, err := c.inner.GetConfigBlob(ctx, "@"+imgDigest)
+		// The manifest is in hand: the client fetches only the blob.
+		b, err := c.inner.GetConfigBlob(ctx, "@"+imgDigest, registry.WithManifest{Manifest: held})
 		return b, int64(len(b)) + 24, err
 	})
 	if err != nil {

@@ -11,7 +11,10 @@
 // are then entries keyed by digest that never expire and leave only by LRU
 // eviction or purge. Tag and repository listings expire after their own
 // TTLs; not-found answers after the negative TTL. An expired tag whose
-// manifest is still held is revalidated with a HEAD.
+// manifest is still held is revalidated with a HEAD. A referrers list is
+// keyed by its subject's digest but lasts only the tag TTL: signing an
+// image changes it. A config miss hands the held manifest to the client
+// (registry.WithManifest), which then fetches the config blob alone.
 //
 // Each lookup reports HIT, MISS or STALE into the request's Outcome (see
 // WithOutcome), which the HTTP layer turns into X-Cache and Age headers.

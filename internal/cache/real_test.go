@@ -64,6 +64,10 @@ func TestRealRegistry(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := app.GetManifest(ctx, "v1"); err != nil {
+			t.Fatal(err)
+		}
+		manifests := reg.CountRequests("GET", "/v2/org/app/manifests/")
 		for range 2 {
 			tags, err := app.ListTags(ctx)
 			if err != nil || !slices.Equal(tags, []string{"v1"}) {
@@ -82,6 +86,11 @@ func TestRealRegistry(t *testing.T) {
 		}
 		if got := reg.CountRequests("GET", "/v2/org/app/blobs/"); got != 1 {
 			t.Errorf("config blob requests = %d, want 1", got)
+		}
+		// The cached manifest goes along (registry.WithManifest): reading
+		// its config fetches no manifest again.
+		if got := reg.CountRequests("GET", "/v2/org/app/manifests/") - manifests; got != 0 {
+			t.Errorf("manifest requests while reading the config = %d, want 0", got)
 		}
 	})
 

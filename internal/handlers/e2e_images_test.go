@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,7 +32,13 @@ type tableEnv struct {
 	dist  *registrytest.Registry
 	clock *fakeClock
 	tags  []string
+	rows  *countingInsight
 }
+
+// countingInsight counts the rows the table reports computed.
+type countingInsight struct{ n atomic.Int64 }
+
+func (c *countingInsight) RowsComputed(n int) { c.n.Add(int64(n)) }
 
 func newTableEnv(t *testing.T, n int, images Images) *tableEnv {
 	t.Helper()
@@ -43,12 +50,14 @@ func newTableEnv(t *testing.T, n int, images Images) *tableEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := &countingInsight{}
 	a := newAPI(t, Config{
 		Upstreams: []Upstream{{Name: "dist", Host: dist.Host, Client: c.Wrap("dist", clientFor(dist.Host, nil))}},
 		Cache:     c,
 		Images:    images,
+		Insight:   rows,
 	})
-	return &tableEnv{api: a, dist: dist, clock: clock, tags: tags}
+	return &tableEnv{api: a, dist: dist, clock: clock, tags: tags, rows: rows}
 }
 
 // table GETs the table with query q and decodes it.

@@ -43,21 +43,26 @@ func referrerOf(t testing.TB, subject v1.Descriptor, artifactType string, annota
 }
 
 // TestReferrers lists referrers made by the test on go-containerregistry's
-// registry with its referrers API and without (the tag schema), for an
+// registry with its referrers API and without (the tag schema), and on the
+// distribution registry (tag schema), for an
 // image, an index and an index entry picked by platform, with the
 // artifactType filter, and checks that the answer is cached for the tag
 // TTL only.
 func TestReferrers(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
-		opts   []ggcrregistry.Option
+		start  func(t *testing.T) *registrytest.Registry
 		source string
 	}{
-		{"api", []ggcrregistry.Option{ggcrregistry.WithReferrersSupport(true)}, registry.ReferrersAPI},
-		{"tag-schema", nil, registry.ReferrersTagSchema},
+		{"ggcr/api", func(t *testing.T) *registrytest.Registry {
+			return registrytest.StartGGCRWith(t, false, ggcrregistry.WithReferrersSupport(true))
+		}, registry.ReferrersAPI},
+		{"ggcr/tag-schema", func(t *testing.T) *registrytest.Registry { return registrytest.StartGGCRWith(t, false) }, registry.ReferrersTagSchema},
+		// The CNCF distribution registry (v3.1) has no referrers API.
+		{"distribution/tag-schema", func(t *testing.T) *registrytest.Registry { return registrytest.StartDistribution(t, nil) }, registry.ReferrersTagSchema},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			reg := registrytest.StartGGCRWith(t, false, tt.opts...)
+			reg := tt.start(t)
 			repo := reg.Host + "/team/app"
 			img := datedImage(t, tableBase, v1.Platform{OS: "linux", Architecture: "amd64"})
 			registrytest.Push(t, repo+":v1", img)

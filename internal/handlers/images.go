@@ -2,13 +2,11 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"sync"
-
-	"golang.org/x/sync/errgroup"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"sync/atomic"
 )
 
 // Images configures the image table (GET …/-/images), inspect
@@ -50,7 +48,8 @@ func (i Images) withDefaults() Images {
 }
 
 // Insight counts the image table's work; telemetry's *Insight satisfies it.
-// RowsComputed counts rows built from manifests and configs.
+// RowsComputed counts rows built from manifests and configs (the summary
+// memo's misses).
 type Insight interface {
 	RowsComputed(n int)
 }
@@ -100,18 +99,18 @@ func (s *upstreamSlots) acquire(ctx context.Context, name string) (func(), error
 
 // insight holds what the image routes share.
 type insight struct {
-	logger   *slog.Logger
-	cfg      Images
-	platform v1.Platform
-	slots    *upstreamSlots
-	metrics  Insight
+	logger  *slog.Logger
+	cfg     Images
+	slots   *upstreamSlots
+	metrics Insight
+	memo    *summaryMemo
 }
 
-func newInsight(logger *slog.Logger, cfg Images, platform v1.Platform, metrics Insight) *insight {
+func newInsight(logger *slog.Logger, cfg Images, metrics Insight) *insight {
 	cfg = cfg.withDefaults()
 	return &insight{
-		logger: logger, cfg: cfg, platform: platform,
-		slots: newUpstreamSlots(cfg.Concurrency), metrics: insightOr(metrics),
+		logger: logger, cfg: cfg,
+		slots: newUpstreamSlots(cfg.Concurrency), metrics: insightOr(metrics), memo: newSummaryMemo(),
 	}
 }
 
@@ -138,34 +137,60 @@ func (in *insight) each(ctx context.Context, upstream string, n int, f func(ctx 
 	if n == 0 {
 		return nil
 	}
-	g, ctx := errgroup.WithContext(ctx)
-	next := make(chan int)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		once  sync.Once
+		first error
+	)
 	for range min(n, in.cfg.Concurrency) {
-		g.Go(func() error {
-			for i := range next {
-				release, err := in.slots.acquire(ctx, upstream)
-				if err != nil {
-					return err
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= n || ctx.Err() != nil {
+					return
 				}
-				err = f(ctx, i)
-				release()
+				release, err := in.slots.acquire(ctx, upstream)
+				if err == nil {
+					err = callRecovering(ctx, i, f)
+					release()
+				}
 				if err != nil {
-					return err
+					once.Do(func() { first = err; cancel(err) })
+					return
 				}
 			}
-			return nil
 		})
 	}
-	g.Go(func() error {
-		defer close(next)
-		for i := range n {
-			select {
-			case next <- i:
-			case <-ctx.Done():
-				return nil
-			}
+	wg.Wait()
+	return first
+}
+
+// callRecovering calls f, turning a panic into an error: the calls run on
+// goroutines of their own, where the router's recovery cannot reach.
+func callRecovering(ctx context.Context, i int, f func(ctx context.Context, i int) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("image summary panicked: %v", r)
 		}
-		return nil
-	})
-	return g.Wait()
+	}()
+	return f(ctx, i)
+}
+
+// summary returns the summary of digest in t's repository, from the memo
+// or worked out (and counted) from the client.
+func (in *insight) summary(ctx context.Context, t repoTarget, digest string) (*imageSummary, error) {
+	key := memoKey(t.Registry, t.Repository, digest)
+	if s, ok := in.memo.get(key); ok {
+		return s, nil
+	}
+	s, err := summarize(ctx, t.client(), digest)
+	if err != nil {
+		return nil, err
+	}
+	in.memo.put(key, s)
+	in.metrics.RowsComputed(1)
+	return s, nil
 }

@@ -87,7 +87,7 @@ func (in *insight) handleInspect() http.Handler {
 		digest := res.manifest.GetDescriptor().GetDigest().String()
 		var s *imageSummary
 		err = in.each(ctx, t.Registry, 1, func(ctx context.Context, _ int) error {
-			s, err = summarize(ctx, t.client(), digest)
+			s, err = in.summary(ctx, t, digest)
 			return err
 		})
 		if err != nil {
@@ -139,7 +139,7 @@ func (in *insight) tagsOf(ctx context.Context, t repoTarget, digest string) ([]s
 func inspectOf(s *imageSummary) imageInspect {
 	ii := imageInspect{Digest: s.digest, MediaType: s.mediaType, Created: formatCreated(s.created)}
 	if s.hasSize {
-		ii.Size = &s.size
+		ii.Size = &s.imgSize
 	}
 	if p := s.ownPlatform(); p != nil {
 		ii.OS, ii.Architecture, ii.Variant = p.OS, p.Architecture, p.Variant

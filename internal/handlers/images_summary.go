@@ -7,7 +7,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/types"
 
 	"github.com/regapi/regapi/internal/registry"
 )
@@ -31,13 +30,14 @@ const (
 type imageSummary struct {
 	digest    string
 	mediaType string
+	index     bool
 	// created is the config's (an index: the newest child's); zero when
 	// nothing says.
 	created time.Time
-	// size is config plus layers as the manifest lists them; hasSize is
+	// imgSize is config plus layers as the manifest lists them; hasSize is
 	// false for an index (each platform downloads its own) and when the
 	// manifest cannot be read as an image manifest.
-	size    int64
+	imgSize int64
 	hasSize bool
 	// config is the parsed image config, nil for an index and for
 	// artifacts whose config is not an image config.
@@ -62,7 +62,7 @@ func summarize(ctx context.Context, c registry.Client, digest string) (*imageSum
 	if !desc.GetMediaType().IsIndex() {
 		return summarizeImage(ctx, c, digest, m)
 	}
-	s := &imageSummary{digest: digest, mediaType: string(desc.GetMediaType())}
+	s := &imageSummary{digest: digest, mediaType: string(desc.GetMediaType()), index: true}
 	idx, err := m.GetIndexManifest()
 	if err != nil {
 		// An index that does not parse says nothing more.
@@ -70,7 +70,7 @@ func summarize(ctx context.Context, c registry.Client, digest string) (*imageSum
 	}
 	for i, d := range idx.GetManifests() {
 		cd := d.GetDigest().String()
-		cs := &imageSummary{digest: cd, mediaType: string(d.GetMediaType())}
+		cs := &imageSummary{digest: cd, mediaType: string(d.GetMediaType()), index: d.GetMediaType().IsIndex()}
 		if i < maxSummaryChildren && !d.GetMediaType().IsIndex() {
 			cm, err := c.GetManifest(ctx, "@"+cd)
 			if err != nil {
@@ -99,16 +99,16 @@ func summarizeImage(ctx context.Context, c registry.Client, digest string, m reg
 	}
 	cfg := mf.GetConfig()
 	s.layers = mf.GetLayers()
-	s.size, s.hasSize = cfg.GetSize(), cfg.GetSize() >= 0
+	s.imgSize, s.hasSize = cfg.GetSize(), cfg.GetSize() >= 0
 	for _, l := range s.layers {
-		if l.GetSize() < 0 || s.size > (1<<62)-l.GetSize() {
+		if l.GetSize() < 0 || s.imgSize > (1<<62)-l.GetSize() {
 			s.hasSize = false
 			break
 		}
-		s.size += l.GetSize()
+		s.imgSize += l.GetSize()
 	}
 	if !s.hasSize {
-		s.size = 0
+		s.imgSize = 0
 	}
 	if !isImageConfig(cfg.GetMediaType()) || cfg.GetSize() > maxSummaryConfig {
 		// An artifact's config (a signature's, an SBOM's) holds no date
@@ -129,15 +129,20 @@ func summarizeImage(ctx context.Context, c registry.Client, digest string, m reg
 	return s, nil
 }
 
+// Media types of image configs: OCI's and Docker's (what go-containerregistry
+// calls types.OCIConfigJSON and types.DockerConfigJSON).
+const (
+	ociConfigType    = "application/vnd.oci.image.config.v1+json"
+	dockerConfigType = "application/vnd.docker.container.image.v1+json"
+)
+
 // isImageConfig reports whether mt is an image config's media type.
-func isImageConfig(mt types.MediaType) bool {
-	return mt == types.OCIConfigJSON || mt == types.DockerConfigJSON
+func isImageConfig[T ~string](mt T) bool {
+	return string(mt) == ociConfigType || string(mt) == dockerConfigType
 }
 
 // isIndex reports whether s summarizes an index.
-func (s *imageSummary) isIndex() bool {
-	return types.MediaType(s.mediaType).IsIndex()
-}
+func (s *imageSummary) isIndex() bool { return s.index }
 
 // has reports whether s is digest or, for an index, has it as an entry.
 func (s *imageSummary) has(digest string) bool {
@@ -177,4 +182,52 @@ func formatCreated(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339Nano)
+}
+
+// Bounds of the summary memo. A summary holds a parsed config (a few KiB
+// with its history and env) and its layers' descriptors; 16 MiB keeps the
+// rows of several thousand images, a dashboard's working set.
+const (
+	summaryEntries = 16384
+	summaryBytes   = 16 << 20
+)
+
+// summaryMemo remembers image summaries by registry, repository and
+// digest. What a digest names never changes, so an entry is never stale
+// and needs no invalidation; it only saves parsing the same manifests and
+// configs again (about two thirds of a warm table's CPU in
+// BenchmarkImageTable). Every request still resolves its tags through the
+// client, so TTLs and purges decide which digests a table shows.
+// Insight.RowsComputed counts its misses.
+type summaryMemo struct {
+	*sizedLRU[*imageSummary]
+}
+
+func newSummaryMemo() *summaryMemo {
+	return &summaryMemo{newSizedLRU[*imageSummary](summaryEntries, summaryBytes)}
+}
+
+// size estimates the summary's memory: the config's strings, the layers,
+// the children, and the structures around them.
+func (s *imageSummary) size() int {
+	n := 256 + len(s.digest) + len(s.mediaType) + 96*len(s.layers)
+	if cf := s.config; cf != nil {
+		n += 512 + 48*len(cf.History) + 16*len(cf.RootFS.DiffIDs)*5
+		for _, h := range cf.History {
+			n += len(h.CreatedBy) + len(h.Comment) + len(h.Author)
+		}
+		for _, e := range cf.Config.Env {
+			n += 16 + len(e)
+		}
+		for k, v := range cf.Config.Labels {
+			n += 48 + len(k) + len(v)
+		}
+		for _, a := range append(cf.Config.Entrypoint, cf.Config.Cmd...) {
+			n += 16 + len(a)
+		}
+	}
+	for _, c := range s.children {
+		n += c.size()
+	}
+	return n
 }

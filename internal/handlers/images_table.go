@@ -191,7 +191,7 @@ func pageOf(entries []*tableEntry, last string, limit int) ([]*tableEntry, bool,
 func rowOf(tag string, s *imageSummary) imageRow {
 	row := imageRow{Tag: tag, Digest: s.digest, MediaType: s.mediaType, Created: formatCreated(s.created)}
 	if s.hasSize {
-		row.Size = &s.size
+		row.Size = &s.imgSize
 	}
 	if !s.isIndex() {
 		if p := platformOf(s); p != nil {
@@ -219,32 +219,31 @@ func platformOf(s *imageSummary) *imagePlatform {
 	}
 	ip := &imagePlatform{OS: p.OS, Architecture: p.Architecture, Variant: p.Variant, Digest: s.digest, Created: formatCreated(s.created)}
 	if s.hasSize {
-		ip.Size = &s.size
+		ip.Size = &s.imgSize
 	}
 	return ip
 }
 
 // summarizeEntries fills in each entry's summary: the digest its tag points
-// at, then one summary per distinct digest (manifests and configs by
-// digest, cached for good). The tag is resolved with GetManifest, not
-// GetDigest: the cache remembers the tag's digest for the tag TTL and,
-// when that expires, asks again with a HEAD if it holds the manifest, and
-// with one GET (digest and manifest at once) for a tag it never saw, where
-// a HEAD would be followed by that GET anyway.
+// at, by HEAD (the cache remembers it for the tag TTL), then one summary per
+// distinct digest (manifests and configs by digest, cached for good). A HEAD
+// rather than a GET by tag: registries such as Docker Hub count manifest
+// GETs, not HEADs, against their pull limits, so a tag costs a pull only
+// for a digest never seen, and aliases share it.
 // Work is bounded per upstream by in.slots. A tag deleted since the tag
 // list was read is left without a summary and so without a row.
 func (in *insight) summarizeEntries(ctx context.Context, t repoTarget, entries []*tableEntry) error {
 	c := t.client()
 	digests := make([]string, len(entries))
 	err := in.each(ctx, t.Registry, len(entries), func(ctx context.Context, i int) error {
-		m, err := c.GetManifest(ctx, entries[i].tag)
+		h, err := c.GetDigest(ctx, entries[i].tag)
 		if errors.Is(err, registry.ErrImageNotFound) {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("get manifest %s: %w", entries[i].tag, err)
+			return fmt.Errorf("get digest of %s: %w", entries[i].tag, err)
 		}
-		digests[i] = m.GetDescriptor().GetDigest().String()
+		digests[i] = h.String()
 		return nil
 	})
 	if err != nil {
@@ -260,14 +259,13 @@ func (in *insight) summarizeEntries(ctx context.Context, t repoTarget, entries [
 	}
 	sums := make([]*imageSummary, len(unique))
 	err = in.each(ctx, t.Registry, len(unique), func(ctx context.Context, i int) error {
-		s, err := summarize(ctx, c, unique[i])
+		s, err := in.summary(ctx, t, unique[i])
 		sums[i] = s
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	in.metrics.RowsComputed(len(unique))
 	by := make(map[string]*imageSummary, len(unique))
 	for i, d := range unique {
 		by[d] = sums[i]

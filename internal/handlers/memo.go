@@ -28,9 +28,7 @@ const (
 // tags is compared item by item with the page it was encoded from. So TTLs,
 // purges, write invalidation and stale answers all keep working as before.
 type answerMemo struct {
-	mu    sync.Mutex
-	lru   *simplelru.LRU[string, *memoAnswer]
-	bytes int
+	*sizedLRU[*memoAnswer]
 }
 
 // memoAnswer is one encoded answer and, for a page, the data behind it.
@@ -54,9 +52,7 @@ func (a *memoAnswer) size() int {
 }
 
 func newAnswerMemo() *answerMemo {
-	m := &answerMemo{}
-	m.lru, _ = simplelru.NewLRU(memoEntries, func(_ string, a *memoAnswer) { m.bytes -= a.size() })
-	return m
+	return &answerMemo{newSizedLRU[*memoAnswer](memoEntries, memoBytes)}
 }
 
 // get returns the answer memoized under key, or nil.
@@ -64,9 +60,7 @@ func (m *answerMemo) get(key string) *memoAnswer {
 	if m == nil {
 		return nil
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	a, _ := m.lru.Get(key)
+	a, _ := m.sizedLRU.get(key)
 	return a
 }
 
@@ -86,12 +80,41 @@ func (m *answerMemo) put(key string, a *memoAnswer) {
 	if m == nil || len(a.body) > memoMaxBody {
 		return
 	}
+	m.sizedLRU.put(key, a)
+}
+
+// sizedLRU is an LRU bounded by its number of values and by the bytes they
+// say they take: the one byte-bounded LRU of the HTTP layer, under the
+// answer memo and the image summaries.
+type sizedLRU[V interface{ size() int }] struct {
+	mu       sync.Mutex
+	lru      *simplelru.LRU[string, V]
+	bytes    int
+	maxBytes int
+}
+
+func newSizedLRU[V interface{ size() int }](entries, maxBytes int) *sizedLRU[V] {
+	m := &sizedLRU[V]{maxBytes: maxBytes}
+	m.lru, _ = simplelru.NewLRU(entries, func(_ string, v V) { m.bytes -= v.size() })
+	return m
+}
+
+// get returns the value under key.
+func (m *sizedLRU[V]) get(key string) (V, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lru.Remove(key) // a replaced answer leaves the byte count first
-	m.lru.Add(key, a)
-	m.bytes += a.size()
-	for m.bytes > memoBytes {
+	return m.lru.Get(key)
+}
+
+// put keeps v under key, evicting the least recently used values beyond
+// the byte budget.
+func (m *sizedLRU[V]) put(key string, v V) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.lru.Remove(key) // a replaced value leaves the byte count first
+	m.lru.Add(key, v)
+	m.bytes += v.size()
+	for m.bytes > m.maxBytes && m.lru.Len() > 0 {
 		m.lru.RemoveOldest()
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+
 	"github.com/regapi/regapi/internal/cache"
 	"github.com/regapi/regapi/internal/registry/registrytest"
 )
@@ -160,5 +162,27 @@ func TestMemoFollowsTheData(t *testing.T) {
 	}
 	if string(man2.Body) == string(man1.Body) || m.Digest == must(first.Digest()).String() {
 		t.Errorf("the moved tag was answered with the old envelope")
+	}
+}
+
+// The summary memo stays within its byte budget however many summaries
+// arrive, and a summary's size grows with what it holds.
+func TestSummaryMemoBounds(t *testing.T) {
+	m := newSummaryMemo()
+	big := &imageSummary{digest: "sha256:x", config: &v1.ConfigFile{History: make([]v1.History, 200)}}
+	for i := range big.config.History {
+		big.config.History[i].CreatedBy = strings.Repeat("RUN make ", 20)
+	}
+	if small := (&imageSummary{}); big.size() <= small.size() {
+		t.Fatalf("size of a summary with 200 history entries = %d, not above an empty one's %d", big.size(), small.size())
+	}
+	for i := range 20_000 {
+		m.put(fmt.Sprint("k", i), big)
+		if m.bytes > summaryBytes {
+			t.Fatalf("after %d puts the memo holds %d bytes, over its %d budget", i+1, m.bytes, summaryBytes)
+		}
+	}
+	if _, ok := m.get("k19999"); !ok {
+		t.Error("the newest summary is gone")
 	}
 }

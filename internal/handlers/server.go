@@ -44,7 +44,7 @@ func NewServer(cfg Config) http.Handler {
 	mux.MethodNotAllowed(handleMethodNotAllowed(logger, mux))
 	addUI(mux, cfg.UI)
 	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics, cfg.Writes.withDefaults(), cfg.Reads.withDefaults(), streamsOr(cfg.Streams), transfersOr(cfg.Transfers),
-		newInsight(logger, cfg.Images, platform, cfg.Insight))
+		newInsight(logger, cfg.Images, cfg.Insight))
 	return mux
 }
 

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -131,15 +132,66 @@ func (c *client) GetImageConfig(ctx context.Context, reference string, opts ...I
 	return cf, cl.end(ctx, err, kindManifest)
 }
 
-// GetConfigBlob returns the config blob exactly as stored.
+// GetConfigBlob returns the config blob exactly as stored. With
+// WithManifest it reads the config that manifest names: one request.
 func (c *client) GetConfigBlob(ctx context.Context, reference string, opts ...ImageGetOption) ([]byte, error) {
 	ctx, cl := c.begin(ctx, "get config blob", reference)
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
+	if b, ok, err := c.configOf(ctx, reference, opts); ok {
+		return b, cl.end(ctx, err, kindManifest)
+	}
 	img, err := c.image(ctx, reference, opts)
 	if err != nil {
 		return nil, cl.end(ctx, err, kindManifest)
 	}
 	b, err := img.RawConfigFile()
 	return b, cl.end(ctx, err, kindManifest)
+}
+
+// configOf reads the config blob named by a manifest handed over with
+// WithManifest. ok is false when the option does not apply. The blob is
+// bounded like a manifest and checked against its digest.
+func (c *client) configOf(ctx context.Context, reference string, opts []ImageGetOption) (b []byte, ok bool, err error) {
+	var o imageGetOptions
+	for _, opt := range opts {
+		opt.applyImageGet(&o)
+	}
+	m := o.manifest
+	if m == nil || o.platform != nil || m.GetDescriptor().GetMediaType().IsIndex() {
+		return nil, false, nil
+	}
+	ref, err := c.reference(reference)
+	if err != nil {
+		return nil, true, err
+	}
+	d, isDigest := ref.(name.Digest)
+	if !isDigest || d.DigestStr() != m.GetDescriptor().GetDigest().String() {
+		return nil, false, nil
+	}
+	mf, err := m.GetManifest()
+	if err != nil {
+		return nil, false, nil // the usual path says what is wrong with it
+	}
+	cfg := mf.GetConfig()
+	if cfg.GetSize() > c.s.opts.MaxManifestBytes {
+		return nil, true, fmt.Errorf("%w: config of %d bytes, cap %d", ErrManifestTooLarge, cfg.GetSize(), c.s.opts.MaxManifestBytes)
+	}
+	want := cfg.GetDigest()
+	l, err := c.s.puller(ref).Layer(ctx, ref.Context().Digest(want.String()))
+	if err != nil {
+		return nil, true, err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, true, err
+	}
+	defer rc.Close()
+	if b, err = readBounded(rc, c.s.opts.MaxManifestBytes); err != nil {
+		return nil, true, err
+	}
+	if got, _, err := v1.SHA256(bytes.NewReader(b)); err != nil || got != want {
+		return nil, true, fmt.Errorf("config blob %s: content has digest %s", want, got)
+	}
+	return b, true, nil
 }

@@ -85,6 +85,7 @@ type ListRepositoriesOption interface {
 
 type imageGetOptions struct {
 	platform *v1.Platform
+	manifest ManifestResult
 }
 
 type imagePushOptions struct{}
@@ -101,6 +102,17 @@ type WithPlatform struct {
 }
 
 func (w WithPlatform) applyImageGet(o *imageGetOptions) { o.platform = w.Platform }
+
+// WithManifest hands GetConfigBlob the manifest at the reference when the
+// caller holds it already (a cache does), so that the client fetches only
+// the config blob it names instead of the manifest again. It applies when
+// the reference is that manifest's digest and the manifest is an image
+// manifest; otherwise it is ignored.
+type WithManifest struct {
+	Manifest ManifestResult
+}
+
+func (w WithManifest) applyImageGet(o *imageGetOptions) { o.manifest = w.Manifest }
 
 type tagsLimit int
 

@@ -3,8 +3,8 @@ package telemetry
 import "github.com/prometheus/client_golang/prometheus"
 
 // Insight counts the image table's work beyond its HTTP answer: how many
-// rows (one per distinct digest a table met) were worked out from
-// manifests and configs. The upstream requests that work cost are counted
+// rows (summaries of a digest, for the table and inspect) were worked out
+// from manifests and configs rather than found in the summary memo. The upstream requests that work cost are counted
 // by operation in regapi_upstream_requests_total. A nil *Insight is valid
 // and counts nothing.
 type Insight struct {
@@ -14,7 +14,7 @@ type Insight struct {
 func newInsight() *Insight {
 	return &Insight{rows: prometheus.NewCounter(prometheus.CounterOpts{
 		Namespace: namespace, Name: "image_rows_computed_total",
-		Help: "Image table rows worked out from manifests and configs (one per distinct digest a table met), cached or not.",
+		Help: "Image summaries (table rows, inspect answers) worked out from manifests and configs, not found in the summary memo.",
 	})}
 }
 
