@@ -30,6 +30,7 @@ func TestUIBrowser(t *testing.T) {
 	t.Run("hostile", func(t *testing.T) { testUIHostile(t, b, demo.base) })
 	t.Run("narrow", func(t *testing.T) { testUINarrow(t, b, demo.base) })
 	t.Run("errors", func(t *testing.T) { testUIErrors(t, b, demo.base) })
+	t.Run("mirror", func(t *testing.T) { testUIMirror(t, b, demo.base) })
 	t.Run("token", func(t *testing.T) { testUIToken(t, b) })
 }
 
@@ -339,6 +340,25 @@ func testUINarrow(t *testing.T, b *testBrowser, base string) {
 	p.noConsoleErrors()
 }
 
+// testUIMirror: an API URL with /api/v1/ swapped for /ui/ shows the
+// view of what it answers.
+func testUIMirror(t *testing.T, b *testBrowser, base string) {
+	p := b.newPage(t)
+	for _, tc := range []struct{ path, view, sel string }{
+		{"/ui/repos/demo/library/alpine/-/tags", "tree", "#images-table"},
+		{"/ui/repos/demo/deckhouse/-/repositories", "tree", "#tree-table"},
+		{"/ui/repos/demo/library/alpine/-/manifests/3.20", "image", "#platforms-table"},
+		{"/ui/repos/demo/library/alpine/-/referrers/3.20", "image", "#referrers-empty"},
+		{"/ui/repos/demo/library/alpine/-/config/3.20", "image", "#layers-table"},
+		{"/ui/repos/demo/library/alpine/-/extract/3.20?path=/etc", "files", `#files-table tr[data-name="os-release"]`},
+		{"/ui/repos/demo/library/alpine/-/files/3.20/etc/os-release", "files", "#file-content"},
+	} {
+		p.open(base + tc.path)
+		p.do(tc.path, chromedp.WaitVisible(chromedp.CSS(`#view[data-view=`+tc.view+`][data-state=ready] `+tc.sel)))
+	}
+	p.noConsoleErrors()
+}
+
 // testUIErrors: what is not there is said, with the problem's title and
 // detail as the API answered them.
 func testUIErrors(t *testing.T, b *testBrowser, base string) {
@@ -444,6 +464,14 @@ func testUIToken(t *testing.T, b *testBrowser) {
 		`JSON.stringify([sessionStorage.getItem('regapi.token') === `+jsString(token)+`, localStorage.length, document.cookie, document.body.innerText.includes(`+jsString(token)+`), location.href.includes(`+jsString(token)+`)])`))
 	if state != `[true,0,"",false,false]` {
 		t.Errorf("[in sessionStorage, localStorage entries, cookies, in page text, in URL] = %s, want [true,0,\"\",false,false]", state)
+	}
+
+	// Forgetting the token: back to the 401.
+	p.do("forget the token",
+		chromedp.Click(chromedp.CSS("#access-forget")),
+		chromedp.WaitVisible(chromedp.CSS(`#view[data-state=error] .problem[data-status="401"]`)))
+	if got := pageRun(p, "token storage", chromedp.Evaluate[string](`String(sessionStorage.getItem('regapi.token'))`)); got != "null" {
+		t.Errorf("session storage holds %q after Forget, want nothing", got)
 	}
 	p.noConsoleErrors("401", "403")
 }
