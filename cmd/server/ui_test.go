@@ -235,11 +235,19 @@ func testUIFiles(t *testing.T, b *testBrowser, base string) {
 	p.open(base + "/ui/repos/demo/library/alpine/-/images/3.20")
 	p.click(`.actions a[href^="/ui/repos/demo/library/alpine/-/files/3.20/"]`, "/ui/repos/demo/library/alpine/-/files/3.20/")
 	root := p.texts("#files-table tbody td:first-child")
+	if got := p.texts("#resolved"); len(got) != 0 {
+		t.Errorf("/ is said to be a link: %q", got)
+	}
 	for _, want := range []string{"bin/", "etc/"} {
 		if !slices.Contains(root, want) {
 			t.Errorf("/ lists %q, want %q in it", root, want)
 		}
 	}
+	p.click(`#files-table tr[data-name="bin"] a`, "/ui/repos/demo/library/alpine/-/files/3.20/bin/")
+	p.wantText(`#files-table tr[data-name="sh"] td:nth-child(4)`, "→ /bin/busybox")
+	p.click(`#files-table tr[data-name="sh"] a`, "/ui/repos/demo/library/alpine/-/files/3.20/bin/sh")
+	p.wantText("#resolved code", "/bin/busybox")
+	p.do("back to /", chromedp.NavigateBack(), waitPath("/ui/repos/demo/library/alpine/-/files/3.20/bin/"), chromedp.NavigateBack(), waitPath("/ui/repos/demo/library/alpine/-/files/3.20/"))
 	p.click(`#files-table tr[data-name="etc"] a`, "/ui/repos/demo/library/alpine/-/files/3.20/etc/")
 	p.wantText(`#files-table tr[data-name="os-release"] td:nth-child(3)`, "-rw-r--r--")
 	p.click(`#files-table tr[data-name="os-release"] a`, "/ui/repos/demo/library/alpine/-/files/3.20/etc/os-release")
@@ -249,6 +257,9 @@ func testUIFiles(t *testing.T, b *testBrowser, base string) {
 		t.Errorf("os-release shows %q, want the API's %q", got, want)
 	}
 	p.wantText("#file-size", "108 B (108 bytes)")
+	if got := p.texts("#resolved"); len(got) != 0 {
+		t.Errorf("os-release is said to be a link: %q", got)
+	}
 	p.shot("5-file")
 
 	// The whole filesystem as tar, from the root directory's view.

@@ -34,7 +34,8 @@ export async function filesView(view, route, ctx) {
     return;
   }
   const resolved = res.headers.get('X-Regapi-Resolved-Path');
-  if (resolved && resolved.replace(/\/+$/, '') !== '/' + path.replace(/\/+$/, '')) {
+  const norm = (x) => x.replace(/\/+$/, '') || '/';
+  if (resolved && norm(resolved) !== norm('/' + path)) {
     body.appendChild(h('p', { class: 'muted', id: 'resolved' }, 'A link: this is ', h('code', null, resolved), '.'));
   }
   // A directory is answered as JSON; a file with a sniffed type, never
