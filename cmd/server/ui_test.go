@@ -261,6 +261,9 @@ func testUIFiles(t *testing.T, b *testBrowser, base string) {
 		t.Errorf("os-release is said to be a link: %q", got)
 	}
 	p.shot("5-file")
+	if got := p.download(chromedp.Click(chromedp.CSS("#download-file"))); !bytes.Equal(got, want) {
+		t.Errorf("downloaded os-release = %q, want %q", got, want)
+	}
 
 	// The whole filesystem as tar, from the root directory's view.
 	p.click(`h1.path a[href="/ui/repos/demo/library/alpine/-/files/3.20/"]`, "/ui/repos/demo/library/alpine/-/files/3.20/")
@@ -452,8 +455,21 @@ func testUIToken(t *testing.T, b *testBrowser) {
 	if got := p.texts("#images-table tbody td:first-child"); len(got) < 5 {
 		t.Errorf("shop/web's table with its token = %q, want its tags", got)
 	}
+	// A download carries the token (fetched, then saved from memory).
+	p.open(srv.base + "/ui/repos/demo/shop/web/-/files/v2.0.0/web")
+	req, _ := http.NewRequest(http.MethodGet, srv.base+"/api/v1/repos/demo/shop/web/-/files/v2.0.0/web", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	if resp, err = http.DefaultClient.Do(req); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if got := p.download(chromedp.Click(chromedp.CSS("button#download-file"))); resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
+		t.Errorf("downloaded web with the token = %q, want the API's %d %q", got, resp.StatusCode, want)
+	}
+
 	p.open(srv.base + "/ui/repos/demo/library/alpine")
-	req, _ := http.NewRequest(http.MethodGet, srv.base+"/api/v1/repos/demo/library/alpine/-/images", nil)
+	req, _ = http.NewRequest(http.MethodGet, srv.base+"/api/v1/repos/demo/library/alpine/-/images", nil)
 	req.Header.Set("Authorization", "Bearer "+token)
 	if resp, err = http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
