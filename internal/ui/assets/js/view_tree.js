@@ -1,7 +1,7 @@
 // /ui/repos/{registry}[/{path…}]: one level of the repository tree and,
 // when the path is a repository, its image table.
 
-import { h, link, table, replace } from './dom.js';
+import { h, link, table } from './dom.js';
 import { getJSON, repoAPI, withQuery } from './api.js';
 import { apiBox, problemBox, setState } from './common.js';
 import { treePath, imagePath } from './routes.js';
