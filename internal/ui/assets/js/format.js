@@ -42,8 +42,3 @@ export function mode(m, type) {
   for (let i = 8; i >= 0; i--) s += (m & (1 << i)) ? 'rwx'[(8 - i) % 3] : '-';
   return t + s;
 }
-
-// list joins an array for a table cell.
-export function list(a, sep = ' ') {
-  return Array.isArray(a) ? a.join(sep) : '';
-}

@@ -6,7 +6,7 @@ import { h, link, table, replace } from './dom.js';
 import { getJSON, request, repoAPI, withQuery, enc } from './api.js';
 import { apiBox, problemBox, setState, downloadLink } from './common.js';
 import { imagePath, filesPath, treePath } from './routes.js';
-import { bytes, date, shortDigest, platform, list } from './format.js';
+import { bytes, date, shortDigest, platform } from './format.js';
 
 export async function imageView(view, route, ctx) {
   const { registry, repo, ref, query } = route;
