@@ -19,8 +19,10 @@ import (
 )
 
 // TestUIBrowser walks the UI in headless chromium against real regapi
-// servers (run() with --demo): exploring the demo, hostile content, and a
-// token-protected server. One browser serves every subtest.
+// servers (run() with --demo, and one whose upstream hangs): exploring the
+// demo, files, hostile content, a narrow screen, errors, API URLs swapped
+// to /ui/, a full server (503) and a token-protected server. One browser
+// serves every subtest.
 func TestUIBrowser(t *testing.T) {
 	b := startBrowser(t)
 	demo := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
@@ -31,6 +33,7 @@ func TestUIBrowser(t *testing.T) {
 	t.Run("narrow", func(t *testing.T) { testUINarrow(t, b, demo.base) })
 	t.Run("errors", func(t *testing.T) { testUIErrors(t, b, demo.base) })
 	t.Run("mirror", func(t *testing.T) { testUIMirror(t, b, demo.base) })
+	t.Run("busy", func(t *testing.T) { testUIBusy(t, b) })
 	t.Run("token", func(t *testing.T) { testUIToken(t, b) })
 }
 
@@ -501,6 +504,10 @@ func testUIToken(t *testing.T, b *testBrowser) {
 		t.Errorf("session storage holds %q after Forget, want nothing", got)
 	}
 	p.noConsoleErrors("401", "403")
+}
+
+func jsonDecode(r io.Reader, v any) error {
+	return json.NewDecoder(r).Decode(v)
 }
 
 func jsString(s string) string {
