@@ -1,10 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 // TestParseOptionsUI: the UI is on unless the flag, the variable or the
@@ -44,5 +47,21 @@ func TestParseOptionsUI(t *testing.T) {
 				t.Errorf("parseOptions(%q, REGAPI_UI=%q).ui = %v, want %v", tc.args, tc.env, o.ui, tc.want)
 			}
 		})
+	}
+}
+
+// TestUIOff checks that --ui=false serves no UI (and the API still).
+func TestUIOff(t *testing.T) {
+	r := startRun(t, map[string]string{"REGAPI_UI": "false"}, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
+	c := &http.Client{Timeout: 30 * time.Second}
+	if status, _, _ := get(t, c, http.MethodGet, r.base+"/ui/"); status != http.StatusNotFound {
+		t.Errorf("GET /ui/ with REGAPI_UI=false = %d, want 404", status)
+	}
+	if status, _, _ := get(t, c, http.MethodGet, r.base+"/api/v1/registries"); status != http.StatusOK {
+		t.Errorf("GET /api/v1/registries = %d, want 200", status)
+	}
+	on := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
+	if status, body, _ := get(t, c, http.MethodGet, on.base+"/ui/"); status != http.StatusOK || !bytes.Contains(body, []byte(`/ui/assets/js/app.js`)) {
+		t.Errorf("GET /ui/ by default = %d, want 200 and the UI's page", status)
 	}
 }

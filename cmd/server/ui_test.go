@@ -8,11 +8,9 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
@@ -281,65 +279,6 @@ func testUIFiles(t *testing.T, b *testBrowser, base string) {
 	p.noConsoleErrors()
 }
 
-// testUIHostile opens test/hostile, whose labels, annotations, file names
-// and content hold markup that would set window.__pwned if it ran: the
-// page must show it as text.
-func testUIHostile(t *testing.T, b *testBrowser, base string) {
-	p := b.newPage(t)
-	p.open(base + "/ui/repos/demo/" + demoHostileRepo + "/-/images/latest")
-	p.do("wait for the referrers", chromedp.WaitVisible(chromedp.CSS("#referrers[data-state=ready] #referrers-table")))
-	labels := p.texts("#labels-table td")
-	for _, want := range []string{demoScriptPayload, demoImgPayload} {
-		if !slices.Contains(labels, want) {
-			t.Errorf("labels show %q, want %q as text", labels, want)
-		}
-	}
-	if got := p.texts("#labels-table th"); !slices.Contains(got, demoImgPayload) {
-		t.Errorf("label keys show %q, want %q as text", got, demoImgPayload)
-	}
-	if got := p.text("#env"); got != "PAYLOAD="+demoImgPayload {
-		t.Errorf("env shows %q", got)
-	}
-	if got := p.texts("#referrers-table dd"); !cmp.Equal(got, []string{demoImgPayload}) {
-		t.Errorf("referrer annotations show %q, want %q", got, demoImgPayload)
-	}
-	if got := pageRun(p, "raw manifest", chromedp.TextContent(chromedp.CSS("#manifest-raw"))); !strings.Contains(got, demoScriptPayload) {
-		t.Errorf("raw manifest lacks the annotation %q as text: %q", demoScriptPayload, got)
-	}
-	p.shot("6-hostile-image")
-	assertNotPwned(t, p)
-
-	p.open(base + "/ui/repos/demo/" + demoHostileRepo + "/-/files/latest/")
-	names := p.texts("#files-table tbody td:first-child")
-	for _, want := range []string{demoImgPayload, "<script>window.__pwned=1</", "index.html"} {
-		if !slices.Contains(names, want) {
-			t.Errorf("/ lists %q, want %q as text", names, want)
-		}
-	}
-	p.shot("7-hostile-files")
-	p.click(`#files-table tr[data-name="index.html"] a`, "/ui/repos/demo/"+demoHostileRepo+"/-/files/latest/index.html")
-	if got := pageRun(p, "file content", chromedp.TextContent(chromedp.CSS("#file-content"))); got != "<!doctype html>"+demoScriptPayload+demoImgPayload+"\n" {
-		t.Errorf("index.html shows %q, want its markup as text", got)
-	}
-	p.open(base + "/ui/repos/demo/" + demoHostileRepo + "/-/files/latest/")
-	p.click(`#files-table tr[data-type="dir"] a`, "/ui/repos/demo/"+demoHostileRepo+"/-/files/latest/%3Cscript%3Ewindow.__pwned%3D1%3C/")
-	p.click(`#files-table tr[data-name="script>"] a`, "/ui/repos/demo/"+demoHostileRepo+"/-/files/latest/%3Cscript%3Ewindow.__pwned%3D1%3C/script%3E")
-	p.wantText("h1.path", "/<script>window.__pwned=1</script>")
-	assertNotPwned(t, p)
-	p.noConsoleErrors()
-}
-
-// assertNotPwned checks that no payload ran and none became markup: the
-// page has no <img> and only its own module script.
-func assertNotPwned(t *testing.T, p *testPage) {
-	t.Helper()
-	state := pageRun(p, "check the sentinel", chromedp.Evaluate[string](
-		`JSON.stringify([typeof window.__pwned, document.querySelectorAll('img').length, document.querySelectorAll('script').length])`))
-	if state != `["undefined",0,1]` {
-		t.Errorf("[typeof window.__pwned, <img> count, <script> count] = %s, want [\"undefined\",0,1]", state)
-	}
-}
-
 // testUINarrow shows the image page on a phone-sized screen: the page
 // itself never scrolls sideways (wide tables scroll in their box).
 func testUINarrow(t *testing.T, b *testBrowser, base string) {
@@ -357,155 +296,6 @@ func testUINarrow(t *testing.T, b *testBrowser, base string) {
 	p.noConsoleErrors()
 }
 
-// testUIMirror: an API URL with /api/v1/ swapped for /ui/ shows the
-// view of what it answers.
-func testUIMirror(t *testing.T, b *testBrowser, base string) {
-	p := b.newPage(t)
-	for _, tc := range []struct{ path, view, sel string }{
-		{"/ui/repos/demo/library/alpine/-/tags", "tree", "#images-table"},
-		{"/ui/repos/demo/deckhouse/-/repositories", "tree", "#tree-table"},
-		{"/ui/repos/demo/library/alpine/-/manifests/3.20", "image", "#platforms-table"},
-		{"/ui/repos/demo/library/alpine/-/referrers/3.20", "image", "#referrers-empty"},
-		{"/ui/repos/demo/library/alpine/-/config/3.20", "image", "#layers-table"},
-		{"/ui/repos/demo/library/alpine/-/extract/3.20?path=/etc", "files", `#files-table tr[data-name="os-release"]`},
-		{"/ui/repos/demo/library/alpine/-/files/3.20/etc/os-release", "files", "#file-content"},
-	} {
-		p.open(base + tc.path)
-		p.do(tc.path, chromedp.WaitVisible(chromedp.CSS(`#view[data-view=`+tc.view+`][data-state=ready] `+tc.sel)))
-	}
-	p.noConsoleErrors()
-}
-
-// testUIErrors: what is not there is said, with the problem's title and
-// detail as the API answered them.
-func testUIErrors(t *testing.T, b *testBrowser, base string) {
-	p := b.newPage(t)
-	var problem struct {
-		Title  string `json:"title"`
-		Detail string `json:"detail"`
-		Code   string `json:"code"`
-	}
-	resp, err := http.Get(base + "/api/v1/repos/demo/shop/web/-/images/nope")
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.NewDecoder(resp.Body).Decode(&problem)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Fatalf("inspect of a missing tag = %d, want 404", resp.StatusCode)
-	}
-	p.open(base + "/ui/repos/demo/shop/web/-/images/nope")
-	p.wantText(`#summary .problem[data-status="404"] .problem-title`, problem.Title)
-	p.wantText(`#summary .problem[data-status="404"] .problem-detail`, problem.Detail)
-	p.wantText(`#summary .problem[data-status="404"] .problem-code`, problem.Code)
-	p.shot("12-not-found")
-
-	p.open(base + "/ui/repos/demo/library/nope")
-	p.wantText("#nothing-here .problem-title", "Nothing here")
-	p.open(base + "/ui/elsewhere")
-	p.wantText(`#view[data-view=notfound] .problem-title`, "No such view")
-	p.noConsoleErrors("404")
-}
-
-// testUIToken runs against a server without anonymous access: the UI
-// shows the 401 and a token field; with a pull token for shop/web it
-// shows that repository and nothing else.
-func testUIToken(t *testing.T, b *testBrowser) {
-	const token = "ui-test-token-0123456789abcdef"
-	dir := t.TempDir()
-	cfg := filepath.Join(dir, "regapi.yaml")
-	if err := os.WriteFile(cfg, []byte(`tokens: [{name: web, secret_env: UI_TEST_TOKEN, scopes: [{registry: demo, repositories: ["shop/web"], actions: [pull]}]}]`+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	srv := startRun(t, map[string]string{"UI_TEST_TOKEN": token}, "--listen", "127.0.0.1:0", "--demo", "--config", cfg, "--log-level", "warn")
-
-	p := b.newPage(t)
-	p.open(srv.base + "/ui/")
-	var problem struct {
-		Title  string `json:"title"`
-		Detail string `json:"detail"`
-	}
-	resp, err := http.Get(srv.base + "/api/v1/registries")
-	if err != nil {
-		t.Fatal(err)
-	}
-	json.NewDecoder(resp.Body).Decode(&problem)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnauthorized || problem.Title == "" {
-		t.Fatalf("GET /api/v1/registries without a token = %d %+v, want a 401 problem", resp.StatusCode, problem)
-	}
-	p.wantText(`.problem[data-status="401"] .problem-title`, problem.Title)
-	p.wantText(`.problem[data-status="401"] .problem-detail`, problem.Detail)
-	p.do("token field", chromedp.WaitVisible(chromedp.CSS("#problem-token-input")))
-	p.shot("10-token-401")
-
-	p.do("give the token",
-		chromedp.SendKeys(chromedp.CSS("#problem-token-input"), token),
-		chromedp.Click(chromedp.CSS("#problem-token-submit")),
-		chromedp.WaitVisible(chromedp.CSS(`#view[data-view=registries][data-state=ready] #registries`)))
-	p.wantText("#registries tbody td:first-child", "demo")
-	if got := p.text("#view .api-call pre.curl"); got != `curl -s -H "Authorization: Bearer $TOKEN" '`+srv.base+`/api/v1/registries'` {
-		t.Errorf("curl line with a token = %q, want it to name $TOKEN", got)
-	}
-
-	// Only what the token may pull.
-	p.click(`#registries a`, "/ui/repos/demo")
-	if got := p.texts("#tree-table tbody td:first-child"); !cmp.Equal(got, []string{"shop/"}) {
-		t.Errorf("tree with a shop/web token = %q, want [shop/]", got)
-	}
-	p.click(`#tree-table a`, "/ui/repos/demo/shop")
-	p.click(`#tree-table a`, "/ui/repos/demo/shop/web")
-	if got := p.texts("#images-table tbody td:first-child"); len(got) < 5 {
-		t.Errorf("shop/web's table with its token = %q, want its tags", got)
-	}
-	// A download carries the token (fetched, then saved from memory).
-	p.open(srv.base + "/ui/repos/demo/shop/web/-/files/v2.0.0/web")
-	req, _ := http.NewRequest(http.MethodGet, srv.base+"/api/v1/repos/demo/shop/web/-/files/v2.0.0/web", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	want, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if got := p.download(chromedp.Click(chromedp.CSS("button#download-file"))); resp.StatusCode != http.StatusOK || !bytes.Equal(got, want) {
-		t.Errorf("downloaded web with the token = %q, want the API's %d %q", got, resp.StatusCode, want)
-	}
-
-	p.open(srv.base + "/ui/repos/demo/library/alpine")
-	req, _ = http.NewRequest(http.MethodGet, srv.base+"/api/v1/repos/demo/library/alpine/-/images", nil)
-	req.Header.Set("Authorization", "Bearer "+token)
-	if resp, err = http.DefaultClient.Do(req); err != nil {
-		t.Fatal(err)
-	}
-	json.NewDecoder(resp.Body).Decode(&problem)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusForbidden {
-		t.Fatalf("GET library/alpine's table with a shop/web token = %d, want 403", resp.StatusCode)
-	}
-	p.wantText(`.problem[data-status="403"] .problem-title`, problem.Title)
-	if n := len(p.texts(".problem")); n != 1 {
-		t.Errorf("%d problem boxes for one refusal, want 1", n)
-	}
-	p.shot("11-token-403")
-
-	// Kept in this tab's session storage only: no cookie, no local
-	// storage, never in the page's text or a URL.
-	state := pageRun(p, "token storage", chromedp.Evaluate[string](
-		`JSON.stringify([sessionStorage.getItem('regapi.token') === `+jsString(token)+`, localStorage.length, document.cookie, document.body.innerText.includes(`+jsString(token)+`), location.href.includes(`+jsString(token)+`)])`))
-	if state != `[true,0,"",false,false]` {
-		t.Errorf("[in sessionStorage, localStorage entries, cookies, in page text, in URL] = %s, want [true,0,\"\",false,false]", state)
-	}
-
-	// Forgetting the token: back to the 401.
-	p.do("forget the token",
-		chromedp.Click(chromedp.CSS("#access-forget")),
-		chromedp.WaitVisible(chromedp.CSS(`#view[data-state=error] .problem[data-status="401"]`)))
-	if got := pageRun(p, "token storage", chromedp.Evaluate[string](`String(sessionStorage.getItem('regapi.token'))`)); got != "null" {
-		t.Errorf("session storage holds %q after Forget, want nothing", got)
-	}
-	p.noConsoleErrors("401", "403")
-}
-
 func jsonDecode(r io.Reader, v any) error {
 	return json.NewDecoder(r).Decode(v)
 }
@@ -513,20 +303,4 @@ func jsonDecode(r io.Reader, v any) error {
 func jsString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
-}
-
-// TestUIOff checks that --ui=false serves no UI (and the API still).
-func TestUIOff(t *testing.T) {
-	r := startRun(t, map[string]string{"REGAPI_UI": "false"}, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
-	c := &http.Client{Timeout: 30 * time.Second}
-	if status, _, _ := get(t, c, http.MethodGet, r.base+"/ui/"); status != http.StatusNotFound {
-		t.Errorf("GET /ui/ with REGAPI_UI=false = %d, want 404", status)
-	}
-	if status, _, _ := get(t, c, http.MethodGet, r.base+"/api/v1/registries"); status != http.StatusOK {
-		t.Errorf("GET /api/v1/registries = %d, want 200", status)
-	}
-	on := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
-	if status, body, _ := get(t, c, http.MethodGet, on.base+"/ui/"); status != http.StatusOK || !bytes.Contains(body, []byte(`/ui/assets/js/app.js`)) {
-		t.Errorf("GET /ui/ by default = %d, want 200 and the UI's page", status)
-	}
 }
