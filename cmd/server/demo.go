@@ -35,7 +35,7 @@ func startDemo(ctx context.Context) (*demoRegistry, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
-	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)))
+	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true))
 	d := &demoRegistry{
 		Host: ln.Addr().String(),
 		srv:  &http.Server{Handler: paginated(reg), ReadHeaderTimeout: 10 * time.Second},

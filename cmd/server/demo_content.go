@@ -122,6 +122,9 @@ func demoContent() (map[string]remote.Taggable, error) {
 	if err := addInsightContent(c); err != nil {
 		return nil, err
 	}
+	if err := addHostile(c); err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 

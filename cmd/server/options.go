@@ -63,6 +63,8 @@ type options struct {
 	// spoolDefault records that no spool directory was configured:
 	// uploads.SpoolDir is the system's temporary directory.
 	spoolDefault bool
+	// ui serves the browser UI at /ui/.
+	ui bool
 }
 
 // upstreamFlags collects repeated --upstream values unparsed, so that the
@@ -134,6 +136,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		sharedPassFile = fs.String("cache-shared-password-file", "", "`file` holding the password of --cache-shared-url")
 		maxFileSize    = fs.String("max-file-size", "256MiB", "largest file the files route serves (`size`: bytes or 64MiB, 1GiB …); 413 beyond")
 		maxImageRows   = fs.Int("max-image-rows", config.DefaultMaxImageRows, "most tags the image table computes rows for to sort by date or filter by digest; 400 TOO_MANY_TAGS beyond")
+		uiOn           = fs.Bool("ui", true, "serve the browser UI at /ui/ (read-only; it calls the API with the user's token)")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Var(&proxies, "trusted-proxies", "reverse proxies (`CIDRs` or addresses, comma-separated; repeatable) whose X-Forwarded-For names the client, for the rate limit and logs; none by default: the peer is the client")
@@ -308,6 +311,11 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	}
 	if o.reads, err = readOptions(file, set, *readConc, *streamIdle, *maxFileSize, *maxImageRows); err != nil {
 		return nil, err
+	}
+
+	o.ui = *uiOn
+	if !set["ui"] && file.UI != nil {
+		o.ui = *file.UI
 	}
 
 	o.upstreams = file.Upstreams

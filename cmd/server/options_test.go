@@ -94,6 +94,7 @@ upstreams:
 			tt.want.cache = config.Cache{}.WithDefaults()
 			tt.want.reads = config.Reads{}.WithDefaults()
 			tt.want.rateWindow = time.Minute
+			tt.want.ui = true // TestParseOptionsUI covers turning it off
 			if tt.want.uploads == (config.Uploads{}) {
 				tt.want.uploads = config.Uploads{SpoolDir: os.TempDir()}.WithDefaults()
 				tt.want.spoolDefault = true

@@ -23,6 +23,7 @@ import (
 	"github.com/regapi/regapi/internal/config"
 	"github.com/regapi/regapi/internal/handlers"
 	"github.com/regapi/regapi/internal/telemetry"
+	"github.com/regapi/regapi/internal/ui"
 )
 
 // maxHeaderBytes bounds request headers; regapi's requests are GETs with a
@@ -170,6 +171,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if answers != nil {
 		cfg.Cache = answers
 	}
+	if opts.ui {
+		cfg.UI = ui.Handler()
+	}
 	if opts.metricsListen == "" {
 		cfg.Metrics = telemetry.MetricsHandler(reg)
 	} else {
@@ -202,8 +206,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		base = "https" + strings.TrimPrefix(base, "http")
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", base, "max_connections", opts.maxConns,
-		"default_platform", opts.defaultPlatform.String(), "allow_anonymous", opts.allowAnonymous)
+		"default_platform", opts.defaultPlatform.String(), "allow_anonymous", opts.allowAnonymous, "ui", opts.ui)
 	fmt.Fprintf(stdout, "regapi listening on %s\n", base)
+	if opts.ui {
+		fmt.Fprintf(stdout, "browser UI at %s%s\n", base, ui.Prefix)
+	}
 	if demo != nil {
 		printDemo(stdout, base)
 	}

@@ -490,6 +490,39 @@ func TestChartTrustedProxies(t *testing.T) {
 	}
 }
 
+// TestChartUI: ui becomes --ui, on by default.
+func TestChartUI(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		set  []string
+		want string
+	}{
+		{"defaults", nil, "--ui=true"},
+		{"off", []string{"--set", "ui=false"}, "--ui=false"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := helmTemplate(t, tc.set...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := decodeAll(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := get[appsv1.Deployment](t, r, "Deployment")
+			var got []string
+			for _, a := range d.Spec.Template.Spec.Containers[0].Args {
+				if strings.HasPrefix(a, "--ui") {
+					got = append(got, a)
+				}
+			}
+			if !slices.Equal(got, []string{tc.want}) {
+				t.Errorf("--ui args = %q, want [%s]", got, tc.want)
+			}
+		})
+	}
+}
+
 func TestChartRejects(t *testing.T) {
 	tests := []struct {
 		name    string
@@ -506,6 +539,7 @@ func TestChartRejects(t *testing.T) {
 		{"relative spool", "spool.mountPath=spool", "/spool/mountPath"},
 		{"trusted proxy by name", "trustedProxies[0]=ingress-nginx", "/trustedProxies/0"},
 		{"trusted proxies as a string", "trustedProxies=10.0.0.0/8", "/trustedProxies"},
+		{"ui as a string", "ui=off", "/ui"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -97,6 +97,9 @@ type Config struct {
 	// Relative names are read relative to the file's directory.
 	TLSCert string `json:"tls_cert,omitempty"`
 	TLSKey  string `json:"tls_key,omitempty"`
+	// UI serves the browser UI at /ui/ when true or absent; false turns it
+	// off.
+	UI *bool `json:"ui,omitempty"`
 
 	// Upstreams are UpstreamSpecs with credentials, CA bundles and URLs
 	// resolved; Load fills it.

@@ -105,4 +105,9 @@ type Config struct {
 	// listBudget bounds the upstream names one repositories listing reads
 	// (defaultListBudget when 0); tests shrink it to cross it cheaply.
 	listBudget int
+	// UI, when set, serves GET and HEAD /ui and everything below /ui/
+	// (the browser UI: static files that read this API). Its routes are
+	// public and not rate-limited, as the probes: they hold no registry
+	// data, and every API call the UI makes is checked as any other.
+	UI http.Handler
 }

@@ -11,11 +11,13 @@ import (
 )
 
 // corsSafelisted are the response headers every browser script may read
-// without Access-Control-Expose-Headers (Fetch standard), and Connection,
-// which no script ever sees.
+// without Access-Control-Expose-Headers (Fetch standard), Connection, which
+// no script ever sees, and the headers that instruct the browser itself
+// (content and framing policies), which no dashboard needs to read.
 var corsSafelisted = map[string]bool{
 	"Cache-Control": true, "Content-Language": true, "Content-Length": true, "Content-Type": true,
 	"Expires": true, "Last-Modified": true, "Pragma": true, "Connection": true,
+	"Content-Security-Policy": true, "X-Frame-Options": true, "Referrer-Policy": true, "X-Content-Type-Options": true,
 }
 
 // specHeaders returns every response header api/openapi.yaml documents.

@@ -27,6 +27,9 @@ func TestFrontDoor(t *testing.T) {
 		if !hrefs["/api/v1/registries"] || !hrefs["/openapi.yaml"] {
 			t.Errorf("GET %s links %v, want the registries and the contract", path, door.Links)
 		}
+		if hrefs["/ui/"] {
+			t.Errorf("GET %s links the UI, which this server does not serve", path)
+		}
 
 		browser := http.Header{"Accept": {"text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}, "Authorization": nil}
 		res = a.do(t, http.MethodGet, path, browser)
@@ -41,5 +44,14 @@ func TestFrontDoor(t *testing.T) {
 		if !strings.Contains(res.Header.Get("Content-Security-Policy"), "default-src 'none'") {
 			t.Errorf("GET %s (browser): CSP %q", path, res.Header.Get("Content-Security-Policy"))
 		}
+	}
+}
+
+// TestFrontDoorLinksUI: with the UI on, the front door links it first.
+func TestFrontDoorLinksUI(t *testing.T) {
+	a := newAPI(t, Config{Upstreams: []Upstream{}, UI: http.NotFoundHandler()})
+	res := a.do(t, http.MethodGet, "/", http.Header{"Accept": {"text/html"}, "Authorization": nil})
+	if !strings.Contains(string(res.Body), `href="/ui/"`) {
+		t.Errorf("front door with the UI on does not link /ui/: %s", res.Body)
 	}
 }

@@ -30,8 +30,6 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 		actionReferrers:    handleReferrers(logger),        // GET /api/v1/repos/{registry}/{repository…}/-/referrers/{reference}
 	})
 
-	getAndHead(mux, "/", handleIndex(false))                                                                   // GET, HEAD /
-	getAndHead(mux, "/api/v1", handleIndex(false))                                                             // GET, HEAD /api/v1
 	getAndHead(mux, "/healthz", handleHealthz())                                                               // GET, HEAD /healthz
 	getAndHead(mux, "/readyz", handleReadyz(ready))                                                            // GET, HEAD /readyz
 	getAndHead(mux, "/openapi.yaml", handleOpenAPI())                                                          // GET, HEAD /openapi.yaml
@@ -52,4 +50,27 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 func getAndHead(mux chi.Router, pattern string, h http.Handler) {
 	mux.Method(http.MethodGet, pattern, h)
 	mux.Method(http.MethodHead, pattern, h)
+}
+
+// uiPrefix is where the browser UI is served, when it is.
+const uiPrefix = "/ui/"
+
+// addFrontDoor serves GET and HEAD / and /api/v1, linking the UI when
+// there is one.
+func addFrontDoor(mux chi.Router, ui bool) {
+	door := handleIndex(ui)
+	getAndHead(mux, "/", door)       // GET, HEAD /
+	getAndHead(mux, "/api/v1", door) // GET, HEAD /api/v1
+}
+
+// addUI serves the browser UI, when there is one, at /ui (which redirects
+// to /ui/) and below /ui/.
+func addUI(mux chi.Router, ui http.Handler) {
+	if ui == nil {
+		return
+	}
+	for _, m := range []string{http.MethodGet, http.MethodHead} {
+		mux.Method(m, "/ui", ui)        // GET, HEAD /ui (301 to /ui/)
+		mux.Method(m, uiPrefix+"*", ui) // GET, HEAD /ui/… (index.html for every view, /ui/assets/…)
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/regapi/regapi/internal/auth"
@@ -17,7 +18,8 @@ const defaultMaxBodyBytes = 1 << 20
 
 // publicPaths are the routes every caller may use without a token: probes,
 // the API contract and metrics. They are not rate-limited either, so that
-// a kubelet probing from one address never meets a 429.
+// a kubelet probing from one address never meets a 429. The browser UI's
+// static files (/ui, /ui/…) are public the same way: see isPublic.
 var publicPaths = map[string]bool{
 	"/healthz":      true,
 	"/readyz":       true,
@@ -63,12 +65,18 @@ func securityMiddleware(cfg Config, logger *slog.Logger) []func(http.Handler) ht
 	return append(mws, limitBody(maxBody))
 }
 
+// isPublic says whether path is a public route's: the UI's static files
+// cost no more than a probe, and a page load fetches several of them.
+func isPublic(path string) bool {
+	return publicPaths[path] || path == "/ui" || strings.HasPrefix(path, uiPrefix)
+}
+
 // exceptPublic applies mw to every route but the public ones.
 func exceptPublic(mw func(http.Handler) http.Handler) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		wrapped := mw(next)
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if publicPaths[r.URL.Path] {
+			if isPublic(r.URL.Path) {
 				next.ServeHTTP(w, r)
 				return
 			}

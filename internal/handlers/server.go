@@ -41,6 +41,8 @@ func NewServer(cfg Config) http.Handler {
 	}
 	mux.NotFound(handleNotFound(logger))
 	mux.MethodNotAllowed(handleMethodNotAllowed(logger, mux))
+	addUI(mux, cfg.UI)
+	addFrontDoor(mux, cfg.UI != nil)
 	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics, cfg.Writes.withDefaults(), cfg.Reads.withDefaults(), streamsOr(cfg.Streams), transfersOr(cfg.Transfers),
 		listConfig{sealer: newCursorSealer(), budget: cfg.listBudget}, newInsight(logger, cfg.Images, cfg.Insight))
 	return mux

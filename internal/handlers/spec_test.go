@@ -42,10 +42,11 @@ func (p *purgeCount) Purge(prefix string) int {
 
 // TestRoutesMatchSpec walks the router and fails when a route is missing from
 // the spec or the spec has a route the router lacks. The repository
-// wildcard stands for the logical routes of apiroutes.go.
+// wildcard stands for the logical routes of apiroutes.go, the UI's
+// wildcard for its one entry, /ui/.
 func TestRoutesMatchSpec(t *testing.T) {
 	doc := loadSpec(t)
-	router, ok := NewServer(Config{Cache: &purgeCount{}, Metrics: http.NotFoundHandler()}).(chi.Routes)
+	router, ok := NewServer(Config{Cache: &purgeCount{}, Metrics: http.NotFoundHandler(), UI: http.NotFoundHandler()}).(chi.Routes)
 	if !ok {
 		t.Fatal("NewServer does not return a chi router")
 	}
@@ -58,6 +59,9 @@ func TestRoutesMatchSpec(t *testing.T) {
 				}
 			}
 			return nil
+		}
+		if route == uiPrefix+"*" {
+			route = uiPrefix
 		}
 		served[method+" "+route] = true
 		return nil
@@ -95,7 +99,7 @@ func TestRoutesMatchSpec(t *testing.T) {
 }
 
 // TestOptionalRoutes checks that DELETE /api/v1/cache exists only with a
-// cache and GET /metrics only with a metrics handler.
+// cache, GET /metrics only with a metrics handler and /ui only with a UI.
 func TestOptionalRoutes(t *testing.T) {
 	router := NewServer(Config{}).(chi.Routes)
 	if router.Match(chi.NewRouteContext(), http.MethodDelete, "/api/v1/cache") {
@@ -103,6 +107,11 @@ func TestOptionalRoutes(t *testing.T) {
 	}
 	if router.Match(chi.NewRouteContext(), http.MethodGet, "/metrics") {
 		t.Error("GET /metrics is routed without a metrics handler")
+	}
+	for _, path := range []string{"/ui", "/ui/", "/ui/repos/demo"} {
+		if router.Match(chi.NewRouteContext(), http.MethodGet, path) {
+			t.Errorf("GET %s is routed without a UI", path)
+		}
 	}
 }
 
