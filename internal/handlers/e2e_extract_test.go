@@ -133,9 +133,11 @@ func TestExtractSubtree(t *testing.T) {
 		{"?path=etc/", under("etc")},
 		{"?path=/dir", under("dir")},
 		{"?path=/etclink", under("etclink")}, // the link itself, not followed
-		{"?path=/nope", nil},
 		{"?path=/", full},
 	}
+	// A path the image does not have is 404, as on the files route, not an
+	// empty tar.
+	a.get(t, base+"?path=/nope").problem(t, http.StatusNotFound, "FILE_UNKNOWN")
 	etags := map[string]string{}
 	for _, tt := range tests {
 		res := a.get(t, base+tt.query)

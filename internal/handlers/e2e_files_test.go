@@ -38,13 +38,15 @@ func TestFiles(t *testing.T) {
 		{path: "index.html", status: 200, body: "<!DOCTYPE html><html><body>hi</body></html>", ctype: "text/html; charset=utf-8", resolved: "/index.html"},
 		{path: "top.txt", status: 200, body: "from the top layer\n", ctype: text, resolved: "/top.txt"},
 		{path: "dir/y", status: 200, body: "y", ctype: text, resolved: "/dir/y"},
-		{path: "etc/a", status: 404, code: "FILE_UNKNOWN"},        // whited out
-		{path: "dir/x", status: 404, code: "FILE_UNKNOWN"},        // below an opaque directory
-		{path: "escape", status: 404, code: "FILE_UNKNOWN"},       // a link leaving the root is dropped
-		{path: "dangling", status: 404, code: "FILE_UNKNOWN"},     // leads nowhere
-		{path: "loop", status: 404, code: "FILE_UNKNOWN"},         // too many links
-		{path: "etc/fifo", status: 404, code: "FILE_UNKNOWN"},     // no content to serve
-		{path: "etc/passwd/x", status: 404, code: "FILE_UNKNOWN"}, // below a file
+		{path: "etc/a", status: 404, code: "FILE_UNKNOWN"},           // whited out
+		{path: "dir/x", status: 404, code: "FILE_UNKNOWN"},           // below an opaque directory
+		{path: "escape", status: 404, code: "FILE_UNKNOWN"},          // a link leaving the root is dropped
+		{path: "dangling", status: 404, code: "FILE_UNKNOWN"},        // leads nowhere
+		{path: "loop", status: 404, code: "FILE_UNKNOWN"},            // too many links
+		{path: "etc/fifo", status: 404, code: "FILE_UNKNOWN"},        // no content to serve
+		{path: "etc/passwd/x", status: 404, code: "FILE_UNKNOWN"},    // below a file
+		{path: "etc/os-release/", status: 404, code: "FILE_UNKNOWN"}, // a file named as a directory
+		{path: "osr/", status: 404, code: "FILE_UNKNOWN"},            // a link to a file, named as a directory
 		{path: "nope", status: 404, code: "FILE_UNKNOWN"},
 		{path: "big", status: 413, code: "FILE_TOO_LARGE"}, // 4 KiB over a 1 KiB cap
 		{path: "etc/%2e%2e/etc/passwd", status: 400, code: "PATH_INVALID"},

@@ -60,10 +60,19 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 		defer streams.Start()()
 		sw := newStreamWriter(w, r, reads.IdleTimeout, streams, "application/x-tar")
 		defer sw.finish()
-		err = extract.Flatten(ctx, sw, layers, extract.WithSubtree(sub))
+		out := &holdZeros{w: sw}
+		err = extract.Flatten(ctx, out, layers, extract.WithSubtree(sub))
 		switch {
+		case err == nil && !out.passed && sub != "/":
+			// Only the tar's end blocks: the image has nothing at sub.
+			// Answered as the files route answers it, before any byte.
+			writeError(w, r, logger, fmt.Errorf("extract %s of %s: %w", sub, digest, extract.ErrNotFound))
 		case err == nil:
-			sw.start() // an empty subtree is still a 200 and an (empty) tar
+			// An image with no file at all is still a 200 and an empty tar.
+			err = out.release()
+			if err != nil && sw.started {
+				panic(http.ErrAbortHandler)
+			}
 		case !sw.started:
 			writeError(w, r, logger, fmt.Errorf("extract %s: %w", digest, err))
 		default:
@@ -75,4 +84,57 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 			panic(http.ErrAbortHandler)
 		}
 	})
+}
+
+// holdZeros holds back what Flatten writes while it is only zero bytes (a
+// tar's end-of-archive blocks, which is all an empty subtree produces), so
+// that "nothing at this path" can still be answered 404 before any byte
+// goes out. The first non-zero byte releases what was held. A tar entry
+// always starts with a non-zero header block, so nothing else is delayed.
+type holdZeros struct {
+	w      *streamWriter
+	held   int
+	passed bool
+}
+
+func (h *holdZeros) Write(p []byte) (int, error) {
+	if !h.passed {
+		if allZero(p) {
+			h.held += len(p)
+			return len(p), nil
+		}
+		if err := h.release(); err != nil {
+			return 0, err
+		}
+	}
+	return h.w.Write(p)
+}
+
+// release writes what was held and passes everything from now on.
+func (h *holdZeros) release() error {
+	h.passed = true
+	if h.held == 0 {
+		h.w.start()
+		return nil
+	}
+	_, err := h.w.Write(make([]byte, h.held))
+	h.held = 0
+	return err
+}
+
+// Flush flushes the stream once bytes have passed.
+func (h *holdZeros) Flush() error {
+	if !h.passed {
+		return nil
+	}
+	return h.w.Flush()
+}
+
+func allZero(p []byte) bool {
+	for _, b := range p {
+		if b != 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -70,6 +70,10 @@ func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, 
 			return
 		}
 		defer e.Close()
+		if t.DirOnly && e.Type != "dir" {
+			writeError(w, r, logger, fmt.Errorf("%s in %s is a %s, and the path ends in /: %w", e.Path, digest, e.Type, extract.ErrNotFound))
+			return
+		}
 		switch e.Type {
 		case "dir":
 			w.Header().Set(resolvedPathHeader, e.Path)

@@ -22,6 +22,10 @@ type repoRequest struct {
 	// Path is the absolute path inside the image that follows the
 	// reference on the files route ("/" for the root).
 	Path string
+	// DirOnly says the files route's path ended in "/": it names a
+	// directory, and a file there is not the answer (as open(2) says
+	// ENOTDIR for "file/").
+	DirOnly bool
 	// Route is the logical route the path matched.
 	Route *repoRoute
 }
@@ -130,6 +134,7 @@ func parseRepoPath(path string) (repoRequest, error) {
 		if rr.Path, err = parseImagePath(p); err != nil {
 			return repoRequest{}, err
 		}
+		rr.DirOnly = strings.HasSuffix(p, "/")
 	case rt.Reference:
 		ref, digest, err := parseReference(rest)
 		if err != nil {

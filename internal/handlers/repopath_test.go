@@ -30,7 +30,7 @@ func TestParseRepoPath(t *testing.T) {
 		{"demo/my-org/my__app.v2/-/extract/V1.0-rc_1", repoRequest{Registry: "demo", Repository: "my-org/my__app.v2", Reference: "V1.0-rc_1"}, "/api/v1/repos/{registry}/{repository}/-/extract/{reference}"},
 		{"Docker.io/a---b/-/tags", repoRequest{Registry: "Docker.io", Repository: "a---b"}, "/api/v1/repos/{registry}/{repository}/-/tags"},
 		{"demo/alpine/-/files/3.20/etc/os-release", repoRequest{Registry: "demo", Repository: "alpine", Reference: "3.20", Path: "/etc/os-release"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
-		{"demo/alpine/-/files/@" + testDigest + "/etc/", repoRequest{Registry: "demo", Repository: "alpine", Reference: testDigest, Digest: true, Path: "/etc"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
+		{"demo/alpine/-/files/@" + testDigest + "/etc/", repoRequest{Registry: "demo", Repository: "alpine", Reference: testDigest, Digest: true, Path: "/etc", DirOnly: true}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
 		{"demo/alpine/-/files/v1", repoRequest{Registry: "demo", Repository: "alpine", Reference: "v1", Path: "/"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
 		{"demo/alpine/-/files/v1/", repoRequest{Registry: "demo", Repository: "alpine", Reference: "v1", Path: "/"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
 		{"demo/alpine/-/files/v1/a b/-/c\\d", repoRequest{Registry: "demo", Repository: "alpine", Reference: "v1", Path: "/a b/-/c\\d"}, "/api/v1/repos/{registry}/{repository}/-/files/{reference}/{path}"},
