@@ -19,6 +19,7 @@ func TestImports(t *testing.T) {
 		"github.com/regapi/regapi/internal/auth":                         true,
 		"github.com/regapi/regapi/internal/cache":                        true,
 		"github.com/regapi/regapi/internal/extract":                      true,
+		"github.com/regapi/regapi/internal/redact":                       true,
 		"github.com/regapi/regapi/internal/registry":                     true,
 		"github.com/regapi/regapi/internal/transfer":                     true,
 		// The image table's sort=semver and semver= grammar, a query
