@@ -75,6 +75,9 @@ func New(opts ...Option) (*Cache, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
 	}
+	if err := registerLoaderMetric(o.registerer, c.loaders); err != nil {
+		return nil, err
+	}
 	if o.shared.url != "" {
 		sm, err := newSharedMetrics(o.registerer)
 		if err != nil {

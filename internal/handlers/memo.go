@@ -51,8 +51,10 @@ func (a *memoAnswer) size() int {
 	return n
 }
 
-func newAnswerMemo() *answerMemo {
-	return &answerMemo{newSizedLRU[*memoAnswer](memoEntries, memoBytes)}
+// newAnswerMemo returns an empty memo; evicted, if not nil, is called for
+// each answer evicted to stay within the bounds.
+func newAnswerMemo(evicted func()) *answerMemo {
+	return &answerMemo{newSizedLRU[*memoAnswer](memoEntries, memoBytes, evicted)}
 }
 
 // get returns the answer memoized under key, or nil.
@@ -91,9 +93,18 @@ type sizedLRU[V interface{ size() int }] struct {
 }
 
 // newSizedLRU panics on bounds that are not positive: its callers pass
-// constants.
-func newSizedLRU[V interface{ size() int }](entries int, maxBytes int64) *sizedLRU[V] {
-	l, err := lru.New[string, V](entries, maxBytes, nil)
+// constants. evicted, if not nil, is called for each value evicted to stay
+// within the bounds (not for replaced ones).
+func newSizedLRU[V interface{ size() int }](entries int, maxBytes int64, evicted func()) *sizedLRU[V] {
+	var onRemove func(string, V, bool)
+	if evicted != nil {
+		onRemove = func(_ string, _ V, wasEvicted bool) {
+			if wasEvicted {
+				evicted()
+			}
+		}
+	}
+	l, err := lru.New[string, V](entries, maxBytes, onRemove)
 	if err != nil {
 		panic(err)
 	}

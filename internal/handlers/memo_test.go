@@ -18,7 +18,7 @@ import (
 // count exact through replacements and evictions, and never keeps an
 // oversized answer.
 func TestAnswerMemoBounds(t *testing.T) {
-	m := newAnswerMemo()
+	m := newAnswerMemo(nil)
 	body := make([]byte, 4<<10)
 	for i := range 10_000 {
 		m.put(fmt.Sprint("k", i), &memoAnswer{body: body, etag: `"e"`})
@@ -56,7 +56,7 @@ func TestAnswerMemoBounds(t *testing.T) {
 
 // A page's answer is used only for exactly the page it was encoded from.
 func TestAnswerMemoPageMustMatch(t *testing.T) {
-	m := newAnswerMemo()
+	m := newAnswerMemo(nil)
 	m.put("p", &memoAnswer{body: []byte("b"), items: []string{"a", "b"}, next: "b"})
 	for _, tt := range []struct {
 		items []string
@@ -168,7 +168,7 @@ func TestMemoFollowsTheData(t *testing.T) {
 // The summary memo stays within its byte budget however many summaries
 // arrive, and a summary's size grows with what it holds.
 func TestSummaryMemoBounds(t *testing.T) {
-	m := newSummaryMemo()
+	m := newSummaryMemo(nil)
 	big := &imageSummary{digest: "sha256:x", config: &v1.ConfigFile{History: make([]v1.History, 200)}}
 	for i := range big.config.History {
 		big.config.History[i].CreatedBy = strings.Repeat("RUN make ", 20)
