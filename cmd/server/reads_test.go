@@ -61,7 +61,8 @@ func TestReadOptions(t *testing.T) {
 
 // TestRunReads serves files and extract from the demo with the flags set
 // and checks the wiring: the file cap answers 413, and streamed bytes are
-// counted in regapi_stream_bytes_total with no stream left active.
+// counted in regapi_stream_bytes_total with no stream left active, and
+// every bounded store's evictions are exported.
 func TestRunReads(t *testing.T) {
 	r := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--max-file-size", "64", "--extract-concurrency", "2", "--stream-idle-timeout", "5s")
 	c := &http.Client{Timeout: 30 * time.Second}
@@ -90,5 +91,10 @@ func TestRunReads(t *testing.T) {
 	}
 	if want := float64(len(body) + len(tarBody)); sent < want || active != 0 {
 		t.Errorf("regapi_stream_bytes_total = %v, regapi_streams_active = %v; want at least %v and 0", sent, active, want)
+	}
+	for _, store := range []string{"answer_memo", "image_summaries", "scoped_clients", "extract_chunks"} {
+		if series := `regapi_store_evictions_total{store="` + store + `"} `; !strings.Contains(string(metrics), series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/config"
+	"github.com/regapi/regapi/internal/extract"
 	"github.com/regapi/regapi/internal/handlers"
 	"github.com/regapi/regapi/internal/telemetry"
 	"github.com/regapi/regapi/internal/ui"
@@ -167,7 +168,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		BodyTimeout:     time.Duration(opts.timeouts.Body),
 		BodyTimeouts:    metrics.Connections,
 		Insight:         metrics.Insight,
+		Stores:          metrics.Stores,
 	}
+	metrics.Stores.Watch(telemetry.StoreExtractChunks, extract.ChunksDropped)
 	if answers != nil {
 		cfg.Cache = answers
 	}

@@ -2,10 +2,11 @@ package auth
 
 import (
 	"fmt"
-	"regexp"
 	"strings"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/regapi/regapi/internal/redact"
 )
 
 // Action is what a caller wants to do to a repository.
@@ -129,27 +130,9 @@ func (s *InlineSecret) UnmarshalJSON([]byte) error {
 func ParseConfig(data []byte) (Config, error) {
 	var c Config
 	if err := yaml.UnmarshalStrict(data, &c); err != nil {
-		return Config{}, fmt.Errorf("auth config: %s", redactQuoted(err.Error()))
+		return Config{}, fmt.Errorf("auth config: %s", redact.Quoted(err.Error()))
 	}
 	return c, nil
-}
-
-// quoted finds the double-quoted strings of a decoder's error message.
-var quoted = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
-
-// fieldLike is what a configuration key looks like.
-var fieldLike = regexp.MustCompile(`^"[a-z][a-z0-9_]{0,31}"$`)
-
-// redactQuoted replaces the quoted strings of a decoder error that do not
-// look like a field name: the decoder quotes unknown keys, and a secret
-// pasted where a key belongs must not reach the log.
-func redactQuoted(msg string) string {
-	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
-		if fieldLike.MatchString(q) {
-			return q
-		}
-		return `"(redacted)"`
-	})
 }
 
 // CheckRegistries reports a scope whose registry names, or as a glob

@@ -13,6 +13,8 @@ func TestImports(t *testing.T) {
 		"github.com/go-chi/httprate": true,
 		"github.com/go-chi/cors":     true,
 		"sigs.k8s.io/yaml":           true,
+		// The one copy of the redaction rules, itself a leaf.
+		"github.com/regapi/regapi/internal/redact": true,
 	}
 	imports, err := depcheck.Imports(".")
 	if err != nil {

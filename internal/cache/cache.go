@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/regapi/regapi/internal/lru"
 )
 
 // Cache holds registry answers for any number of wrapped clients. It is safe
@@ -19,14 +19,12 @@ type Cache struct {
 	loaders *loaders
 	shared  *shared // nil without WithShared
 
-	mu    sync.Mutex
-	lru   *simplelru.LRU[string, *entry] // counts entries; bytes is the second bound
-	bytes int64
+	mu  sync.Mutex
+	lru *lru.LRU[string, *entry] // bounded by entries and by their sizes
 	// epoch changes on every purge or invalidation; a load that started in
 	// an older epoch does not store its answer, which may predate the write.
-	epoch    uint64
-	calls    map[string]*call
-	removing bool // set while entries are dropped on purpose, not evicted
+	epoch uint64
+	calls map[string]*call
 }
 
 // entry is one cached answer. Its fields never change after it is stored,
@@ -73,9 +71,12 @@ func New(opts ...Option) (*Cache, error) {
 		return nil, err
 	}
 	c := &Cache{o: o, m: m, loaders: newLoaders(loaderIdle), calls: make(map[string]*call)}
-	c.lru, err = simplelru.NewLRU(o.maxEntries, c.onRemove)
+	c.lru, err = lru.New(o.maxEntries, o.maxBytes, c.onRemove)
 	if err != nil {
 		return nil, fmt.Errorf("cache: %w", err)
+	}
+	if err := registerLoaderMetric(o.registerer, c.loaders); err != nil {
+		return nil, err
 	}
 	if o.shared.url != "" {
 		sm, err := newSharedMetrics(o.registerer)
@@ -98,13 +99,12 @@ func (c *Cache) Close() error {
 	return c.shared.close()
 }
 
-// onRemove keeps the byte count and gauges in step with the LRU. It runs
-// with c.mu held, from inside the LRU's methods.
-func (c *Cache) onRemove(_ string, e *entry) {
-	c.bytes -= e.size
+// onRemove keeps the gauges in step with the LRU. It runs with c.mu held,
+// from inside the LRU's methods.
+func (c *Cache) onRemove(_ string, e *entry, evicted bool) {
 	c.m.entries[e.kind].Dec()
 	c.m.bytes[e.kind].Sub(float64(e.size))
-	if !c.removing {
+	if evicted {
 		c.m.evictions[e.kind].Inc()
 	}
 }
@@ -114,25 +114,14 @@ func (c *Cache) onRemove(_ string, e *entry) {
 // per-entry cap is not stored, and the older copy goes too: it is no longer
 // the registry's answer.
 func (c *Cache) storeLocked(e *entry) {
-	c.removeLocked(e.key)
 	if e.size > c.o.maxEntryBytes {
+		c.lru.Remove(e.key)
 		return
 	}
-	c.lru.Add(e.key, e)
-	c.bytes += e.size
+	// Counted before adding: adding may evict e itself, which uncounts it.
 	c.m.entries[e.kind].Inc()
 	c.m.bytes[e.kind].Add(float64(e.size))
-	for c.bytes > c.o.maxBytes {
-		if _, _, ok := c.lru.RemoveOldest(); !ok {
-			break
-		}
-	}
-}
-
-func (c *Cache) removeLocked(key string) bool {
-	c.removing = true
-	defer func() { c.removing = false }()
-	return c.lru.Remove(key)
+	c.lru.Add(e.key, e, e.size)
 }
 
 // put stores a digest-addressed answer that a load got along the way (the
@@ -203,7 +192,7 @@ func (c *Cache) drop(match func(*entry) bool) int {
 	c.epoch++
 	n := 0
 	for _, e := range c.lru.Values() {
-		if match(e) && c.removeLocked(e.key) {
+		if match(e) && c.lru.Remove(e.key) {
 			n++
 		}
 	}
@@ -222,5 +211,5 @@ func under(loc, prefix string) bool {
 func (c *Cache) Len() (entries int, bytes int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.lru.Len(), c.bytes
+	return c.lru.Len(), c.lru.Bytes()
 }

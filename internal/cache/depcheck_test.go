@@ -17,7 +17,7 @@ func TestDependencies(t *testing.T) {
 		"github.com/google/go-containerregistry/pkg/v1",
 		"github.com/google/go-containerregistry/pkg/v1/remote/transport",
 		"github.com/google/go-containerregistry/pkg/v1/types",
-		"github.com/hashicorp/golang-lru/v2/simplelru",
+		"github.com/regapi/regapi/internal/lru",
 		"github.com/prometheus/client_golang/prometheus",
 		"github.com/redis/go-redis/v9",
 		"github.com/regapi/regapi/internal/registry",

@@ -29,6 +29,7 @@ type loaders struct {
 	wait    time.Duration // how long a loader waits for a task
 	idle    atomic.Int32  // loaders waiting on tasks
 	running atomic.Int32  // loaders alive, busy or waiting
+	started atomic.Uint64 // loaders started because none waited
 }
 
 func newLoaders(wait time.Duration) *loaders {
@@ -41,6 +42,7 @@ func (p *loaders) start(f func()) {
 	case p.tasks <- f:
 	default:
 		p.running.Add(1)
+		p.started.Add(1)
 		go p.loop(f)
 	}
 }

@@ -2,11 +2,14 @@ package cache
 
 import (
 	"bytes"
+	"context"
 	"runtime"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // goroutineID reads the calling goroutine's number from its stack header,
@@ -84,9 +87,29 @@ func TestLoadersKeepAtMostMaxIdle(t *testing.T) {
 	if got := p.running.Load(); got != n {
 		t.Fatalf("loaders running = %d, want %d", got, n)
 	}
+	if got := p.started.Load(); got != n {
+		t.Errorf("loaders started = %d, want %d", got, n)
+	}
 	close(release)
 	waitUntil(t, "the surplus loaders ended", func() bool { return p.running.Load() == maxIdleLoaders })
 	if got := p.idle.Load(); got != maxIdleLoaders {
 		t.Errorf("idle loaders = %d, want %d", got, maxIdleLoaders)
+	}
+}
+
+// A cache exports its loader starts: a first miss starts one.
+func TestLoadersStartedMetric(t *testing.T) {
+	f := newFixture(t)
+	f.up.addImage(t, "org/app", "v1", []byte(`{"architecture":"amd64","os":"linux"}`))
+	if _, err := f.hub.WithSegment("org", "app").GetConfigBlob(context.Background(), "v1"); err != nil {
+		t.Fatal(err)
+	}
+	defer endLoaders(t, f.cache.loaders)
+	n, err := testutil.GatherAndCount(f.reg, "regapi_cache_loaders_started_total")
+	if err != nil || n != 1 {
+		t.Fatalf("GatherAndCount(regapi_cache_loaders_started_total) = %d, %v, want 1 series", n, err)
+	}
+	if got := f.cache.loaders.started.Load(); got == 0 {
+		t.Errorf("loaders started after a miss = %d, want at least 1", got)
 	}
 }

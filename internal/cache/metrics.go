@@ -71,3 +71,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	}
 	return m, nil
 }
+
+// registerLoaderMetric exports how many loader goroutines were started
+// because none was waiting: when it grows with every miss, the loaders kept
+// (maxIdleLoaders) are too few for the misses' concurrency.
+func registerLoaderMetric(reg prometheus.Registerer, p *loaders) error {
+	if reg == nil {
+		return nil
+	}
+	started := prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "regapi_cache_loaders_started_total",
+		Help: "Goroutines started for cache loads because no kept loader was waiting.",
+	}, func() float64 { return float64(p.started.Load()) })
+	if err := reg.Register(started); err != nil {
+		return fmt.Errorf("cache: register metrics: %w", err)
+	}
+	return nil
+}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/regapi/regapi/internal/auth"
+	"github.com/regapi/regapi/internal/redact"
 	"github.com/regapi/regapi/internal/registry"
 )
 
@@ -144,7 +144,7 @@ func Parse(data []byte, dir string, getenv func(string) string) (*Config, error)
 	doc, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		// A syntax error may quote any part of the file.
-		return nil, fmt.Errorf("parse: %s", redactQuoted(err.Error()))
+		return nil, fmt.Errorf("parse: %s", redact.Quoted(err.Error()))
 	}
 	if err := decodeStrict(doc, &c); err != nil {
 		return nil, err
@@ -237,26 +237,6 @@ func ParsePlatform(s string) (*v1.Platform, error) {
 		return nil, fmt.Errorf("platform %q: want os/arch[/variant], e.g. linux/arm64/v8", s)
 	}
 	return p, nil
-}
-
-// quoted finds the quoted strings of a decoder's error message: the JSON
-// decoder uses double quotes, the YAML one backticks.
-var quoted = regexp.MustCompile("\"(?:[^\"\\\\]|\\\\.)*\"|`[^`]*`")
-
-// fieldLike is what a configuration key looks like.
-var fieldLike = regexp.MustCompile(`^"[a-z][a-z0-9_]{0,31}"$`)
-
-// redactQuoted replaces the quoted strings of a decoder error that do not
-// look like a field name: the decoders quote unknown keys and some values,
-// and a secret pasted in the wrong place must not reach the log. (The same
-// rule as internal/auth's.)
-func redactQuoted(msg string) string {
-	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
-		if fieldLike.MatchString(q) {
-			return q
-		}
-		return `"(redacted)"`
-	})
 }
 
 // readBounded reads a whole file, refusing files larger than limit.

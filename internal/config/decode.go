@@ -9,6 +9,8 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+
+	"github.com/regapi/regapi/internal/redact"
 )
 
 // decodeStrict decodes data, the configuration file as JSON, into v (a
@@ -66,7 +68,7 @@ func decodeStruct(raw []byte, v reflect.Value, path string) error {
 	for _, k := range keys {
 		i, ok := byKey[k]
 		if !ok {
-			if fieldLike.MatchString(`"` + k + `"`) {
+			if redact.FieldName(k) {
 				return fmt.Errorf("%s: unknown field %q", pathName(path), k)
 			}
 			return fmt.Errorf("%s: unknown field (a key that does not look like one is not repeated)", pathName(path))
@@ -106,7 +108,7 @@ func unmarshalAt(raw []byte, v reflect.Value, path string) error {
 	if secretKey.MatchString(path) {
 		return fmt.Errorf("%s: invalid value (not shown: the key names a secret)", pathName(path))
 	}
-	return fmt.Errorf("%s: %s", pathName(path), redactCredentials(msg))
+	return fmt.Errorf("%s: %s", pathName(path), redact.Credentials(msg))
 }
 
 // kindName says what a Go type is in the file's terms.
@@ -143,21 +145,6 @@ func jsonKindName(kind string) string {
 
 // secretKey matches key paths whose values may be secrets themselves.
 var secretKey = regexp.MustCompile(`(?i)(password|passwd|secret|token|credential)[^.]*$`)
-
-// credentialLike matches quoted values that look like a credential: a long
-// run of token characters, or URL userinfo.
-var credentialLike = regexp.MustCompile(`^"(?:[A-Za-z0-9+/=_.~-]{20,}|[^"]*://[^"/@]*@[^"]*)"$`)
-
-// redactCredentials replaces the quoted values of msg that look like a
-// credential; other values and regapi's own hints stay readable.
-func redactCredentials(msg string) string {
-	return quoted.ReplaceAllStringFunc(msg, func(q string) string {
-		if credentialLike.MatchString(q) {
-			return `"(redacted)"`
-		}
-		return q
-	})
-}
 
 func isNull(raw []byte) bool { return bytes.Equal(bytes.TrimSpace(raw), []byte("null")) }
 

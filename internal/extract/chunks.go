@@ -1,5 +1,7 @@
 package extract
 
+import "sync/atomic"
+
 // freeChunks is a process-wide free list of chunk buffers shared by every
 // Flatten. A sync.Pool per call let each stream allocate its own buffers,
 // and the heap (and RSS) ratcheted up stream after stream until the
@@ -18,10 +20,21 @@ func getChunk() []byte {
 	}
 }
 
+// chunksDropped counts the buffers putChunk left to the GC.
+var chunksDropped atomic.Uint64
+
 // putChunk returns b to the free list, or drops it when the list is full.
 func putChunk(b []byte) {
 	select {
 	case freeChunks <- b[:chunkSize]:
 	default:
+		chunksDropped.Add(1)
 	}
 }
+
+// ChunksDropped returns how many chunk buffers were returned to the
+// process-wide free list while it was full and left to the garbage
+// collector: each was allocated because more than the list holds were in
+// use at once. It only grows; cmd/server exports it as
+// regapi_store_evictions_total{store="extract_chunks"}.
+func ChunksDropped() uint64 { return chunksDropped.Load() }

@@ -97,6 +97,9 @@ type Config struct {
 	// Insight counts the rows the image table computed; nil counts
 	// nothing.
 	Insight Insight
+	// Stores counts the evictions of the answer memo, the image summaries
+	// and the scoped clients; nil counts nothing.
+	Stores StoreMetrics
 	// Transfers counts what the write routes did: each tag a sync
 	// finished, upload bytes received and each upload's outcome; nil
 	// counts nothing.

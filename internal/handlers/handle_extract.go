@@ -8,6 +8,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/regapi/regapi/internal/extract"
+	"github.com/regapi/regapi/internal/redact"
 )
 
 // handleExtract serves GET …/-/extract/{reference}?platform=&path=: the
@@ -78,7 +79,7 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 		default:
 			if ctx.Err() == nil {
 				logger.ErrorContext(ctx, "extract aborted mid-stream", "path", r.URL.Path,
-					"digest", digest, "err", redact(err.Error()))
+					"digest", digest, "err", redact.Text(err.Error()))
 			}
 			// A clean end would look like a complete (short) tar.
 			panic(http.ErrAbortHandler)

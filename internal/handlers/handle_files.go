@@ -11,6 +11,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	"github.com/regapi/regapi/internal/extract"
+	"github.com/regapi/regapi/internal/redact"
 )
 
 // errLayerRead marks a failure reading an image's layers that no other
@@ -125,7 +126,7 @@ func serveFile(w http.ResponseWriter, r *http.Request, logger *slog.Logger, read
 	}
 	if err != nil {
 		if ctx.Err() == nil {
-			logger.ErrorContext(ctx, "file read aborted mid-stream", "path", r.URL.Path, "err", redact(err.Error()))
+			logger.ErrorContext(ctx, "file read aborted mid-stream", "path", r.URL.Path, "err", redact.Text(err.Error()))
 		}
 		panic(http.ErrAbortHandler)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/regapi/regapi/internal/auth"
+	"github.com/regapi/regapi/internal/redact"
 	"github.com/regapi/regapi/internal/transfer"
 )
 
@@ -93,7 +94,7 @@ func handleUpload(logger *slog.Logger, cfg Writes, transfers Transfers) http.Han
 		if err != nil {
 			// Pushed, but the spool file could not be removed: the
 			// caller's image is in place; the operator must see this.
-			logger.ErrorContext(ctx, "upload pushed, spool file left behind", "err", redact(err.Error()))
+			logger.ErrorContext(ctx, "upload pushed, spool file left behind", "err", redact.Text(err.Error()))
 		}
 		logger.InfoContext(ctx, "image uploaded", "registry", t.Registry, "repository", t.Repository, "tag", t.Reference,
 			"digest", res.Digest.String(), "format", res.Format, "bytes", res.Bytes, "took", time.Since(started).Round(time.Millisecond))

@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"time"
 
+	"github.com/regapi/regapi/internal/redact"
 	"github.com/regapi/regapi/internal/transfer"
 )
 
@@ -99,7 +100,7 @@ func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes, transfers Trans
 				// The client's error names upstream hosts, ports and
 				// regapi's own sockets: for the log, not the caller.
 				logger.WarnContext(ctx, "sync tag failed", "source", src.String(), "destination", dst.String(),
-					"tag", e.Tag, "err", redact(e.Err.Error()))
+					"tag", e.Tag, "err", redact.Text(e.Err.Error()))
 				e.Error = syncFailure(e.Err)
 			}
 			_ = enc.Encode(e)
@@ -113,7 +114,7 @@ func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes, transfers Trans
 		last := syncSummary{Summary: sum}
 		logErr := ""
 		if err != nil {
-			last.Error, logErr = syncFailure(err), redact(err.Error())
+			last.Error, logErr = syncFailure(err), redact.Text(err.Error())
 		}
 		_ = enc.Encode(last)
 		_ = rc.Flush()

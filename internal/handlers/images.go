@@ -106,11 +106,11 @@ type insight struct {
 	memo    *summaryMemo
 }
 
-func newInsight(logger *slog.Logger, cfg Images, metrics Insight) *insight {
+func newInsight(logger *slog.Logger, cfg Images, metrics Insight, stores StoreMetrics) *insight {
 	cfg = cfg.withDefaults()
 	return &insight{
 		logger: logger, cfg: cfg,
-		slots: newUpstreamSlots(cfg.Concurrency), metrics: insightOr(metrics), memo: newSummaryMemo(),
+		slots: newUpstreamSlots(cfg.Concurrency), metrics: insightOr(metrics), memo: newSummaryMemo(evictedFunc(stores, storeImageSummaries)),
 	}
 }
 

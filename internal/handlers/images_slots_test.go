@@ -43,7 +43,7 @@ func TestUpstreamSlots(t *testing.T) {
 // TestInsightEach: every index runs once, each call holding a slot, and
 // the first error stops the rest and is returned.
 func TestInsightEach(t *testing.T) {
-	in := newInsight(slog.New(slog.DiscardHandler), Images{Concurrency: 3}, nil)
+	in := newInsight(slog.New(slog.DiscardHandler), Images{Concurrency: 3}, nil, nil)
 	var ran [50]atomic.Int32
 	var maxHeld atomic.Int32
 	err := in.each(context.Background(), "hub", len(ran), func(ctx context.Context, i int) error {
@@ -80,7 +80,7 @@ func TestInsightEach(t *testing.T) {
 
 // TestInsightEachPanic: a panicking call is an error, not a crash.
 func TestInsightEachPanic(t *testing.T) {
-	in := newInsight(slog.New(slog.DiscardHandler), Images{}, nil)
+	in := newInsight(slog.New(slog.DiscardHandler), Images{}, nil, nil)
 	err := in.each(context.Background(), "hub", 4, func(context.Context, int) error { panic("hostile manifest") })
 	if err == nil {
 		t.Fatal("each with a panicking call = nil error")

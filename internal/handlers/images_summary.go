@@ -203,8 +203,10 @@ type summaryMemo struct {
 	*sizedLRU[*imageSummary]
 }
 
-func newSummaryMemo() *summaryMemo {
-	return &summaryMemo{newSizedLRU[*imageSummary](summaryEntries, summaryBytes)}
+// newSummaryMemo returns an empty memo; evicted, if not nil, is called for
+// each summary evicted to stay within the bounds.
+func newSummaryMemo(evicted func()) *summaryMemo {
+	return &summaryMemo{newSizedLRU[*imageSummary](summaryEntries, summaryBytes, evicted)}
 }
 
 // size estimates the summary's memory: the config's strings, the layers,

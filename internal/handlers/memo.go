@@ -5,7 +5,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/hashicorp/golang-lru/v2/simplelru"
+	"github.com/regapi/regapi/internal/lru"
 )
 
 // Bounds of the encoded-answer memo: at most memoEntries answers and
@@ -51,8 +51,10 @@ func (a *memoAnswer) size() int {
 	return n
 }
 
-func newAnswerMemo() *answerMemo {
-	return &answerMemo{newSizedLRU[*memoAnswer](memoEntries, memoBytes)}
+// newAnswerMemo returns an empty memo; evicted, if not nil, is called for
+// each answer evicted to stay within the bounds.
+func newAnswerMemo(evicted func()) *answerMemo {
+	return &answerMemo{newSizedLRU[*memoAnswer](memoEntries, memoBytes, evicted)}
 }
 
 // get returns the answer memoized under key, or nil.
@@ -83,20 +85,30 @@ func (m *answerMemo) put(key string, a *memoAnswer) {
 	m.sizedLRU.put(key, a)
 }
 
-// sizedLRU is an LRU bounded by its number of values and by the bytes they
-// say they take: the one byte-bounded LRU of the HTTP layer, under the
-// answer memo and the image summaries.
+// sizedLRU is internal/lru's byte-bounded LRU behind a lock, for values
+// that tell their own size: the answer memo and the image summaries.
 type sizedLRU[V interface{ size() int }] struct {
-	mu       sync.Mutex
-	lru      *simplelru.LRU[string, V]
-	bytes    int
-	maxBytes int
+	mu  sync.Mutex
+	lru *lru.LRU[string, V]
 }
 
-func newSizedLRU[V interface{ size() int }](entries, maxBytes int) *sizedLRU[V] {
-	m := &sizedLRU[V]{maxBytes: maxBytes}
-	m.lru, _ = simplelru.NewLRU(entries, func(_ string, v V) { m.bytes -= v.size() })
-	return m
+// newSizedLRU panics on bounds that are not positive: its callers pass
+// constants. evicted, if not nil, is called for each value evicted to stay
+// within the bounds (not for replaced ones).
+func newSizedLRU[V interface{ size() int }](entries int, maxBytes int64, evicted func()) *sizedLRU[V] {
+	var onRemove func(string, V, bool)
+	if evicted != nil {
+		onRemove = func(_ string, _ V, wasEvicted bool) {
+			if wasEvicted {
+				evicted()
+			}
+		}
+	}
+	l, err := lru.New[string, V](entries, maxBytes, onRemove)
+	if err != nil {
+		panic(err)
+	}
+	return &sizedLRU[V]{lru: l}
 }
 
 // get returns the value under key.
@@ -109,14 +121,10 @@ func (m *sizedLRU[V]) get(key string) (V, bool) {
 // put keeps v under key, evicting the least recently used values beyond
 // the byte budget.
 func (m *sizedLRU[V]) put(key string, v V) {
+	size := int64(v.size())
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lru.Remove(key) // a replaced value leaves the byte count first
-	m.lru.Add(key, v)
-	m.bytes += v.size()
-	for m.bytes > m.maxBytes && m.lru.Len() > 0 {
-		m.lru.RemoveOldest()
-	}
+	m.lru.Add(key, v, size)
 }
 
 // memoKey joins a key's parts, each after its length, so that no two

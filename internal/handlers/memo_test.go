@@ -18,12 +18,12 @@ import (
 // count exact through replacements and evictions, and never keeps an
 // oversized answer.
 func TestAnswerMemoBounds(t *testing.T) {
-	m := newAnswerMemo()
+	m := newAnswerMemo(nil)
 	body := make([]byte, 4<<10)
 	for i := range 10_000 {
 		m.put(fmt.Sprint("k", i), &memoAnswer{body: body, etag: `"e"`})
-		if m.bytes > memoBytes {
-			t.Fatalf("after %d puts the memo holds %d bytes, over its %d budget", i+1, m.bytes, memoBytes)
+		if m.lru.Bytes() > memoBytes {
+			t.Fatalf("after %d puts the memo holds %d bytes, over its %d budget", i+1, m.lru.Bytes(), memoBytes)
 		}
 	}
 	if n := m.lru.Len(); n == 0 || n > memoEntries {
@@ -39,8 +39,8 @@ func TestAnswerMemoBounds(t *testing.T) {
 		m.put(key, &memoAnswer{body: []byte("x"), items: []string{"a"}})
 		m.lru.Remove(key)
 	}
-	if m.bytes != 0 || m.lru.Len() != 0 {
-		t.Errorf("empty memo counts %d bytes in %d answers, want 0 in 0", m.bytes, m.lru.Len())
+	if m.lru.Bytes() != 0 || m.lru.Len() != 0 {
+		t.Errorf("empty memo counts %d bytes in %d answers, want 0 in 0", m.lru.Bytes(), m.lru.Len())
 	}
 
 	m.put("big", &memoAnswer{body: make([]byte, memoMaxBody+1)})
@@ -56,7 +56,7 @@ func TestAnswerMemoBounds(t *testing.T) {
 
 // A page's answer is used only for exactly the page it was encoded from.
 func TestAnswerMemoPageMustMatch(t *testing.T) {
-	m := newAnswerMemo()
+	m := newAnswerMemo(nil)
 	m.put("p", &memoAnswer{body: []byte("b"), items: []string{"a", "b"}, next: "b"})
 	for _, tt := range []struct {
 		items []string
@@ -168,7 +168,7 @@ func TestMemoFollowsTheData(t *testing.T) {
 // The summary memo stays within its byte budget however many summaries
 // arrive, and a summary's size grows with what it holds.
 func TestSummaryMemoBounds(t *testing.T) {
-	m := newSummaryMemo()
+	m := newSummaryMemo(nil)
 	big := &imageSummary{digest: "sha256:x", config: &v1.ConfigFile{History: make([]v1.History, 200)}}
 	for i := range big.config.History {
 		big.config.History[i].CreatedBy = strings.Repeat("RUN make ", 20)
@@ -178,8 +178,8 @@ func TestSummaryMemoBounds(t *testing.T) {
 	}
 	for i := range 20_000 {
 		m.put(fmt.Sprint("k", i), big)
-		if m.bytes > summaryBytes {
-			t.Fatalf("after %d puts the memo holds %d bytes, over its %d budget", i+1, m.bytes, summaryBytes)
+		if m.lru.Bytes() > summaryBytes {
+			t.Fatalf("after %d puts the memo holds %d bytes, over its %d budget", i+1, m.lru.Bytes(), summaryBytes)
 		}
 	}
 	if _, ok := m.get("k19999"); !ok {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"regexp"
 	"strconv"
 	"syscall"
 
@@ -18,6 +17,7 @@ import (
 
 	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/extract"
+	"github.com/regapi/regapi/internal/redact"
 	"github.com/regapi/regapi/internal/registry"
 	"github.com/regapi/regapi/internal/transfer"
 )
@@ -151,10 +151,10 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 			"status", p.Status, "code", p.Code)
 	case p.Status >= 500:
 		logger.ErrorContext(ctx, "request failed", "method", r.Method, "path", r.URL.Path,
-			"status", p.Status, "code", p.Code, "err", redact(err.Error()))
+			"status", p.Status, "code", p.Code, "err", redact.Text(err.Error()))
 	default:
 		logger.DebugContext(ctx, "request rejected", "method", r.Method, "path", r.URL.Path,
-			"status", p.Status, "code", p.Code, "err", redact(err.Error()))
+			"status", p.Status, "code", p.Code, "err", redact.Text(err.Error()))
 	}
 	h := w.Header()
 	// Headers set for a success that was about to be written do not
@@ -312,18 +312,4 @@ func classifyStatus(status int) (*problemCode, string, int) {
 		return codeUpstreamUnavailable, fmt.Sprintf("the upstream registry answered %d", status), 0
 	}
 	return codeUpstreamUnavailable, fmt.Sprintf("the upstream registry answered an unexpected %d", status), 0
-}
-
-var (
-	// userinfoRE matches the credentials part of a URL.
-	userinfoRE = regexp.MustCompile(`://[^/@\s]*@`)
-	// queryRE matches a URL's query, where registries put tokens.
-	queryRE = regexp.MustCompile(`(https?://[^\s?"]*)\?[^\s"]*`)
-)
-
-// redact strips URL credentials and queries from an error string before it
-// is logged. The registry client redacts too; this is the second belt.
-func redact(s string) string {
-	s = userinfoRE.ReplaceAllString(s, "://")
-	return queryRE.ReplaceAllString(s, "$1?REDACTED")
 }

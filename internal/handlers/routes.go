@@ -13,11 +13,11 @@ import (
 // addRoutes maps the whole API. The repository routes share one wildcard:
 // handleRepos parses the path and dispatches on the action after "/-/"
 // (the logical routes are listed in apiroutes.go).
-func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes, reads Reads, streams Streams, transfers Transfers, list listConfig, in *insight) {
+func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.Platform, ready func() bool, purger Purger, metrics http.Handler, writes Writes, reads Reads, streams Streams, transfers Transfers, list listConfig, in *insight, memo *answerMemo) {
 	flatten, files := readHandlers(logger, platform, reads, streams)
 	upload, sync := handleUpload(logger, writes, transfers), handleSync(logger, ups, writes, transfers)
 	images := handleImages(in.handleImageTable(), in.handleInspect(), upload)
-	memo, listRepos := newAnswerMemo(), handleRepositories(logger, list)
+	listRepos := handleRepositories(logger, list)
 	repos := handleRepos(logger, ups, map[string]http.Handler{
 		actionRepositories: listRepos,                      // GET /api/v1/repos/{registry}[/{repository…}]/-/repositories
 		actionTags:         handleTags(logger, memo),       // GET /api/v1/repos/{registry}/{repository…}/-/tags

@@ -23,8 +23,15 @@ type scopedClients struct {
 
 type scopedKey struct{ registry, repository string }
 
-func newScopedClients() *scopedClients {
-	l, _ := simplelru.NewLRU[scopedKey, registry.Client](scopedEntries, nil)
+// newScopedClients returns an empty set; evicted, if not nil, is called
+// for each client evicted to stay within scopedEntries.
+func newScopedClients(evicted func()) *scopedClients {
+	var onEvict simplelru.EvictCallback[scopedKey, registry.Client]
+	if evicted != nil {
+		// Clients are never removed on purpose: every call is an eviction.
+		onEvict = func(scopedKey, registry.Client) { evicted() }
+	}
+	l, _ := simplelru.NewLRU(scopedEntries, onEvict)
 	return &scopedClients{lru: l}
 }
 

@@ -9,7 +9,7 @@ import (
 // A repository's client is built once and then shared; other repositories
 // and registries get their own; the number kept is bounded.
 func TestScopedClients(t *testing.T) {
-	s := newScopedClients()
+	s := newScopedClients(nil)
 	up := Upstream{Name: "a", Client: clientFor("127.0.0.1:1", nil)}
 	other := Upstream{Name: "b", Client: clientFor("127.0.0.1:2", nil)}
 	built := 0

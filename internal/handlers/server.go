@@ -27,7 +27,7 @@ func NewServer(cfg Config) http.Handler {
 	if ready == nil {
 		ready = func() bool { return true }
 	}
-	ups := newUpstreams(cfg.Upstreams)
+	ups := newUpstreams(cfg.Upstreams, evictedFunc(cfg.Stores, storeScopedClients))
 
 	mux := chi.NewRouter()
 	// Outermost: whatever logs or rate-limits reads the client address.
@@ -44,7 +44,8 @@ func NewServer(cfg Config) http.Handler {
 	addUI(mux, cfg.UI)
 	addFrontDoor(mux, cfg.UI != nil)
 	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics, cfg.Writes.withDefaults(), cfg.Reads.withDefaults(), streamsOr(cfg.Streams), transfersOr(cfg.Transfers),
-		listConfig{sealer: newCursorSealer(), budget: cfg.listBudget}, newInsight(logger, cfg.Images, cfg.Insight))
+		listConfig{sealer: newCursorSealer(), budget: cfg.listBudget}, newInsight(logger, cfg.Images, cfg.Insight, cfg.Stores),
+		newAnswerMemo(evictedFunc(cfg.Stores, storeAnswerMemo)))
 	return mux
 }
 
@@ -55,8 +56,8 @@ type upstreams struct {
 	scoped *scopedClients
 }
 
-func newUpstreams(list []Upstream) *upstreams {
-	u := &upstreams{list: list, byName: make(map[string]Upstream, len(list)), scoped: newScopedClients()}
+func newUpstreams(list []Upstream, evicted func()) *upstreams {
+	u := &upstreams{list: list, byName: make(map[string]Upstream, len(list)), scoped: newScopedClients(evicted)}
 	for _, up := range list {
 		u.byName[up.Name] = up
 	}

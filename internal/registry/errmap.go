@@ -5,11 +5,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"regexp"
 	"strings"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+
+	"github.com/regapi/regapi/internal/redact"
 )
 
 // kind says how a bare 404 is read, which depends on what was asked for.
@@ -134,17 +135,5 @@ type opError struct {
 	err    error
 }
 
-func (e *opError) Error() string { return redact(fmt.Sprintf("%s %s: %v", e.op, e.target, e.err)) }
+func (e *opError) Error() string { return redact.Text(fmt.Sprintf("%s %s: %v", e.op, e.target, e.err)) }
 func (e *opError) Unwrap() error { return e.err }
-
-// queryPattern matches the query string of a URL in a message.
-var queryPattern = regexp.MustCompile(`(https?://[^\s"'?]+)\?[^\s"']*`)
-
-// userinfoPattern matches credentials embedded in a URL.
-var userinfoPattern = regexp.MustCompile(`(https?://)[^\s"'/@]+@`)
-
-// redact removes query strings and userinfo from URLs in s.
-func redact(s string) string {
-	s = userinfoPattern.ReplaceAllString(s, "${1}")
-	return queryPattern.ReplaceAllString(s, "${1}?REDACTED")
-}

@@ -57,7 +57,7 @@ func TestCardinality(t *testing.T) {
 	}
 }
 
-// A handler that passes raw paths to SetRoute by mistake is capped.
+// A handler that names its route with raw paths by mistake is capped.
 func TestRouteSetCap(t *testing.T) {
 	s := newRouteSet(3)
 	for i := range 10 {

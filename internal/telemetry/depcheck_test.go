@@ -17,6 +17,7 @@ func TestDependencies(t *testing.T) {
 		"github.com/prometheus/client_golang/",
 		"github.com/regapi/regapi/internal/auth",
 		"github.com/regapi/regapi/internal/cache",
+		"github.com/regapi/regapi/internal/redact",
 	}
 	imports, err := depcheck.Imports(".")
 	if err != nil {

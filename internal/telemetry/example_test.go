@@ -32,7 +32,10 @@ func Example() {
 	r.Use(telemetry.AssignRequestID, metrics.Middleware)
 	// GET /api/v1/repos/*
 	r.Get("/api/v1/repos/*", func(w http.ResponseWriter, r *http.Request) {
-		telemetry.SetRoute(r.Context(), "/api/v1/repos/{registry}/{repository}/-/tags")
+		// A handler behind a wildcard names its logical route in chi's
+		// routing context; the middleware reads it after the handler ran.
+		rctx := chi.RouteContext(r.Context())
+		rctx.RoutePatterns[len(rctx.RoutePatterns)-1] = "/api/v1/repos/{registry}/{repository}/-/tags"
 		fmt.Fprint(w, `{"tags":[]}`)
 	})
 	upstream := &http.Client{Transport: telemetry.UpstreamTransport(http.DefaultTransport, "hub", metrics)}

@@ -34,6 +34,9 @@ type Metrics struct {
 	Connections *Connections
 	// Insight counts the image table's rows; handlers call its methods.
 	Insight *Insight
+	// Stores counts the evictions of the hot path's bounded stores; the
+	// handlers call its methods, cmd/server watches the others.
+	Stores *Stores
 
 	logger *slog.Logger
 	routes *routeSet
@@ -171,6 +174,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 
 		Connections: newConnections(),
 		Insight:     newInsight(),
+		Stores:      newStores(),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -186,6 +190,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	cs = append(cs, m.Transfers.collectors()...)
 	cs = append(cs, m.Connections.collectors()...)
 	cs = append(cs, m.Insight.collectors()...)
+	cs = append(cs, m.Stores)
 	if o.runtime {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}

@@ -20,8 +20,8 @@ import (
 // instead of a pooled one. Install AssignRequestID before it.
 //
 // For each request it
-//   - puts a route holder in the context (see SetRoute) and a fresh
-//     cache.Outcome (cache.WithOutcome) that the cache reports into;
+//   - puts a fresh cache.Outcome (cache.WithOutcome) in the context, which
+//     the cache reports into;
 //   - wraps the ResponseWriter to learn the status and body size, keeping
 //     http.Flusher and http.ResponseController working;
 //   - records regapi_http_requests_total{route,method,code},
@@ -46,8 +46,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 		m.httpInFlight.Inc()
 		defer m.httpInFlight.Dec()
 
-		holder := &routeHolder{}
-		ctx := context.WithValue(r.Context(), routeKey{}, holder)
+		ctx := r.Context()
 		if chi.RouteContext(ctx) == nil {
 			ctx = context.WithValue(ctx, chi.RouteCtxKey, chi.NewRouteContext())
 		}
@@ -71,20 +70,20 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 					status = rw.status
 				}
 			}
-			m.observe(r, rw, holder, outcome, start, status, aborted)
+			m.observe(r, rw, outcome, start, status, aborted)
 			panic(p)
 		}()
 		next.ServeHTTP(rw, r)
 		panicked = false
-		m.observe(r, rw, holder, outcome, start, rw.statusCode(), false)
+		m.observe(r, rw, outcome, start, rw.statusCode(), false)
 	})
 }
 
 // observe records one finished request in the metrics and the access log.
-func (m *Metrics) observe(r *http.Request, rw *responseWriter, holder *routeHolder, outcome *cache.Outcome, start time.Time, status int, aborted bool) {
+func (m *Metrics) observe(r *http.Request, rw *responseWriter, outcome *cache.Outcome, start time.Time, status int, aborted bool) {
 	end := time.Now()
 	elapsed := end.Sub(start)
-	route := m.routes.admit(resolveRoute(r, holder))
+	route := m.routes.admit(resolveRoute(r))
 	method := methodLabel(r.Method)
 	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
 	m.httpDuration.WithLabelValues(route, method).Observe(elapsed.Seconds())

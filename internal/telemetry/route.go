@@ -1,10 +1,8 @@
 package telemetry
 
 import (
-	"context"
 	"net/http"
 	"sync"
-	"sync/atomic"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -19,40 +17,15 @@ const (
 )
 
 // maxRoutes bounds the distinct values of the route label. regapi has a few
-// dozen routes; a handler that passes a raw path to SetRoute by mistake must
-// not grow the series without bound.
+// dozen routes; a handler that names its route with a raw path by mistake
+// must not grow the series without bound.
 const maxRoutes = 200
 
-type routeKey struct{}
-
-// routeHolder is placed in the request context by the middleware so that an
-// inner handler can name its route; the middleware reads it after the
-// handler returned.
-type routeHolder struct {
-	route atomic.Pointer[string]
-}
-
-// SetRoute names the route of the request carrying ctx, overriding chi's
-// route pattern in metrics and logs. Handlers behind a wildcard route call
-// it with a pattern of their own, e.g. "/api/v1/repos/{registry}/{repo}/tags";
-// it must be one of a fixed set, never a raw path. It reports whether the
-// telemetry middleware is installed for the request.
-func SetRoute(ctx context.Context, pattern string) bool {
-	h, _ := ctx.Value(routeKey{}).(*routeHolder)
-	if h == nil || pattern == "" {
-		return false
-	}
-	h.route.Store(&pattern)
-	return true
-}
-
-// resolveRoute returns the route name set by a handler, else chi's pattern,
-// else RouteUnmatched. Call it after the handler ran: chi fills the pattern
-// while routing.
-func resolveRoute(r *http.Request, h *routeHolder) string {
-	if p := h.route.Load(); p != nil {
-		return *p
-	}
+// resolveRoute returns chi's route pattern, else RouteUnmatched. Call it
+// after the handler ran: chi fills the pattern while routing, and a handler
+// behind a wildcard names its logical route by replacing the last pattern
+// in chi's routing context (as internal/handlers does).
+func resolveRoute(r *http.Request) string {
 	if rctx := chi.RouteContext(r.Context()); rctx != nil {
 		if p := rctx.RoutePattern(); p != "" {
 			return p

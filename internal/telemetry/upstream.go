@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"errors"
+	"github.com/regapi/regapi/internal/redact"
 	"log/slog"
 	"net"
 	"net/http"
@@ -90,13 +91,13 @@ func (t *upstreamTransport) RoundTrip(req *http.Request) (*http.Response, error)
 			slog.String("registry", t.registry),
 			slog.String("operation", op),
 			slog.String("method", req.Method),
-			slog.String("url", RedactURL(req.URL)),
+			slog.String("url", redact.URL(req.URL)),
 			slog.String("outcome", outcome),
 			slog.Int64("duration_us", elapsed.Microseconds()),
 			slog.Bool("retry", retry),
 		}
 		if err != nil {
-			attrs = append(attrs, slog.String("error", RedactError(err)))
+			attrs = append(attrs, slog.String("error", redact.Error(err)))
 		} else {
 			attrs = append(attrs, slog.Int("status", status))
 		}
