@@ -14,9 +14,10 @@ import (
 
 // TestUIFirefox walks the UI's main views in headless Firefox against a
 // real regapi with the demo (issue #20: current Chromium and Firefox;
-// TestUIBrowser covers Chromium in depth): the registries, an image table
-// sorted by version through its control, an image reached by a click, the
-// hostile image shown as text, and a file.
+// TestUIBrowser covers Chromium in depth): the registries and the tree by
+// clicks, an image table sorted and filtered through its controls, back
+// through the history, an image, the hostile image and files shown as
+// text, and a file.
 func TestUIFirefox(t *testing.T) {
 	f := startFirefox(t)
 	demo := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
@@ -28,9 +29,16 @@ func TestUIFirefox(t *testing.T) {
 	}
 	f.shot("1-registries")
 
+	// Down the tree by the links the UI's router follows.
+	f.click(`#registries a`, "/ui/repos/demo")
+	if tree := f.texts("#tree-table tbody td:first-child"); !slices.Contains(tree, "shop/") {
+		t.Errorf("tree of demo = %q, want shop/ in it", tree)
+	}
+	f.click(`#tree-table a[href="/ui/repos/demo/shop"]`, "/ui/repos/demo/shop")
+	f.click(`#tree-table a[href="/ui/repos/demo/shop/web"]`, "/ui/repos/demo/shop/web")
+
 	// The table, sorted newest version first by its select.
 	api := base + "/api/v1/repos/demo/shop/web/-/images"
-	f.open(base + "/ui/repos/demo/shop/web")
 	f.js("sort by -semver", `const s = document.querySelector('#sort'); s.value = '-semver'; s.dispatchEvent(new Event('change')); return true`)
 	f.waitView("/ui/repos/demo/shop/web?sort=-semver")
 	first := imageTags(t, api+"?sort=-semver&limit=1")
@@ -40,13 +48,21 @@ func TestUIFirefox(t *testing.T) {
 	}
 	f.shot("2-images")
 
-	// The first row's image, by a click the UI's router follows.
+	// The filter form, then back (popstate) to the sorted table.
+	f.js("filter 1.2", `document.querySelector('#filter').value = '1.2'; document.querySelector('#table-controls button[type=submit]').click(); return true`)
+	f.waitView(`/ui/repos/demo/shop/web?sort=-semver&include=.*1%5C.2.*`)
+	if got := f.texts("#images-table tbody td:first-child"); !slices.Equal(got, []string{"v1.2.0", "v1.2.0-rc.1"}) {
+		t.Errorf("filtered rows = %q, want [v1.2.0 v1.2.0-rc.1]", got)
+	}
+	f.js("back", `history.back(); return true`)
+	f.waitView("/ui/repos/demo/shop/web?sort=-semver")
+
+	// The first row's image, by a click.
 	var inspect struct {
 		Digest string `json:"digest"`
 	}
 	apiJSON(t, api+"/"+first[0], &inspect)
-	f.js("click the first image", `document.querySelector('#images-table tbody tr:first-child a').click(); return true`)
-	f.waitView("/ui/repos/demo/shop/web/-/images/" + first[0])
+	f.click(`#images-table tbody tr:first-child a`, "/ui/repos/demo/shop/web/-/images/"+first[0])
 	f.waitFor("the referrers", `document.querySelector('#referrers[data-state=ready] #referrers-table')`)
 	if got := f.text("#image-digest"); got != inspect.Digest {
 		t.Errorf("image digest = %q, want the API's %q", got, inspect.Digest)
@@ -92,6 +108,15 @@ func (f *testFirefox) open(url string) {
 		f.t.Fatalf("open %s: %v", url, err)
 	}
 	f.waitView("")
+}
+
+// click clicks the first element sel matches, once there is one, and
+// waits for the view of path (with its query).
+func (f *testFirefox) click(sel, path string) {
+	f.t.Helper()
+	f.waitFor(sel, "document.querySelector("+jsString(sel)+")")
+	f.js("click "+sel, "document.querySelector("+jsString(sel)+").click(); return true")
+	f.waitView(path)
 }
 
 // waitView waits until the view of path (with its query; "" for the
