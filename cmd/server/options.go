@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -55,6 +58,8 @@ type options struct {
 	sync    config.Sync
 	// reads configures extract and files.
 	reads config.Reads
+	// maxConns caps the connections served at once (resolved: never 0).
+	maxConns int
 }
 
 // upstreamFlags collects repeated --upstream values unparsed, so that the
@@ -86,7 +91,9 @@ func (l *listFlags) Set(s string) error {
 // they name. It returns flag.ErrHelp after printing usage for -h.
 func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (*options, error) {
 	fs := flag.NewFlagSet("regapi", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package prints its errors and the whole usage to the
+	// output; a mistyped flag should get one line, returned as the error.
+	fs.SetOutput(io.Discard)
 	var (
 		ups            upstreamFlags
 		proxies        listFlags
@@ -110,6 +117,10 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		spoolDir       = fs.String("spool-dir", "", "`directory` uploads are spooled to, regapi's alone (leftovers are removed at start); default $TMPDIR or /tmp")
 		uploadConc     = fs.Int("upload-concurrency", config.DefaultUploadConcurrency, "uploads spooled at once; the spool needs this many times --upload-max-bytes")
 		uploadIdle     = fs.Duration("upload-idle-timeout", config.DefaultUploadIdleTimeout, "end an upload whose body makes no progress this long")
+		uploadMinRate  = fs.String("upload-min-rate", "16KiB", "average rate (`size` per second) an upload must keep once --upload-idle-timeout has passed since its start; slower ones end with 408")
+		uploadMaxDur   = fs.Duration("upload-max-duration", config.DefaultUploadMaxDuration, "longest time one upload's body may take to arrive, whatever its rate")
+		bodyTimeout    = fs.Duration("body-timeout", config.DefaultBody, "longest time a request body other than an upload may take to arrive (408 and the connection closed beyond)")
+		maxConns       = fs.Int("max-connections", 0, "client connections served at once, more wait to be accepted; 0 means three quarters of the file-descriptor limit")
 		syncConc       = fs.Int("sync-concurrency", config.DefaultSyncConcurrency, "tags one sync copies at once (1 to 32)")
 		readConc       = fs.Int("extract-concurrency", config.DefaultReadConcurrency, "extracts and file reads served at once, together; beyond it 503 with Retry-After")
 		streamIdle     = fs.Duration("stream-idle-timeout", config.DefaultStreamIdleTimeout, "cut an extract or file download whose client stops reading this long (never a whole-download limit)")
@@ -120,12 +131,19 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Var(&proxies, "trusted-proxies", "reverse proxies (`CIDRs` or addresses, comma-separated; repeatable) whose X-Forwarded-For names the client, for the rate limit and logs; none by default: the peer is the client")
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: regapi [flags]\n\nEvery flag is also a variable: --some-flag is %sSOME_FLAG; a flag wins over its variable.\n\n", envPrefix)
-		fs.PrintDefaults()
-	}
+	showVersion := fs.Bool("version", false, "print the version, VCS revision and Go version, and exit")
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr)
+			fmt.Fprintf(stderr, "Usage: regapi [flags]\n\nEvery flag is also a variable: --some-flag is %sSOME_FLAG; a flag wins over its variable.\n\n", envPrefix)
+			fs.PrintDefaults()
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w (regapi --help lists every flag)", err)
+	}
+	if *showVersion {
+		return nil, errVersion
 	}
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected argument %q: every setting is a flag", fs.Arg(0))
@@ -186,9 +204,12 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		logFlush:       *logFlush,
 		shutdownGrace:  pickDuration("shutdown-grace", *grace, file.ShutdownGrace),
 		shutdownDelay:  pickDuration("shutdown-delay", *delay, file.ShutdownDelay),
-		timeouts:       withTimeoutDefaults(file.Timeouts),
+		timeouts:       withTimeoutDefaults(file.Timeouts, set["body-timeout"], *bodyTimeout),
 		metricsListen:  pick("metrics-listen", *metricsListen, file.MetricsListen),
 		pprof:          *pprofOn,
+	}
+	if err := checkListen(o.listen); err != nil {
+		return nil, err
 	}
 	if o.pprof && o.metricsListen == "" {
 		return nil, errors.New("--pprof needs --metrics-listen: profiles are never served on the API address")
@@ -256,8 +277,21 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		return nil, errors.New("--tls-cert and --tls-key go together: give both or neither")
 	}
 
-	if o.uploads, o.sync, err = writeOptions(file, set, *uploadMax, *spoolDir, *uploadConc, *uploadIdle, *syncConc); err != nil {
+	if o.uploads, o.sync, err = writeOptions(file, set, writeFlags{*uploadMax, *spoolDir, *uploadConc, *uploadIdle, *uploadMinRate, *uploadMaxDur, *syncConc}); err != nil {
 		return nil, err
+	}
+	if o.timeouts.Body <= 0 {
+		return nil, errors.New("body timeout must be positive")
+	}
+	o.maxConns = *maxConns
+	if !set["max-connections"] && file.MaxConnections != 0 {
+		o.maxConns = file.MaxConnections
+	}
+	if o.maxConns < 0 {
+		return nil, errors.New("max connections must not be negative")
+	}
+	if o.maxConns == 0 {
+		o.maxConns = defaultMaxConnections()
 	}
 	if o.cache, err = cacheOptions(file.Cache, set, *cacheOff, *cacheMax, *cacheStale); err != nil {
 		return nil, err
@@ -287,7 +321,30 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if len(seen) == 0 {
 		return nil, errors.New("no upstreams: give --upstream NAME=URL, --config FILE or --demo")
 	}
+	names := make([]string, 0, len(seen))
+	for name := range seen {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	if err := o.auth.CheckRegistries(names); err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
 	return o, nil
+}
+
+// errVersion is parseOptions' answer to --version: run prints the version
+// and returns.
+var errVersion = errors.New("version asked")
+
+// checkListen catches the common slip of a bare port for --listen.
+func checkListen(addr string) error {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		if _, convErr := strconv.Atoi(addr); convErr == nil {
+			return fmt.Errorf("listen address %q has no host part: write \":%s\" to listen on port %s of every interface", addr, addr, addr)
+		}
+		return fmt.Errorf("listen address %q: want host:port, e.g. \":8080\" or \"127.0.0.1:8080\"", addr)
+	}
+	return nil
 }
 
 // envName maps a flag name to its variable: shutdown-grace → REGAPI_SHUTDOWN_GRACE.
@@ -295,8 +352,12 @@ func envName(flagName string) string {
 	return envPrefix + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-// withTimeoutDefaults fills the zero timeouts.
-func withTimeoutDefaults(t config.Timeouts) config.Timeouts {
+// withTimeoutDefaults fills the zero timeouts; --body-timeout, when given,
+// wins over the file's timeouts.body.
+func withTimeoutDefaults(t config.Timeouts, bodySet bool, body time.Duration) config.Timeouts {
+	if bodySet || t.Body == 0 {
+		t.Body = config.Duration(body)
+	}
 	if t.ReadHeader == 0 {
 		t.ReadHeader = config.Duration(config.DefaultReadHeader)
 	}

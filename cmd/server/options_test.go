@@ -89,7 +89,8 @@ upstreams:
 			if err != nil {
 				t.Fatalf("parseOptions() error = %v", err)
 			}
-			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{})
+			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{}, false, config.DefaultBody)
+			tt.want.maxConns = defaultMaxConnections()
 			tt.want.cache = config.Cache{}.WithDefaults()
 			tt.want.reads = config.Reads{}.WithDefaults()
 			tt.want.rateWindow = time.Minute
@@ -156,6 +157,10 @@ func TestParseOptionsErrors(t *testing.T) {
 	if err := os.WriteFile(badProxies, []byte("trusted_proxies: [\"10.0.0.1:80\"]\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	typoScope := filepath.Join(t.TempDir(), "scope.yaml")
+	if err := os.WriteFile(typoScope, []byte("tokens: [{name: ci, secret_env: X, scopes: [{registry: dmeo, repositories: [x], actions: [pull]}]}]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name    string
 		args    []string
@@ -163,6 +168,8 @@ func TestParseOptionsErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"no upstreams", nil, nil, "no upstreams: give --upstream NAME=URL, --config FILE or --demo"},
+		{"bare port", []string{"--demo", "--listen", "8081"}, nil, `listen address "8081" has no host part: write ":8081"`},
+		{"scope of an unknown upstream", []string{"--demo", "--config", typoScope}, nil, `token "ci": scope registry "dmeo" matches no configured upstream (have demo)`},
 		{"upstream without name", []string{"--upstream", "https://r.example"}, nil, "want NAME=URL"},
 		{"upstream with credentials", []string{"--upstream", "a=https://u:hunter2@r.example"}, nil, "must not carry credentials"},
 		{"variable upstream with credentials", nil, map[string]string{"REGAPI_UPSTREAM": "a=https://u:hunter2@r.example"}, "must not carry credentials"},
@@ -177,7 +184,7 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"zero grace", []string{"--demo", "--shutdown-grace", "0s"}, nil, "shutdown grace must be positive"},
 		{"negative log flush", []string{"--demo", "--log-flush-interval", "-1s"}, nil, "log flush interval must not be negative"},
 		{"stray argument", []string{"--demo", "serve"}, nil, `unexpected argument "serve"`},
-		{"unknown flag", []string{"--listn", ":1"}, nil, "flag provided but not defined: -listn"},
+		{"unknown flag", []string{"--listn", ":1"}, nil, "flag provided but not defined: -listn (regapi --help lists every flag)"},
 		{"misspelt token field", []string{"--demo", "--config", badTokens}, nil, `unknown field "scope"`},
 		{"bad trusted proxy", []string{"--demo", "--trusted-proxies", "10.0.0.0/8,ingress-nginx"}, nil, `--trusted-proxies: trusted proxy 2 ("ingress-nginx"): not an address`},
 		{"bad trusted proxy variable", []string{"--demo"}, map[string]string{"REGAPI_TRUSTED_PROXIES": "10.0.0.0/64"}, `--trusted-proxies: trusted proxy 1 ("10.0.0.0/64"): not a CIDR`},
@@ -192,6 +199,10 @@ func TestParseOptionsErrors(t *testing.T) {
 			}
 			if strings.Contains(err.Error()+stderr.String(), "hunter2") {
 				t.Errorf("parseOptions(%q) printed the password: %v %s", tt.args, err, stderr.String())
+			}
+			if stderr.Len() > 0 {
+				// The error is the whole message: no usage dump.
+				t.Errorf("parseOptions(%q) printed %q besides its error", tt.args, stderr.String())
 			}
 		})
 	}

@@ -10,11 +10,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/net/netutil"
 
 	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/config"
@@ -36,6 +38,10 @@ const logBufferSize = 64 << 10
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	opts, err := parseOptions(args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if errors.Is(err, errVersion) {
+		fmt.Fprintf(stdout, "regapi %s (revision %s, %s)\n", version, buildRevision(), runtime.Version())
 		return nil
 	}
 	if err != nil {
@@ -63,6 +69,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		}
 		return u
 	}
+
+	// Listening first: a port in use fails the start before anything is
+	// built or seeded.
+	ln, err := net.Listen("tcp", opts.listen)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	defer ln.Close()
 
 	var upstreams []handlers.Upstream
 	var demo *demoRegistry
@@ -108,10 +122,6 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		tlsConfig = &tls.Config{MinVersion: tls.VersionTLS12, Certificates: []tls.Certificate{cert}}
 	}
 
-	ln, err := net.Listen("tcp", opts.listen)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
-	}
 	var ready atomic.Bool
 	cfg := handlers.Config{
 		Upstreams:       upstreams,
@@ -128,6 +138,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		Reads:           handlerReads(opts.reads),
 		Streams:         metrics.Streams,
 		Transfers:       metrics.Transfers,
+		BodyTimeout:     time.Duration(opts.timeouts.Body),
+		BodyTimeouts:    metrics.Connections,
 	}
 	if answers != nil {
 		cfg.Cache = answers
@@ -146,17 +158,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		ReadHeaderTimeout: time.Duration(opts.timeouts.ReadHeader),
 		IdleTimeout:       time.Duration(opts.timeouts.Idle),
 		MaxHeaderBytes:    maxHeaderBytes,
-		// No WriteTimeout: extract streams whole filesystems and may take
-		// long; each upstream call has its own bound instead.
+		// No ReadTimeout or WriteTimeout: extract streams whole
+		// filesystems and may take long; request bodies have deadlines
+		// of their own (handlers.Config.BodyTimeout) and each upstream
+		// call has its own bound.
 		ErrorLog:  slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 		TLSConfig: tlsConfig,
+		ConnState: metrics.Connections.ConnState,
 	}
+	// Past the cap, connections wait in the kernel's accept queue rather
+	// than take descriptors the process needs for upstreams and files.
+	ln = netutil.LimitListener(ln, opts.maxConns)
+	metrics.Connections.SetLimit(opts.maxConns)
 
 	base := baseURL(ln.Addr())
 	if tlsConfig != nil {
 		base = "https" + strings.TrimPrefix(base, "http")
 	}
-	logger.Info("listening", "addr", ln.Addr().String(), "url", base,
+	logger.Info("listening", "addr", ln.Addr().String(), "url", base, "max_connections", opts.maxConns,
 		"default_platform", opts.defaultPlatform.String(), "allow_anonymous", opts.allowAnonymous)
 	fmt.Fprintf(stdout, "regapi listening on %s\n", base)
 	if demo != nil {

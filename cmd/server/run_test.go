@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -284,6 +285,7 @@ func TestRunErrors(t *testing.T) {
 	}{
 		{"no upstreams", []string{"--listen", "127.0.0.1:0"}, "no upstreams"},
 		{"address in use", []string{"--listen", strings.TrimPrefix(busy.URL, "http://"), "--upstream", "a=http://127.0.0.1:1"}, "listen:"},
+		{"address in use, demo", []string{"--listen", strings.TrimPrefix(busy.URL, "http://"), "--demo"}, "listen:"},
 		{"bad config", []string{"--config", "/nonexistent/regapi.yaml"}, "config:"},
 	}
 	for _, tt := range tests {
@@ -293,7 +295,17 @@ func TestRunErrors(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.wantErr)
 			}
+			if strings.Contains(stderr.String(), "demo registry seeded") {
+				t.Errorf("run(%q) seeded the demo before failing", tt.args)
+			}
 		})
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"--version"}, func(string) string { return "" }, &out, io.Discard); err != nil {
+		t.Errorf("run(--version) = %v", err)
+	}
+	if !strings.HasPrefix(out.String(), "regapi "+version+" (revision ") || !strings.Contains(out.String(), runtime.Version()) {
+		t.Errorf("run(--version) printed %q, want the version, revision and Go version", out.String())
 	}
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), []string{"--help"}, func(string) string { return "" }, &stdout, &stderr); err != nil {

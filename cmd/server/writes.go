@@ -16,33 +16,53 @@ import (
 // pattern); a test keeps the two in step.
 const spoolPattern = "regapi-upload-*.tar"
 
-// writeOptions merges the write routes' flags (already merged with their
-// variables; set says which were given) over the file's uploads and sync
-// sections and the defaults.
-func writeOptions(file config.Config, set map[string]bool, maxBytes, spoolDir string, uploadConc int, idle time.Duration, syncConc int) (config.Uploads, config.Sync, error) {
+// writeFlags are the write routes' flag values, merged with their
+// variables.
+type writeFlags struct {
+	maxBytes, spoolDir string
+	uploadConc         int
+	idle               time.Duration
+	minRate            string
+	maxDuration        time.Duration
+	syncConc           int
+}
+
+// writeOptions merges the write routes' flags (set says which were given)
+// over the file's uploads and sync sections and the defaults.
+func writeOptions(file config.Config, set map[string]bool, f writeFlags) (config.Uploads, config.Sync, error) {
 	u, s := file.Uploads, file.Sync
 	if set["upload-max-bytes"] || u.MaxBytes == 0 {
-		n, err := config.ParseByteSize(maxBytes)
+		n, err := config.ParseByteSize(f.maxBytes)
 		if err != nil {
 			return u, s, fmt.Errorf("upload max bytes: %w", err)
 		}
 		u.MaxBytes = n
 	}
 	if set["spool-dir"] || u.SpoolDir == "" {
-		u.SpoolDir = spoolDir
+		u.SpoolDir = f.spoolDir
 	}
 	if set["upload-concurrency"] || u.Concurrency == 0 {
-		u.Concurrency = uploadConc
+		u.Concurrency = f.uploadConc
 	}
 	if set["upload-idle-timeout"] || u.IdleTimeout == 0 {
-		u.IdleTimeout = config.Duration(idle)
+		u.IdleTimeout = config.Duration(f.idle)
+	}
+	if set["upload-min-rate"] || u.MinRate == 0 {
+		n, err := config.ParseByteSize(f.minRate)
+		if err != nil {
+			return u, s, fmt.Errorf("upload min rate: %w", err)
+		}
+		u.MinRate = n
+	}
+	if set["upload-max-duration"] || u.MaxDuration == 0 {
+		u.MaxDuration = config.Duration(f.maxDuration)
 	}
 	if set["sync-concurrency"] || s.Concurrency == 0 {
-		s.Concurrency = syncConc
+		s.Concurrency = f.syncConc
 	}
 	u, s = u.WithDefaults(), s.WithDefaults()
-	if u.MaxBytes <= 0 || u.Concurrency <= 0 || u.IdleTimeout <= 0 {
-		return u, s, errors.New("upload max bytes, concurrency and idle timeout must be positive")
+	if u.MaxBytes <= 0 || u.Concurrency <= 0 || u.IdleTimeout <= 0 || u.MinRate <= 0 || u.MaxDuration <= 0 {
+		return u, s, errors.New("upload max bytes, concurrency, idle timeout, min rate and max duration must be positive")
 	}
 	if err := s.Validate(); err != nil {
 		return u, s, err
@@ -62,6 +82,8 @@ func handlerWrites(u config.Uploads, s config.Sync) handlers.Writes {
 		MaxUploadBytes:    int64(u.MaxBytes),
 		UploadConcurrency: u.Concurrency,
 		UploadIdleTimeout: time.Duration(u.IdleTimeout),
+		UploadMinRate:     int64(u.MinRate),
+		UploadMaxDuration: time.Duration(u.MaxDuration),
 		SyncConcurrency:   s.Concurrency,
 	}
 }

@@ -56,22 +56,35 @@ var (
 // tarballs `docker save` and an OCI tool would make are built in-process.
 func TestREADMEWrites(t *testing.T) {
 	lines := readmeWriteSection(t)
+	// The lines as a person pastes them: the token goes to a file the
+	// configuration names, the server runs in one terminal and the token
+	// is read back from the file in another.
 	var configYAML string
+	var writesToken, readsToken bool
 	for _, l := range lines {
-		if strings.HasPrefix(l, "printf ") && strings.HasSuffix(l, "> demo.yaml") {
+		switch {
+		case strings.HasPrefix(l, "printf ") && strings.HasSuffix(l, "> demo.yaml"):
 			q := readmeQuoted.FindAllStringSubmatch(l, -1)
 			configYAML = q[len(q)-1][1]
+		case l == "openssl rand -hex 32 > demo.token":
+			writesToken = true
+		case l == "TOKEN=$(cat demo.token)":
+			readsToken = true
 		}
 	}
-	if configYAML == "" {
-		t.Fatal("README's write section does not write demo.yaml")
+	if configYAML == "" || !writesToken || !readsToken {
+		t.Fatal("README's write section does not write demo.token and demo.yaml and read the token back")
 	}
-	cfg := filepath.Join(t.TempDir(), "demo.yaml")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "demo.yaml")
 	if err := os.WriteFile(cfg, []byte(configYAML+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	const token = "readme-token-0123456789abcdef"
-	r := startRun(t, map[string]string{"REGAPI_TOKEN_CI": token}, "--listen", "127.0.0.1:0", "--demo", "--allow-anonymous", "--config", cfg)
+	const token = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" // what openssl rand -hex 32 prints
+	if err := os.WriteFile(filepath.Join(dir, "demo.token"), []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--allow-anonymous", "--config", cfg)
 	c := &http.Client{Timeout: 30 * time.Second}
 
 	img := registrytest.RandomImage(t, 2)

@@ -21,7 +21,7 @@ import (
 func TestWriteOptions(t *testing.T) {
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "regapi.yaml")
-	if err := os.WriteFile(cfg, []byte("uploads: {max_bytes: 1GiB, spool_dir: spool, concurrency: 3}\nsync: {concurrency: 8}\n"), 0o600); err != nil {
+	if err := os.WriteFile(cfg, []byte("uploads: {max_bytes: 1GiB, spool_dir: spool, concurrency: 3, min_rate: 1MiB, max_duration: 2h}\nsync: {concurrency: 8}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -31,22 +31,25 @@ func TestWriteOptions(t *testing.T) {
 		wantUploads config.Uploads
 		wantSync    config.Sync
 	}{{
-		name:        "defaults",
-		args:        []string{"--demo"},
-		wantUploads: config.Uploads{MaxBytes: 2 << 30, SpoolDir: os.TempDir(), Concurrency: 2, IdleTimeout: config.Duration(time.Minute)},
-		wantSync:    config.Sync{Concurrency: 4},
+		name: "defaults",
+		args: []string{"--demo"},
+		wantUploads: config.Uploads{MaxBytes: 2 << 30, SpoolDir: os.TempDir(), Concurrency: 2, IdleTimeout: config.Duration(time.Minute),
+			MinRate: 16 << 10, MaxDuration: config.Duration(time.Hour)},
+		wantSync: config.Sync{Concurrency: 4},
 	}, {
-		name:        "file",
-		args:        []string{"--demo", "--config", cfg},
-		wantUploads: config.Uploads{MaxBytes: 1 << 30, SpoolDir: filepath.Join(dir, "spool"), Concurrency: 3, IdleTimeout: config.Duration(time.Minute)},
-		wantSync:    config.Sync{Concurrency: 8},
+		name: "file",
+		args: []string{"--demo", "--config", cfg},
+		wantUploads: config.Uploads{MaxBytes: 1 << 30, SpoolDir: filepath.Join(dir, "spool"), Concurrency: 3, IdleTimeout: config.Duration(time.Minute),
+			MinRate: 1 << 20, MaxDuration: config.Duration(2 * time.Hour)},
+		wantSync: config.Sync{Concurrency: 8},
 	}, {
 		name: "flags and variables over the file",
-		args: []string{"--demo", "--config", cfg, "--upload-max-bytes", "512MiB", "--sync-concurrency", "2"},
+		args: []string{"--demo", "--config", cfg, "--upload-max-bytes", "512MiB", "--sync-concurrency", "2", "--upload-min-rate", "4KiB"},
 		env: map[string]string{"REGAPI_SPOOL_DIR": "/var/spool/regapi", "REGAPI_UPLOAD_CONCURRENCY": "1",
-			"REGAPI_UPLOAD_IDLE_TIMEOUT": "30s", "REGAPI_SYNC_CONCURRENCY": "16"},
-		wantUploads: config.Uploads{MaxBytes: 512 << 20, SpoolDir: "/var/spool/regapi", Concurrency: 1, IdleTimeout: config.Duration(30 * time.Second)},
-		wantSync:    config.Sync{Concurrency: 2},
+			"REGAPI_UPLOAD_IDLE_TIMEOUT": "30s", "REGAPI_SYNC_CONCURRENCY": "16", "REGAPI_UPLOAD_MAX_DURATION": "10m"},
+		wantUploads: config.Uploads{MaxBytes: 512 << 20, SpoolDir: "/var/spool/regapi", Concurrency: 1, IdleTimeout: config.Duration(30 * time.Second),
+			MinRate: 4 << 10, MaxDuration: config.Duration(10 * time.Minute)},
+		wantSync: config.Sync{Concurrency: 2},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

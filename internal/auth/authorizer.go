@@ -109,11 +109,11 @@ func (a *Authorizer) Authenticate(r *http.Request) (Principal, error) {
 		if a.allowAnon {
 			return a.anonymous, nil
 		}
-		return Principal{}, fmt.Errorf("%w: bearer token required", ErrUnauthenticated)
+		return Principal{}, unauthenticated("authentication required: send Authorization: Bearer <token>")
 	}
 	p, ok := a.lookup(secret)
 	if !ok {
-		return Principal{}, fmt.Errorf("%w: unknown token", ErrUnauthenticated)
+		return Principal{}, unauthenticated("the bearer token is not one regapi knows")
 	}
 	return p, nil
 }
@@ -147,11 +147,15 @@ func bearerToken(h http.Header) (secret string, present bool, err error) {
 	case len(vals) == 0 || len(vals) == 1 && vals[0] == "":
 		return "", false, nil
 	case len(vals) > 1:
-		return "", true, fmt.Errorf("%w: more than one Authorization header", ErrUnauthenticated)
+		return "", true, unauthenticated("more than one Authorization header")
+	}
+	if scheme, rest, _ := strings.Cut(vals[0], " "); strings.EqualFold(scheme, "Bearer") && strings.Trim(rest, " \t") == "" {
+		// Most often an unset shell variable: "Bearer $TOKEN".
+		return "", true, unauthenticated("the bearer token is empty: send Authorization: Bearer <token> (is the variable holding it set?)")
 	}
 	secret, ok := parseBearer(vals[0])
 	if !ok {
-		return "", true, fmt.Errorf("%w: Authorization is not a bearer token", ErrUnauthenticated)
+		return "", true, unauthenticated("Authorization is not a well-formed bearer token: send Authorization: Bearer <token>")
 	}
 	return secret, true, nil
 }

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -240,6 +241,32 @@ func TestCheckErrors(t *testing.T) {
 	} {
 		if !errors.Is(err, ErrDenied) {
 			t.Errorf("reader: error %v, want ErrDenied", err)
+		}
+	}
+}
+
+// TestAuthenticateReasons: a 401 says what was wrong with the credential,
+// without repeating it.
+func TestAuthenticateReasons(t *testing.T) {
+	a := newTestAuthorizer(t, false)
+	tests := []struct {
+		header []string
+		want   string
+	}{
+		{nil, "authentication required"},
+		{[]string{"Bearer"}, "the bearer token is empty"},
+		{[]string{"bearer   "}, "the bearer token is empty"},
+		{[]string{"Bearer not-a-known-token-0123456789"}, "not one regapi knows"},
+		{[]string{"Basic dXNlcjpwYXNz"}, "not a well-formed bearer token"},
+		{[]string{"Bearer a", "Bearer b"}, "more than one Authorization header"},
+	}
+	for _, tt := range tests {
+		_, err := a.Authenticate(request(tt.header...))
+		if !errors.Is(err, ErrUnauthenticated) || !strings.Contains(Reason(err), tt.want) {
+			t.Errorf("Authenticate(%q) = %v (reason %q), want ErrUnauthenticated with a reason containing %q", tt.header, err, Reason(err), tt.want)
+		}
+		if strings.Contains(Reason(err), "0123456789") || strings.Contains(Reason(err), "dXNlcjpwYXNz") {
+			t.Errorf("Authenticate(%q): the reason repeats the credential: %q", tt.header, Reason(err))
 		}
 	}
 }

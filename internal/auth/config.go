@@ -3,6 +3,7 @@ package auth
 import (
 	"fmt"
 	"regexp"
+	"strings"
 
 	"sigs.k8s.io/yaml"
 )
@@ -149,4 +150,31 @@ func redactQuoted(msg string) string {
 		}
 		return `"(redacted)"`
 	})
+}
+
+// CheckRegistries reports a scope whose registry names, or as a glob
+// matches, none of the configured upstreams: a typo there would otherwise
+// grant nothing, silently.
+func (c Config) CheckRegistries(upstreams []string) error {
+	check := func(where string, scopes []Scope) error {
+		for _, s := range scopes {
+			found := false
+			for _, u := range upstreams {
+				if matchComponent(s.Registry, u) {
+					found = true
+					break
+				}
+			}
+			if !found {
+				return fmt.Errorf("%s: scope registry %q matches no configured upstream (have %s)", where, s.Registry, strings.Join(upstreams, ", "))
+			}
+		}
+		return nil
+	}
+	for _, t := range c.Tokens {
+		if err := check(fmt.Sprintf("token %q", t.Name), t.Scopes); err != nil {
+			return err
+		}
+	}
+	return check("anonymous_scopes", c.AnonymousScopes)
 }

@@ -2,6 +2,30 @@ package auth
 
 import "errors"
 
+// reasonError is a sentinel with a reason written for the caller: it
+// names what was wrong with the request, never a secret or a header value.
+type reasonError struct {
+	sentinel error
+	reason   string
+}
+
+func (e *reasonError) Error() string { return e.sentinel.Error() + ": " + e.reason }
+func (e *reasonError) Unwrap() error { return e.sentinel }
+
+func unauthenticated(reason string) error {
+	return &reasonError{sentinel: ErrUnauthenticated, reason: reason}
+}
+
+// Reason returns what an error of this package says to the caller, or ""
+// when err carries no such reason.
+func Reason(err error) string {
+	var re *reasonError
+	if errors.As(err, &re) {
+		return re.reason
+	}
+	return ""
+}
+
 // Sentinel errors. Every error Authenticate, FromContext and Authorize
 // return wraps exactly one of them; none of them quotes a secret.
 var (

@@ -135,6 +135,20 @@ func (p Principal) CheckCovers(action Action, registry, prefix string) error {
 	return p.refuse(action, target)
 }
 
+// CheckSome returns nil when the caller may perform action on some
+// repository of some registry, else what Check would: a route that learns
+// its targets from the request body asks it before reading the body.
+func (p Principal) CheckSome(action Action) error {
+	if p.allows(action) {
+		for _, s := range p.scopes {
+			if s.grants&action.bit() != 0 {
+				return nil
+			}
+		}
+	}
+	return p.refuse(action, "any repository")
+}
+
 func (p Principal) refuse(action Action, target string) error {
 	if p.anonymous || p.name == "" {
 		return fmt.Errorf("%w: %s on %s requires a token", ErrUnauthenticated, action, target)

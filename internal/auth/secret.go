@@ -8,6 +8,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"regexp"
 	"strings"
 	"syscall"
 )
@@ -17,6 +18,10 @@ import (
 // 16 characters of a random token is the floor, generate 32 or more
 // (`openssl rand -hex 32`).
 const minSecretLen = 16
+
+// envNameLike is what an environment variable's name looks like by
+// convention.
+var envNameLike = regexp.MustCompile(`^[A-Z_][A-Z0-9_]{0,63}$`)
 
 // maxSecretFileBytes bounds a secret file; a token is a few dozen bytes and
 // a larger file is a mistake (a key bundle, a wrong path).
@@ -51,7 +56,13 @@ func digestOf(t Token, getenv func(string) string) ([sha256.Size]byte, error) {
 		if getenv == nil {
 			return zero, fmt.Errorf("secret_env: no environment to read it from")
 		}
-		return digestSecret(getenv(t.SecretEnv), "secret_env: the variable")
+		from := "secret_env: the variable"
+		if envNameLike.MatchString(t.SecretEnv) {
+			// Named when it looks like a variable's name: a secret pasted
+			// here by mistake rarely does, and is then not repeated.
+			from += " " + t.SecretEnv
+		}
+		return digestSecret(getenv(t.SecretEnv), from)
 	default:
 		s, err := readSecretFile(t.SecretFile)
 		if err != nil {

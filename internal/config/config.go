@@ -24,6 +24,7 @@ const (
 	DefaultShutdownGrace   = 20 * time.Second
 	DefaultReadHeader      = 10 * time.Second
 	DefaultIdle            = 2 * time.Minute
+	DefaultBody            = 30 * time.Second
 	DefaultUpstreamTimeout = time.Minute
 )
 
@@ -83,6 +84,10 @@ type Config struct {
 	// X-Forwarded-For header names the client; none by default: the TCP
 	// peer is the client.
 	TrustedProxies []string `json:"trusted_proxies,omitempty"`
+	// MaxConnections caps the client connections served at once; more
+	// wait to be accepted. Default: three quarters of the process's
+	// file-descriptor limit.
+	MaxConnections int `json:"max_connections,omitempty"`
 	// TLSCert and TLSKey are PEM files: with both set regapi serves HTTPS.
 	// Relative names are read relative to the file's directory.
 	TLSCert string `json:"tls_cert,omitempty"`
@@ -99,6 +104,9 @@ type Timeouts struct {
 	ReadHeader Duration `json:"read_header,omitempty"`
 	// Idle bounds how long a keep-alive connection waits. Default 2m.
 	Idle Duration `json:"idle,omitempty"`
+	// Body bounds reading a whole request body (copy and sync requests;
+	// uploads have their own rate rules in uploads). Default 30s.
+	Body Duration `json:"body,omitempty"`
 	// Upstream bounds each upstream operation that does not stream a body
 	// (manifests, listings, configs). Default 1m.
 	Upstream Duration `json:"upstream,omitempty"`
@@ -125,8 +133,13 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 // Parse is Load for content already read; dir anchors relative file names.
 func Parse(data []byte, dir string, getenv func(string) string) (*Config, error) {
 	var c Config
-	if err := yaml.UnmarshalStrict(data, &c); err != nil {
+	doc, err := yaml.YAMLToJSONStrict(data)
+	if err != nil {
+		// A syntax error may quote any part of the file.
 		return nil, fmt.Errorf("parse: %s", redactQuoted(err.Error()))
+	}
+	if err := decodeStrict(doc, &c); err != nil {
+		return nil, err
 	}
 	if err := c.validate(); err != nil {
 		return nil, err
@@ -179,6 +192,9 @@ func (c *Config) validate() error {
 	}
 	if c.RateLimit < 0 || c.RateWindow < 0 {
 		return fmt.Errorf("rate_limit and rate_window must not be negative")
+	}
+	if c.MaxConnections < 0 {
+		return fmt.Errorf("max_connections must not be negative")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("tls_cert and tls_key go together: give both or neither")

@@ -233,19 +233,45 @@ func TestParseServerSettingsErrors(t *testing.T) {
 		{"default_platform: linux", `platform "linux": want os/arch[/variant]`},
 		{"cache: {max_bytes: lots}", `invalid size "lots"`},
 		{"cache: {max_entries: -1}", "max_entries -1: must not be negative"},
-		{"listen: [a, b]", "cannot unmarshal"},
+		{"listen: [a, b]", "listen: want a string, not a list"},
+		{"timeouts: {upstream: 5 minutes}", `timeouts.upstream: invalid duration "5 minutes": want a form such as "30s"`},
+		{"uploads: {max_bytes: 2 gigs}", `uploads.max_bytes: invalid size "2 gigs"`},
+		{"reads: {concurrency: many}", "reads.concurrency: want a whole number, not a string"},
+		{"upstreams: [{name: a, url: 'https://a.example', tls: {insecure_skip_verify: maybe}}]", "upstreams[0].tls.insecure_skip_verify: want true or false, not a string"},
+		{"timeouts: {upstreem: 5s}", `timeouts: unknown field "upstreem"`},
 		{`cors_origins: ["https://dash.example.com/"]`, "want scheme://host[:port]"},
 		{`cors_origins: ["https://*.*.example.com"]`, "at most one *"},
 		{"rate_limit: -1", "must not be negative"},
 		{`trusted_proxies: ["10.0.0.0/8", "ingress"]`, `trusted_proxies: trusted proxy 2 ("ingress"): not an address`},
 		{`trusted_proxies: ["10.0.0.0/40"]`, "not a CIDR"},
-		{`trusted_proxies: 10.0.0.0/8`, "cannot unmarshal"},
+		{`trusted_proxies: 10.0.0.0/8`, "trusted_proxies: want a list, not a string"},
 		{"tls_cert: a.crt", "tls_cert and tls_key go together"},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.yaml), "", func(string) string { return "" })
 		if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 			t.Errorf("Parse(%q) error = %v, want one containing %q", tt.yaml, err, tt.wantErr)
+		}
+	}
+}
+
+// TestParseErrorsKeepSecretsOut: a value that looks like a credential, or
+// sits under a key that names one, is not repeated in an error.
+func TestParseErrorsKeepSecretsOut(t *testing.T) {
+	const secret = "ghp_0123456789abcdefABCDEF0123456789"
+	for _, doc := range []string{
+		"timeouts: {upstream: " + secret + "}",
+		"cache: {max_bytes: " + secret + "}",
+		"upstreams: [{name: a, url: 'https://a.example', password: {nested: " + secret + "}}]",
+		secret + ": 1",
+	} {
+		_, err := Parse([]byte(doc), "", func(string) string { return "" })
+		if err == nil {
+			t.Errorf("Parse(%q) = nil error", doc)
+			continue
+		}
+		if strings.Contains(err.Error(), secret) || strings.Contains(err.Error(), "0123456789abcdef") {
+			t.Errorf("Parse(%q) error %q repeats the secret", doc, err)
 		}
 	}
 }

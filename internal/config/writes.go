@@ -15,6 +15,14 @@ const (
 	DefaultUploadConcurrency = 2
 	// DefaultUploadIdleTimeout ends an upload whose body stalls this long.
 	DefaultUploadIdleTimeout = time.Minute
+	// DefaultUploadMinRate is the average rate, in bytes per second, an
+	// upload must keep after its first idle timeout: a modem's. Slower
+	// uploads are cut, so a client sending a byte now and then cannot hold
+	// an upload slot for ever.
+	DefaultUploadMinRate = 16 << 10
+	// DefaultUploadMaxDuration bounds one upload from its first byte to its
+	// last, whatever its rate: the 2 GiB default cap at 1 MiB/s takes 35m.
+	DefaultUploadMaxDuration = time.Hour
 	// DefaultSyncConcurrency is how many tags one sync copies at a time.
 	DefaultSyncConcurrency = 4
 )
@@ -33,6 +41,11 @@ type Uploads struct {
 	// IdleTimeout ends an upload whose body makes no progress this long.
 	// Default 1m.
 	IdleTimeout Duration `json:"idle_timeout,omitempty"`
+	// MinRate is the average rate (bytes per second) an upload must keep
+	// once IdleTimeout has passed since its start. Default 16KiB.
+	MinRate ByteSize `json:"min_rate,omitempty"`
+	// MaxDuration bounds reading one upload's body. Default 1h.
+	MaxDuration Duration `json:"max_duration,omitempty"`
 }
 
 // Sync configures POST /api/v1/sync.
@@ -55,13 +68,19 @@ func (u Uploads) WithDefaults() Uploads {
 	if u.IdleTimeout == 0 {
 		u.IdleTimeout = Duration(DefaultUploadIdleTimeout)
 	}
+	if u.MinRate == 0 {
+		u.MinRate = DefaultUploadMinRate
+	}
+	if u.MaxDuration == 0 {
+		u.MaxDuration = Duration(DefaultUploadMaxDuration)
+	}
 	return u
 }
 
 // Validate reports a setting no upload could work with.
 func (u Uploads) Validate() error {
-	if u.MaxBytes < 0 || u.Concurrency < 0 {
-		return fmt.Errorf("uploads: max_bytes and concurrency must not be negative")
+	if u.MaxBytes < 0 || u.Concurrency < 0 || u.MinRate < 0 {
+		return fmt.Errorf("uploads: max_bytes, concurrency and min_rate must not be negative")
 	}
 	return nil
 }

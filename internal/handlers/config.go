@@ -75,6 +75,13 @@ type Config struct {
 	// MaxBodyBytes caps request bodies (413 beyond). The default value is
 	// 1 MiB.
 	MaxBodyBytes int64
+	// BodyTimeout bounds the arrival of a whole request body other than an
+	// upload's (those follow Writes' rate rules): past it the request is
+	// answered 408 and its connection closed. The default value is 30s.
+	BodyTimeout time.Duration
+	// BodyTimeouts counts the bodies cut by BodyTimeout or the upload rate
+	// rules; nil counts nothing.
+	BodyTimeouts BodyTimeouts
 	// Writes configures uploads, copies and syncs (spool, caps,
 	// concurrency).
 	Writes Writes

@@ -178,9 +178,10 @@ func TestErrorCodes(t *testing.T) {
 		// BODY_TOO_LARGE and the caller's TOOMANYREQUESTS, TestCopyRejects
 		// BODY_INVALID, TestUploadRejects TARBALL_INVALID.
 		// TestFiles reaches FILE_TOO_LARGE, TestFilesLayerLimits
-		// LAYER_UNPROCESSABLE, TestReadsConcurrencyLimit TOO_BUSY.
+		// LAYER_UNPROCESSABLE, TestReadsConcurrencyLimit TOO_BUSY,
+		// TestUploadStalled REQUEST_TIMEOUT.
 		if !seen[c.Code] && c != codeUnauthorized && c != codeDenied && c != codeBodyTooLarge &&
-			c != codeBodyInvalid && c != codeTarballInvalid &&
+			c != codeBodyInvalid && c != codeTarballInvalid && c != codeRequestTimeout &&
 			c != codeFileTooLarge && c != codeLayerUnprocessable && c != codeTooBusy {
 			t.Errorf("no test reaches %s", c.Code)
 		}

@@ -76,7 +76,7 @@ func TestUploadClientAbort(t *testing.T) {
 }
 
 // TestUploadStalled: a body that stops making progress is ended after the
-// idle timeout with 400, and its spool file removed; the connection is
+// idle timeout with 408, and its spool file removed; the connection is
 // still answered.
 func TestUploadStalled(t *testing.T) {
 	w := newWriteWorld(t, writeOptions{Writes: Writes{UploadIdleTimeout: 200 * time.Millisecond}})
@@ -91,8 +91,8 @@ func TestUploadStalled(t *testing.T) {
 		t.Fatalf("read response: %v", err)
 	}
 	res.Body.Close()
-	if res.StatusCode != http.StatusBadRequest || res.Header.Get("Content-Type") != "application/problem+json" {
-		t.Errorf("stalled upload = %d %s, want 400 application/problem+json", res.StatusCode, res.Header.Get("Content-Type"))
+	if res.StatusCode != http.StatusRequestTimeout || res.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("stalled upload = %d %s, want 408 application/problem+json", res.StatusCode, res.Header.Get("Content-Type"))
 	}
 	w.waitFinished(t)
 	w.assertSpoolEmpty(t)

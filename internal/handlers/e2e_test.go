@@ -101,6 +101,11 @@ func testTagsPagination(t *testing.T, a *apiEnv, up string) {
 		if len(page.Tags) > 10 {
 			t.Errorf("page has %d tags, want at most 10", len(page.Tags))
 		}
+		if page.Next != "" && !strings.Contains(string(res.Body), `&limit=10"`) {
+			// JSON answers are not HTML-escaped: a next link reads as it
+			// is sent, "…?last=x&limit=10", not "\u0026limit=10".
+			t.Errorf("next link escaped in the body: %s", res.Body)
+		}
 		link := res.Header.Get("Link")
 		if page.Next == "" && link != "" || page.Next != "" && link != "<"+page.Next+`>; rel="next"` {
 			t.Errorf("Link = %q with next %q", link, page.Next)

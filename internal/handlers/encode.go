@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,13 +15,12 @@ import (
 // encode writes v as JSON with status. Bodies are small (lists, manifests
 // and problems), so they are marshalled first and sent with a length.
 func encode[T any](w http.ResponseWriter, r *http.Request, status int, v T) {
-	body, err := json.Marshal(v)
+	body, err := encodeBody(v)
 	if err != nil {
 		// Only our own response types reach here; a failure is a bug.
 		http.Error(w, `{"status":500,"code":"INTERNAL"}`, http.StatusInternalServerError)
 		return
 	}
-	body = append(body, '\n')
 	writeBody(w, r, status, body)
 }
 
@@ -53,13 +53,17 @@ func respondJSON(w http.ResponseWriter, r *http.Request, logger *slog.Logger, v 
 	respondBytes(w, r, "application/json", body, etag, cacheControl)
 }
 
-// encodeBody is v as a JSON answer body, newline-terminated.
+// encodeBody is v as a JSON answer body, newline-terminated. Nothing is
+// HTML-escaped: answers are application/json, never HTML, and a next link
+// should read "?last=v1&limit=10", not "\u0026".
 func encodeBody(v any) ([]byte, error) {
-	body, err := json.Marshal(v)
-	if err != nil {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
 		return nil, fmt.Errorf("encode response: %w", err)
 	}
-	return append(body, '\n'), nil
+	return b.Bytes(), nil
 }
 
 // respondBytes answers 200 with body as contentType, or 304.

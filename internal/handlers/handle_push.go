@@ -81,9 +81,9 @@ func handleUpload(logger *slog.Logger, cfg Writes, transfers Transfers) http.Han
 		defer func() { <-slots }()
 
 		started := time.Now()
-		body := &idleReader{r: uploadBody(w, r, cfg.MaxUploadBytes), rc: http.NewResponseController(w), idle: cfg.UploadIdleTimeout}
+		uploadRules(r, cfg.UploadIdleTimeout, cfg.UploadMinRate, cfg.UploadMaxDuration)
+		body := uploadBody(w, r, cfg.MaxUploadBytes)
 		res, err := transfer.Upload(ctx, t.client(), t.Reference, countedReader{body, transfers}, opts)
-		body.done()
 		if err != nil && res.Digest.Hex == "" {
 			transfers.Upload(uploadOutcome(ctx, err))
 			writeError(w, r, logger, uploadError(err))
@@ -108,6 +108,8 @@ func handleUpload(logger *slog.Logger, cfg Writes, transfers Transfers) http.Han
 func uploadError(err error) error {
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.Is(err, errBodyTimeout):
+		return errBodyTimeout
 	case errors.As(err, &mbe):
 		return mbe
 	case errors.Is(err, transfer.ErrTooLarge):
@@ -130,7 +132,7 @@ func uploadOutcome(ctx context.Context, err error) string {
 	switch {
 	case errors.As(err, &mbe), errors.Is(err, transfer.ErrTooLarge), errors.Is(err, transfer.ErrInvalidTarball):
 		return uploadRejected
-	case errors.Is(err, transfer.ErrIncompleteBody), ctx.Err() != nil && errors.Is(err, ctx.Err()):
+	case errors.Is(err, transfer.ErrIncompleteBody), errors.Is(err, errBodyTimeout), ctx.Err() != nil && errors.Is(err, ctx.Err()):
 		return uploadAborted
 	}
 	return uploadFailed
@@ -156,33 +158,4 @@ func truncateDetail(s string) string {
 		return s[:max] + "…"
 	}
 	return s
-}
-
-// idleReader ends a body that makes no progress for idle: before each read
-// it moves the connection's read deadline idle ahead, so a steady upload
-// of any size goes through and a stalled one fails with a timeout.
-type idleReader struct {
-	r    io.ReadCloser
-	rc   *http.ResponseController
-	idle time.Duration
-	// noDeadline records that the connection does not support deadlines
-	// (HTTP/2 over a test recorder, say); the reader then just reads.
-	noDeadline bool
-}
-
-func (b *idleReader) Read(p []byte) (int, error) {
-	if !b.noDeadline {
-		if err := b.rc.SetReadDeadline(time.Now().Add(b.idle)); err != nil {
-			b.noDeadline = true
-		}
-	}
-	return b.r.Read(p)
-}
-
-// done clears the deadline, so that writing the answer and the next request
-// on the connection are not cut short.
-func (b *idleReader) done() {
-	if !b.noDeadline {
-		_ = b.rc.SetReadDeadline(time.Time{})
-	}
 }

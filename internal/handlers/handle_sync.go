@@ -74,6 +74,7 @@ func handleSync(logger *slog.Logger, ups *upstreams, cfg Writes, transfers Trans
 
 		rc := http.NewResponseController(w)
 		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
 		started := false
 		start := func() {
 			if started {

@@ -63,6 +63,9 @@ var (
 	// expected, and an upload that is not a usable image tarball.
 	codeBodyInvalid    = &problemCode{"BODY_INVALID", "Invalid request body", http.StatusBadRequest}
 	codeTarballInvalid = &problemCode{"TARBALL_INVALID", "Invalid image tarball", http.StatusBadRequest}
+	// A request body that did not arrive within its time (the body
+	// timeout, or an upload's rate rules).
+	codeRequestTimeout = &problemCode{"REQUEST_TIMEOUT", "Request body too slow", http.StatusRequestTimeout}
 
 	// The image-reading routes' own (extract, files): a path inside the
 	// image that is not clean, one the image does not have, a file over
@@ -83,7 +86,7 @@ var problemCodes = []*problemCode{
 	codePlatformUnknown, codeUnauthorized, codeDenied, codeTooManyRequests,
 	codeUpstreamDenied, codeUpstreamUnavailable, codeUpstreamTimeout, codeInternal,
 	codeNotFound, codeMethodNotAllowed, codeParameterInvalid, codeCatalogUnsupported,
-	codeBodyTooLarge, codeBodyInvalid, codeTarballInvalid,
+	codeBodyTooLarge, codeBodyInvalid, codeTarballInvalid, codeRequestTimeout,
 	codePathInvalid, codeFileUnknown, codeFileTooLarge, codeLayerUnprocessable, codeTooBusy,
 }
 
@@ -156,6 +159,12 @@ func writeError(w http.ResponseWriter, r *http.Request, logger *slog.Logger, err
 	if retryAfter > 0 {
 		h.Set("Retry-After", strconv.Itoa(retryAfter))
 	}
+	if bodyUnread(r) && r.ProtoMajor == 1 {
+		// Draining a body that may be stalled could hold the connection
+		// for ever; the client must not send its next request on it.
+		h.Set("Connection", "close")
+		stopReading(w)
+	}
 	setCacheStatus(w, r)
 	encode(w, r, p.Status, p)
 }
@@ -194,6 +203,9 @@ func classifyCode(err error) (*problemCode, string, int) {
 	case errors.As(err, &ae):
 		return ae.code, ae.detail, 0
 	case errors.Is(err, auth.ErrUnauthenticated):
+		if reason := auth.Reason(err); reason != "" {
+			return codeUnauthorized, reason, 0
+		}
 		return codeUnauthorized, "authentication required: send Authorization: Bearer <token>", 0
 	case errors.Is(err, auth.ErrDenied):
 		return codeDenied, "the caller's token does not grant this request", 0

@@ -6,6 +6,8 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"github.com/regapi/regapi/internal/auth"
 )
 
 // addRoutes maps the whole API. The repository routes share one wildcard:
@@ -26,15 +28,15 @@ func addRoutes(mux chi.Router, logger *slog.Logger, ups *upstreams, platform v1.
 		actionImages:       upload,                         // PUT /api/v1/repos/{registry}/{repository…}/-/images/{tag}
 	})
 
-	mux.Method(http.MethodGet, "/healthz", handleHealthz())                         // GET /healthz
-	mux.Method(http.MethodGet, "/readyz", handleReadyz(ready))                      // GET /readyz
-	mux.Method(http.MethodGet, "/openapi.yaml", handleOpenAPI())                    // GET /openapi.yaml
-	mux.Method(http.MethodGet, "/api/v1/registries", handleRegistries(logger, ups)) // GET /api/v1/registries
-	mux.Method(http.MethodGet, reposPrefix+"*", repos)                              // GET /api/v1/repos/… (all repository routes)
-	mux.Method(http.MethodHead, reposPrefix+"*", repos)                             // HEAD /api/v1/repos/…/-/manifests/{reference}
-	mux.Method(http.MethodPut, reposPrefix+"*", repos)                              // PUT /api/v1/repos/…/-/images/{tag}
-	mux.Method(http.MethodPost, "/api/v1/copy", handleCopy(logger, ups))            // POST /api/v1/copy
-	mux.Method(http.MethodPost, "/api/v1/sync", sync)                               // POST /api/v1/sync
+	mux.Method(http.MethodGet, "/healthz", handleHealthz())                                                    // GET /healthz
+	mux.Method(http.MethodGet, "/readyz", handleReadyz(ready))                                                 // GET /readyz
+	mux.Method(http.MethodGet, "/openapi.yaml", handleOpenAPI())                                               // GET /openapi.yaml
+	mux.Method(http.MethodGet, "/api/v1/registries", handleRegistries(logger, ups))                            // GET /api/v1/registries
+	mux.Method(http.MethodGet, reposPrefix+"*", repos)                                                         // GET /api/v1/repos/… (all repository routes)
+	mux.Method(http.MethodHead, reposPrefix+"*", repos)                                                        // HEAD /api/v1/repos/…/-/manifests/{reference}
+	mux.Method(http.MethodPut, reposPrefix+"*", repos)                                                         // PUT /api/v1/repos/…/-/images/{tag}
+	mux.Method(http.MethodPost, "/api/v1/copy", requireSome(logger, auth.ActionPush, handleCopy(logger, ups))) // POST /api/v1/copy
+	mux.Method(http.MethodPost, "/api/v1/sync", requireSome(logger, auth.ActionPush, sync))                    // POST /api/v1/sync
 	if metrics != nil {
 		mux.Method(http.MethodGet, "/metrics", metrics) // GET /metrics (when not on its own listener)
 	}

@@ -30,7 +30,16 @@ var publicPaths = map[string]bool{
 // headers), authentication (which only records the caller: each route
 // decides), the per-caller rate limit and the request body cap.
 func securityMiddleware(cfg Config, logger *slog.Logger) []func(http.Handler) http.Handler {
-	mws := []func(http.Handler) http.Handler{auth.CORS(cfg.CORSOrigins)}
+	timeout := cfg.BodyTimeout
+	if timeout <= 0 {
+		timeout = defaultBodyTimeout
+	}
+	var counter BodyTimeouts = nopBodyTimeouts{}
+	if cfg.BodyTimeouts != nil {
+		counter = cfg.BodyTimeouts
+	}
+	// First: a body gets its deadline before anything else runs.
+	mws := []func(http.Handler) http.Handler{boundBody(timeout, counter), auth.CORS(cfg.CORSOrigins)}
 	if cfg.Auth != nil {
 		// Without an Authorizer nothing is recorded and auth.FromContext
 		// fails closed: every non-public route answers 401.
@@ -96,6 +105,27 @@ func uploadBody(w http.ResponseWriter, r *http.Request, limit int64) io.ReadClos
 		return http.NoBody
 	}
 	return http.MaxBytesReader(w, raw, limit)
+}
+
+// defaultBodyTimeout is Config.BodyTimeout's default: the API's JSON
+// bodies are at most 1 MiB.
+const defaultBodyTimeout = 30 * time.Second
+
+// requireSome answers 401 or 403 before next reads the body when the
+// caller may not do action anywhere: copy and sync learn what they touch
+// only from their bodies, and nothing an unauthorized caller sends is read.
+func requireSome(logger *slog.Logger, action auth.Action, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := auth.FromContext(r.Context())
+		if err == nil {
+			err = p.CheckSome(action)
+		}
+		if err != nil {
+			writeError(w, r, logger, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // defaultRateWindow is the window Config.RateLimit counts in when

@@ -32,6 +32,13 @@ type Writes struct {
 	// without it a stalled client would hold a slot forever. The default
 	// value is 1m.
 	UploadIdleTimeout time.Duration
+	// UploadMinRate is the average rate, in bytes per second, an upload
+	// must keep once UploadIdleTimeout has passed since its body started;
+	// slower ones end with 408. The default value is 16 KiB.
+	UploadMinRate int64
+	// UploadMaxDuration bounds reading one upload body, whatever its rate.
+	// The default value is 1h.
+	UploadMaxDuration time.Duration
 	// SyncConcurrency is how many tags one sync copies at once. The
 	// default value is 4; above 32 is lowered to 32.
 	SyncConcurrency int
@@ -45,6 +52,8 @@ const (
 	defaultMaxUploadBytes    = 2 << 30
 	defaultUploadConcurrency = 2
 	defaultUploadIdleTimeout = time.Minute
+	defaultUploadMinRate     = 16 << 10
+	defaultUploadMaxDuration = time.Hour
 	defaultSyncConcurrency   = 4
 )
 
@@ -61,6 +70,12 @@ func (w Writes) withDefaults() Writes {
 	}
 	if w.UploadIdleTimeout <= 0 {
 		w.UploadIdleTimeout = defaultUploadIdleTimeout
+	}
+	if w.UploadMinRate <= 0 {
+		w.UploadMinRate = defaultUploadMinRate
+	}
+	if w.UploadMaxDuration <= 0 {
+		w.UploadMaxDuration = defaultUploadMaxDuration
 	}
 	if w.SyncConcurrency <= 0 {
 		w.SyncConcurrency = defaultSyncConcurrency
@@ -101,7 +116,7 @@ func decodeJSON(r *http.Request, v any) error {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.As(err, &mbe) || errors.Is(err, errBodyTimeout) {
 			return err
 		}
 		if errors.Is(err, io.EOF) {

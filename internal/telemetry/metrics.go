@@ -29,6 +29,9 @@ type Metrics struct {
 	Streams *Streams
 	// Transfers counts synced tags and uploads; handlers call its methods.
 	Transfers *Transfers
+	// Connections counts client connections and slow bodies; the server's
+	// ConnState hook and the handlers call its methods.
+	Connections *Connections
 
 	logger *slog.Logger
 	routes *routeSet
@@ -163,6 +166,8 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		}, []string{"registry"}),
 		Streams:   newStreams(),
 		Transfers: newTransfers(),
+
+		Connections: newConnections(),
 	}
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Namespace: namespace, Name: "build_info",
@@ -176,6 +181,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		m.Streams.active, m.Streams.bytes, build,
 	}
 	cs = append(cs, m.Transfers.collectors()...)
+	cs = append(cs, m.Connections.collectors()...)
 	if o.runtime {
 		cs = append(cs, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	}

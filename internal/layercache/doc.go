@@ -1,0 +1,27 @@
+// Package layercache keeps image layers on local disk, uncompressed, so that
+// reading files from an image a second time touches no registry and
+// decompresses nothing.
+//
+// A layer is kept under its DiffID (the digest of its uncompressed tar) as
+// blobs/sha256/<hex> below the cache directory. It is written to a temporary
+// file in tmp/ while it is downloaded and decompressed, hashed on the way,
+// and renamed into place only when the hash is the DiffID: a file in blobs/
+// is always a whole layer. Each file is hashed again the first time this
+// process uses it, so a file damaged on disk (or one a crash left short) is
+// removed and fetched again, never served.
+//
+// The directory is bounded by bytes: least recently used files are removed
+// first (recency is kept in the files' modification times, so a restart
+// rebuilds the order from the directory). Concurrent first reads of one
+// layer download it once. A failure of the disk (full, read-only, gone) is
+// never a failed request: the cache reports it (Metrics, the logger) and the
+// caller reads the layer from the registry as if there were no cache.
+//
+// Why uncompressed: the file index (internal/extract) records where each
+// file's bytes start in its layer's tar, so a kept layer answers a file read
+// with one seek; a kept compressed layer would have to be decompressed up to
+// the file on every read.
+//
+// The package knows go-containerregistry's v1 types and the local
+// filesystem; nothing about HTTP or registries.
+package layercache
