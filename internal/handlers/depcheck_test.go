@@ -13,7 +13,7 @@ func TestImports(t *testing.T) {
 	allowed := map[string]bool{
 		"github.com/go-chi/chi/v5":                                       true,
 		"github.com/google/go-containerregistry/pkg/v1":                  true,
-		"github.com/hashicorp/golang-lru/v2/simplelru":                   true, // the encoded-answer memo
+		"github.com/hashicorp/golang-lru/v2/simplelru":                   true, // sizedLRU: the answer memo, the file indexes
 		"github.com/google/go-containerregistry/pkg/v1/remote/transport": true,
 		"github.com/regapi/regapi/api":                                   true,
 		"github.com/regapi/regapi/internal/auth":                         true,
@@ -21,6 +21,7 @@ func TestImports(t *testing.T) {
 		"github.com/regapi/regapi/internal/extract":                      true,
 		"github.com/regapi/regapi/internal/registry":                     true,
 		"github.com/regapi/regapi/internal/transfer":                     true,
+		"golang.org/x/sync/singleflight":                                 true, // one build of a file index per image
 	}
 	imports, err := depcheck.Imports(".")
 	if err != nil {

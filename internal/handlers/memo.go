@@ -4,8 +4,6 @@ import (
 	"encoding/binary"
 	"slices"
 	"sync"
-
-	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // Bounds of the encoded-answer memo: at most memoEntries answers and
@@ -28,9 +26,8 @@ const (
 // tags is compared item by item with the page it was encoded from. So TTLs,
 // purges, write invalidation and stale answers all keep working as before.
 type answerMemo struct {
-	mu    sync.Mutex
-	lru   *simplelru.LRU[string, *memoAnswer]
-	bytes int
+	mu  sync.Mutex
+	lru *sizedLRU[string, *memoAnswer]
 }
 
 // memoAnswer is one encoded answer and, for a page, the data behind it.
@@ -54,9 +51,7 @@ func (a *memoAnswer) size() int {
 }
 
 func newAnswerMemo() *answerMemo {
-	m := &answerMemo{}
-	m.lru, _ = simplelru.NewLRU(memoEntries, func(_ string, a *memoAnswer) { m.bytes -= a.size() })
-	return m
+	return &answerMemo{lru: newSizedLRU[string, *memoAnswer](memoEntries, memoBytes)}
 }
 
 // get returns the answer memoized under key, or nil.
@@ -88,12 +83,7 @@ func (m *answerMemo) put(key string, a *memoAnswer) {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.lru.Remove(key) // a replaced answer leaves the byte count first
-	m.lru.Add(key, a)
-	m.bytes += a.size()
-	for m.bytes > memoBytes {
-		m.lru.RemoveOldest()
-	}
+	m.lru.Add(key, a, int64(a.size()))
 }
 
 // memoKey joins a key's parts, each after its length, so that no two

@@ -20,8 +20,8 @@ func TestAnswerMemoBounds(t *testing.T) {
 	body := make([]byte, 4<<10)
 	for i := range 10_000 {
 		m.put(fmt.Sprint("k", i), &memoAnswer{body: body, etag: `"e"`})
-		if m.bytes > memoBytes {
-			t.Fatalf("after %d puts the memo holds %d bytes, over its %d budget", i+1, m.bytes, memoBytes)
+		if m.lru.Bytes() > memoBytes {
+			t.Fatalf("after %d puts the memo holds %d bytes, over its %d budget", i+1, m.lru.Bytes(), memoBytes)
 		}
 	}
 	if n := m.lru.Len(); n == 0 || n > memoEntries {
@@ -37,8 +37,8 @@ func TestAnswerMemoBounds(t *testing.T) {
 		m.put(key, &memoAnswer{body: []byte("x"), items: []string{"a"}})
 		m.lru.Remove(key)
 	}
-	if m.bytes != 0 || m.lru.Len() != 0 {
-		t.Errorf("empty memo counts %d bytes in %d answers, want 0 in 0", m.bytes, m.lru.Len())
+	if m.lru.Bytes() != 0 || m.lru.Len() != 0 {
+		t.Errorf("empty memo counts %d bytes in %d answers, want 0 in 0", m.lru.Bytes(), m.lru.Len())
 	}
 
 	m.put("big", &memoAnswer{body: make([]byte, memoMaxBody+1)})

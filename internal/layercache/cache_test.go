@@ -348,7 +348,7 @@ func TestDiskFullMidWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.o.metrics = &metrics{diskErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})}
-	c.o.create = func(dir string) (tempFile, error) {
+	c.o.create = func(dir string) (TempFile, error) {
 		f, err := os.CreateTemp(dir, "fill-*")
 		return &fullDisk{File: f, room: 1000}, err
 	}

@@ -96,18 +96,11 @@ func (c *Cache) release(n int64) {
 	c.mu.Unlock()
 }
 
-// tempFile is what a fill writes to; tests put a failing one in its place.
-type tempFile interface {
-	io.Writer
-	Close() error
-	Name() string
-}
-
 // reservingWriter writes to the temporary file, reserving each chunk's
 // bytes first.
 type reservingWriter struct {
 	c *Cache
-	f tempFile
+	f TempFile
 	n int64
 }
 
