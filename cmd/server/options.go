@@ -128,6 +128,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		cacheMax       = fs.String("cache-max-bytes", "256MiB", "memory budget of the answer cache (`size`: bytes or 512MiB, 1GiB …)")
 		cacheStale     = fs.Duration("cache-stale-window", 10*time.Minute, "how long past its TTL a cached answer is served when the upstream fails")
 		maxFileSize    = fs.String("max-file-size", "256MiB", "largest file the files route serves (`size`: bytes or 64MiB, 1GiB …); 413 beyond")
+		layerCacheDir  = fs.String("layer-cache-dir", "", "keep the layers extract and files read, uncompressed, in this `directory` (regapi's alone) so that reading an image again downloads nothing; default none")
+		layerCacheMax  = fs.String("layer-cache-max-bytes", "8GiB", "bound of --layer-cache-dir (`size`: bytes or 512MiB, 10GiB …); least recently used layers go first")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Var(&proxies, "trusted-proxies", "reverse proxies (`CIDRs` or addresses, comma-separated; repeatable) whose X-Forwarded-For names the client, for the rate limit and logs; none by default: the peer is the client")
@@ -296,7 +298,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if o.cache, err = cacheOptions(file.Cache, set, *cacheOff, *cacheMax, *cacheStale); err != nil {
 		return nil, err
 	}
-	if o.reads, err = readOptions(file, set, *readConc, *streamIdle, *maxFileSize); err != nil {
+	if o.reads, err = readOptions(file, set, readFlags{*readConc, *streamIdle, *maxFileSize, *layerCacheDir, *layerCacheMax}); err != nil {
 		return nil, err
 	}
 

@@ -15,6 +15,9 @@ const (
 	DefaultStreamIdleTimeout = time.Minute
 	// DefaultMaxFileSize caps the file the files route serves.
 	DefaultMaxFileSize = 256 << 20
+	// DefaultLayerCacheMaxBytes bounds the layer cache's directory when
+	// one is given: a few dozen typical images, uncompressed.
+	DefaultLayerCacheMaxBytes = 8 << 30
 )
 
 // Reads configures GET …/-/extract/{reference} and …/-/files/{reference}/{path}.
@@ -30,6 +33,13 @@ type Reads struct {
 	// MaxFileSize caps the regular file the files route serves (413
 	// beyond). Default 256MiB.
 	MaxFileSize ByteSize `json:"max_file_size,omitempty"`
+	// LayerCacheDir keeps the layers read, uncompressed, in this
+	// directory (regapi's alone), so that reading an image again
+	// downloads nothing. Default empty: no layer cache.
+	LayerCacheDir string `json:"layer_cache_dir,omitempty"`
+	// LayerCacheMaxBytes bounds the bytes kept in LayerCacheDir, least
+	// recently used layers going first. Default 8GiB.
+	LayerCacheMaxBytes ByteSize `json:"layer_cache_max_bytes,omitempty"`
 }
 
 // WithDefaults returns r with every zero field set to its default.
@@ -43,13 +53,16 @@ func (r Reads) WithDefaults() Reads {
 	if r.MaxFileSize == 0 {
 		r.MaxFileSize = DefaultMaxFileSize
 	}
+	if r.LayerCacheMaxBytes == 0 {
+		r.LayerCacheMaxBytes = DefaultLayerCacheMaxBytes
+	}
 	return r
 }
 
 // Validate reports a setting no read could work with.
 func (r Reads) Validate() error {
-	if r.Concurrency < 0 || r.StreamIdleTimeout < 0 || r.MaxFileSize < 0 {
-		return fmt.Errorf("reads: concurrency, stream_idle_timeout and max_file_size must not be negative")
+	if r.Concurrency < 0 || r.StreamIdleTimeout < 0 || r.MaxFileSize < 0 || r.LayerCacheMaxBytes < 0 {
+		return fmt.Errorf("reads: concurrency, stream_idle_timeout, max_file_size and layer_cache_max_bytes must not be negative")
 	}
 	return nil
 }

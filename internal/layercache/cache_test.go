@@ -276,7 +276,7 @@ func TestBoundByBytes(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if b, _ := dirBytes(t, dir); b > max {
+		if b, _ := dirBytes(t, filepath.Join(dir, "blobs")); b > max {
 			t.Fatalf("round %d: the directory holds %d bytes, over the bound %d", round, b, max)
 		}
 		if b, _ := c.Bytes(); b > max {
@@ -366,5 +366,69 @@ func TestDiskFullMidWrite(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "disk failure") {
 		t.Errorf("no warning logged: %q", log.String())
+	}
+}
+
+// noDiffID is a layer whose DiffID cannot be had (for a remote layer: the
+// image config cannot be fetched).
+type noDiffID struct{ v1.Layer }
+
+func (noDiffID) DiffID() (v1.Hash, error) { return v1.Hash{}, errors.New("no config here") }
+
+// TestDigestLinksSurviveRestart: once a layer was kept, the cache finds it
+// by the digest manifests name, without its DiffID, in a new process too;
+// a link to a layer gone from disk is dropped at the restart.
+func TestDigestLinksSurviveRestart(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	c, err := New(dir, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range w.layers {
+		f, err := c.Open(ctx, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if _, err := c.Open(ctx, noDiffID{w.layers[0]}); err != nil {
+		t.Errorf("Open by digest alone = %v, want the kept layer", err)
+	}
+	// One layer file goes missing while no process runs.
+	diff, err := w.layers[2].DiffID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "blobs", "sha256", diff.Hex)); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := New(dir, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.reg.ResetRequests()
+	for i, l := range w.layers[:2] {
+		f, err := c2.Open(ctx, noDiffID{l})
+		if err != nil {
+			t.Fatalf("layer %d after restart, by digest alone: %v", i, err)
+		}
+		if !bytes.Equal(readAll(t, f), w.plain[i]) {
+			t.Errorf("layer %d after restart: other bytes", i)
+		}
+	}
+	if n := w.reg.CountRequests("GET", "/v2/"); n != 0 {
+		t.Errorf("opening kept layers by digest made %d requests, want 0", n)
+	}
+	if _, err := c2.Open(ctx, noDiffID{w.layers[2]}); err == nil {
+		t.Error("the layer whose file is gone opened without a DiffID")
+	}
+	d2, err := w.layers[2].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "digests", "sha256", d2.Hex)); !os.IsNotExist(err) {
+		t.Errorf("the link to a layer gone from disk is still there: %v", err)
 	}
 }

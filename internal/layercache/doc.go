@@ -10,7 +10,11 @@
 // process uses it, so a file damaged on disk (or one a crash left short) is
 // removed and fetched again, never served.
 //
-// The directory is bounded by bytes: least recently used files are removed
+// The blob digest a manifest names is linked to the DiffID once known, in
+// digests/sha256/<hex> (a file holding the DiffID's hex), so that finding a
+// kept layer needs no image config, after a restart too.
+//
+// The directory is bounded by bytes (of the layers; a link is 64 bytes): least recently used files are removed
 // first (recency is kept in the files' modification times, so a restart
 // rebuilds the order from the directory). Concurrent first reads of one
 // layer download it once. A failure of the disk (full, read-only, gone) is
