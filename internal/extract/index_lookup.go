@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path"
 	"strings"
 
@@ -220,11 +219,19 @@ func (n *node) dirEntry() DirEntry {
 
 // PlainOpener is a layer kept as an uncompressed tar on local disk (such
 // as the layers of regapi's layer cache). Every read of a layer that has
-// it (Flatten, Lookup, Index.Lookup) reads the file, and decompresses
+// it (Flatten, Lookup, Index.Lookup) reads its PlainFile, and decompresses
 // nothing; OpenPlain returns false when the file cannot be had, and the
 // layer is then read as usual.
 type PlainOpener interface {
-	OpenPlain() (*os.File, bool)
+	OpenPlain() (PlainFile, bool)
+}
+
+// PlainFile is a layer's uncompressed tar on local disk: an *os.File, or a
+// file still being written whose reads wait for their bytes. It must be
+// safe to Close while a Read is in progress (to cancel it).
+type PlainFile = interface {
+	io.ReadCloser
+	io.ReaderAt
 }
 
 // openBody returns the size bytes of the file n: a section of the layer's

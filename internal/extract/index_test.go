@@ -40,7 +40,7 @@ type plainLayer struct {
 	opens *atomic.Int32
 }
 
-func (l *plainLayer) OpenPlain() (*os.File, bool) {
+func (l *plainLayer) OpenPlain() (PlainFile, bool) {
 	l.opens.Add(1)
 	f, err := os.Open(l.file)
 	return f, err == nil

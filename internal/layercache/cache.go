@@ -16,7 +16,6 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sync/singleflight"
 )
 
 // Cache is a directory of uncompressed layers bounded by bytes. Its methods
@@ -39,7 +38,8 @@ type Cache struct {
 	// image config.
 	byDigest map[string]string
 
-	fills singleflight.Group
+	// filling holds the fills under way, by DiffID hex.
+	filling map[string]*fill
 }
 
 // entry is one layer file in blobs/.
@@ -70,6 +70,7 @@ func New(dir string, maxBytes int64, opts ...Option) (*Cache, error) {
 		byHex:    map[string]*list.Element{},
 		lru:      list.New(),
 		byDigest: map[string]string{},
+		filling:  map[string]*fill{},
 	}
 	for _, d := range []string{c.blobs, c.digests, c.tmp} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -146,13 +147,20 @@ func (c *Cache) loadDigestsLocked() {
 }
 
 // Layer returns l reading through the cache: its OpenPlain answers from
-// disk, filling the cache on first use (see internal/extract). ctx bounds a
-// fill that this layer starts.
+// disk, starting a fill on first use that the read follows (see
+// internal/extract). ctx bounds the reads of the returned layer.
 func (c *Cache) Layer(ctx context.Context, l v1.Layer) v1.Layer {
 	if c == nil {
 		return l
 	}
 	return &cachedLayer{Layer: l, c: c, ctx: ctx}
+}
+
+// PlainFile is a layer's uncompressed tar as OpenPlain returns it: a kept
+// file, or the file a fill is writing, whose reads wait for its bytes.
+type PlainFile = interface {
+	io.ReadCloser
+	io.ReaderAt
 }
 
 // cachedLayer is a layer whose uncompressed tar comes from the cache.
@@ -162,21 +170,33 @@ type cachedLayer struct {
 	ctx context.Context
 }
 
-// OpenPlain returns the layer's uncompressed tar from disk, or false when
-// the layer cannot be kept (no DiffID, larger than the cache, a disk
-// failure, a failed download): the caller then reads it as usual.
-func (l *cachedLayer) OpenPlain() (*os.File, bool) {
-	f, err := l.c.Open(l.ctx, l.Layer)
+// OpenPlain returns the layer's uncompressed tar from disk: the kept file,
+// or, on a miss, the file a fill writes as it downloads and decompresses
+// the layer, read as it grows, so the first read is not held back by the
+// fill. It returns false when the layer cannot be kept (no DiffID, a disk
+// failure): the caller then reads it as usual.
+func (l *cachedLayer) OpenPlain() (PlainFile, bool) {
+	digestHex, diffID, err := l.c.diffIDOf(l.Layer)
 	if err != nil {
 		return nil, false
 	}
-	return f, true
+	if f, ok := l.c.openKept(diffID.Hex); ok {
+		l.c.o.metrics.hit()
+		l.c.link(digestHex, diffID.Hex)
+		return f, true
+	}
+	l.c.o.metrics.miss()
+	r, err := l.c.follow(l.ctx, l.Layer, digestHex, diffID.Hex)
+	if err != nil {
+		return nil, false
+	}
+	return r, true
 }
 
 // Open returns the uncompressed tar of l from disk, downloading and keeping
 // it first when the cache does not have it. Concurrent calls for one layer
-// download it once. The file is the caller's to close; it stays readable
-// even if the cache removes it meanwhile.
+// (and OpenPlain's reads) download it once. The file is the caller's to
+// close; it stays readable even if the cache removes it meanwhile.
 //
 // A layer is found by its digest when the cache has linked it to its
 // DiffID, else by its DiffID (for a remote layer that reads the image
@@ -193,12 +213,12 @@ func (c *Cache) Open(ctx context.Context, l v1.Layer) (*os.File, error) {
 		return f, nil
 	}
 	c.o.metrics.miss()
-	_, err, _ = c.fills.Do(diffID.Hex, func() (any, error) {
-		if _, ok := c.lookup(diffID.Hex); ok {
-			return nil, nil // filled by a call that just ended
-		}
-		return nil, c.fill(ctx, l, diffID.Hex)
-	})
+	r, err := c.follow(ctx, l, digestHex, diffID.Hex)
+	if err != nil {
+		return nil, err
+	}
+	err = r.wait()
+	r.Close()
 	if err != nil {
 		return nil, err
 	}
@@ -206,7 +226,6 @@ func (c *Cache) Open(ctx context.Context, l v1.Layer) (*os.File, error) {
 	if !ok {
 		return nil, fmt.Errorf("layer cache: %s: gone right after it was kept", diffID)
 	}
-	c.link(digestHex, diffID.Hex)
 	return f, nil
 }
 

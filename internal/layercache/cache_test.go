@@ -432,3 +432,161 @@ func TestDigestLinksSurviveRestart(t *testing.T) {
 		t.Errorf("the link to a layer gone from disk is still there: %v", err)
 	}
 }
+
+// gate holds a fill's reads of a layer's tar past its first at bytes until
+// open is closed: a download still under way.
+type gate struct {
+	at   int64
+	open chan struct{}
+}
+
+// opener is WithOpener for layers read through the gate.
+func (g *gate) opener() Option {
+	return WithOpener(func(_ context.Context, l v1.Layer) (io.ReadCloser, error) {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return nil, err
+		}
+		return &gatedReader{rc: rc, g: g}, nil
+	})
+}
+
+type gatedReader struct {
+	rc io.ReadCloser
+	g  *gate
+	n  int64
+}
+
+func (r *gatedReader) Read(p []byte) (int, error) {
+	if r.n >= r.g.at {
+		<-r.g.open
+	} else if left := r.g.at - r.n; int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := r.rc.Read(p)
+	r.n += int64(n)
+	return n, err
+}
+
+func (r *gatedReader) Close() error { return r.rc.Close() }
+
+// TestFirstReadFollowsTheFill: the first read of a layer gets its first
+// bytes while the download is still under way, a concurrent read follows
+// the same fill (one download), and both end with the whole tar, kept.
+func TestFirstReadFollowsTheFill(t *testing.T) {
+	w := newWorld(t)
+	g := &gate{at: 1024, open: make(chan struct{})}
+	c, err := New(t.TempDir(), 1<<30, g.opener())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := w.layers[0]
+	ctx := context.Background()
+	first, ok := c.Layer(ctx, l).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain on a miss = false, want a fill to follow")
+	}
+	head := make([]byte, 512)
+	if _, err := io.ReadFull(first, head); err != nil {
+		t.Fatalf("reading the first bytes while the download is held: %v", err)
+	}
+	if !bytes.Equal(head, w.plain[0][:512]) {
+		t.Error("the first bytes differ from the layer's tar")
+	}
+	second, ok := c.Layer(ctx, l).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("a concurrent OpenPlain = false")
+	}
+	close(g.open)
+	rest, err := io.ReadAll(first)
+	if err != nil || !bytes.Equal(append(head, rest...), w.plain[0]) {
+		t.Errorf("the first reader got %d bytes (%v), want the layer's %d", 512+len(rest), err, len(w.plain[0]))
+	}
+	all, err := io.ReadAll(second)
+	if err != nil || !bytes.Equal(all, w.plain[0]) {
+		t.Errorf("the second reader got %d bytes (%v), want the layer's %d", len(all), err, len(w.plain[0]))
+	}
+	first.Close()
+	second.Close()
+	if n := w.blobGets(); n != 1 {
+		t.Errorf("two readers of one fill made %d blob GETs, want 1", n)
+	}
+	d, _ := w.layers[0].DiffID()
+	if _, ok := c.lookup(d.Hex); !ok {
+		t.Error("the layer is not kept after its fill")
+	}
+}
+
+// TestAbandonedFillLeavesNothing: when the last reader of a fill goes
+// before its end, the fill stops and leaves no file and no bytes counted.
+func TestAbandonedFillLeavesNothing(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	g := &gate{at: 1024, open: make(chan struct{})}
+	c, err := New(dir, 1<<30, g.opener())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := c.Layer(context.Background(), w.layers[1]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain on a miss = false")
+	}
+	d, _ := w.layers[1].DiffID()
+	c.mu.Lock()
+	f := c.filling[d.Hex]
+	c.mu.Unlock()
+	if f == nil {
+		t.Fatal("no fill under way")
+	}
+	r.Close()
+	close(g.open) // the download goes on and meets the cancelled fill
+	for {
+		_, done, err, changed := f.state()
+		if done {
+			if !errors.Is(err, errAbandoned) && err == nil {
+				t.Errorf("the abandoned fill ended with %v", err)
+			}
+			break
+		}
+		<-changed
+	}
+	if _, n := dirBytes(t, filepath.Join(dir, "tmp")); n != 0 {
+		t.Errorf("an abandoned fill left %d files", n)
+	}
+	if b, n := c.Bytes(); b != 0 || n != 0 {
+		t.Errorf("after an abandoned fill the cache counts %d bytes in %d layers", b, n)
+	}
+}
+
+// TestFullDiskReadGoesOn: a reader of a fill that meets a full disk reads
+// on from the registry and gets the whole tar.
+func TestFullDiskReadGoesOn(t *testing.T) {
+	w := newWorld(t)
+	c, err := New(t.TempDir(), 1<<30, WithTempFiles(func(dir string) (TempFile, error) {
+		f, err := os.CreateTemp(dir, "fill-*")
+		return &fullDisk{File: f, room: 1000}, err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := c.Layer(context.Background(), w.layers[0]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain = false")
+	}
+	defer r.Close()
+	all, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(all, w.plain[0]) {
+		t.Errorf("read %d bytes (%v) through a full disk, want the layer's %d", len(all), err, len(w.plain[0]))
+	}
+	// And at an offset, as a file read from the index does.
+	r2, ok := c.Layer(context.Background(), w.layers[0]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain = false")
+	}
+	defer r2.Close()
+	mid := make([]byte, 100)
+	off := int64(len(w.plain[0]) / 2)
+	if _, err := r2.ReadAt(mid, off); err != nil || !bytes.Equal(mid, w.plain[0][off:off+100]) {
+		t.Errorf("ReadAt(%d) through a full disk = %v, other bytes than the layer's", off, err)
+	}
+}
