@@ -178,7 +178,6 @@ func (c *Cache) keepLocked(f *fill, n int64) (bool, error) {
 	return true, nil
 }
 
-
 func (f *fill) notifyLocked() {
 	close(f.changed)
 	f.changed = make(chan struct{})
