@@ -40,6 +40,8 @@ type Cache struct {
 
 	// filling holds the fills under way, by DiffID hex.
 	filling map[string]*fill
+	// refused holds the DiffIDs whose layers did not hash to them.
+	refused map[string]bool
 }
 
 // entry is one layer file in blobs/.
@@ -71,6 +73,7 @@ func New(dir string, maxBytes int64, opts ...Option) (*Cache, error) {
 		lru:      list.New(),
 		byDigest: map[string]string{},
 		filling:  map[string]*fill{},
+		refused:  map[string]bool{},
 	}
 	for _, d := range []string{c.blobs, c.digests, c.tmp} {
 		if err := os.MkdirAll(d, 0o700); err != nil {

@@ -590,3 +590,39 @@ func TestFullDiskReadGoesOn(t *testing.T) {
 		t.Errorf("ReadAt(%d) through a full disk = %v, other bytes than the layer's", off, err)
 	}
 }
+
+// wrongDiffID is a layer whose image config names another DiffID, as
+// some builders write (the blob's digest).
+type wrongDiffID struct{ v1.Layer }
+
+func (l wrongDiffID) DiffID() (v1.Hash, error) { return l.Layer.Digest() }
+
+// TestWrongDiffIDReadsOn: a layer that does not hash to its DiffID is read
+// whole, without an error, through its fill; it is not kept, and later
+// reads go to the registry without trying to fill again.
+func TestWrongDiffIDReadsOn(t *testing.T) {
+	w := newWorld(t)
+	c, err := New(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Layer(context.Background(), wrongDiffID{w.layers[0]}).(interface{ OpenPlain() (PlainFile, bool) })
+	r, ok := l.OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain on a miss = false")
+	}
+	all, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(all, w.plain[0]) {
+		t.Errorf("read %d bytes (%v), want the layer's %d and no error", len(all), err, len(w.plain[0]))
+	}
+	if b, n := c.Bytes(); b != 0 || n != 0 {
+		t.Errorf("the cache keeps %d bytes in %d layers, want nothing", b, n)
+	}
+	if _, ok := l.OpenPlain(); ok {
+		t.Error("a refused layer was opened again through the cache")
+	}
+	if n := w.blobGets(); n != 1 {
+		t.Errorf("%d blob GETs, want 1 (no second fill)", n)
+	}
+}

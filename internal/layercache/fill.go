@@ -55,11 +55,30 @@ type fill struct {
 	abandoned bool
 }
 
+// errRefused answers for a layer the cache does not keep.
+var errRefused = errors.New("layer cache: this layer does not hash to its diff id; not kept")
+
+// maxRefused bounds the DiffIDs remembered as not worth a fill.
+const maxRefused = 4096
+
+// refuse remembers that the layer hexDigest cannot be kept.
+func (c *Cache) refuse(hexDigest string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.refused) >= maxRefused {
+		clear(c.refused) // forgetting costs one more download each
+	}
+	c.refused[hexDigest] = true
+}
+
 // follow returns a reader of l's tar as the fill for hexDigest writes it,
 // starting that fill unless one is under way.
 func (c *Cache) follow(ctx context.Context, l v1.Layer, digestHex, hexDigest string) (*follower, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.refused[hexDigest] {
+		return nil, errRefused
+	}
 	f, ok := c.filling[hexDigest]
 	if !ok {
 		tmp, err := c.o.create(c.tmp)
@@ -93,18 +112,24 @@ func (f *fill) run(ctx context.Context, l v1.Layer) {
 	w := &reservingWriter{c: c, f: f.tmp}
 	h := sha256.New()
 	err := f.copy(ctx, l, w, h)
+	// Readers have every byte once they are all written, whether or not
+	// the file can then be kept: the opener read the blob to its end, so a
+	// remote layer's digest was checked.
+	readErr := err
 	if err == nil {
 		if cerr := f.tmp.Close(); cerr != nil {
 			err = c.diskFailure("close", cerr)
 		} else if got := hex.EncodeToString(h.Sum(nil)); got != f.hex {
+			// The image config's diff_id is wrong (some builders write
+			// the blob's digest): the layer is fine, but cannot be kept
+			// under a name it does not hash to. It is not tried again.
+			c.refuse(f.hex)
 			err = fmt.Errorf("layer cache: the layer's tar hashes to sha256:%s, not its diff id sha256:%s", got, f.hex)
+			c.o.logger.Warn("layer cache: a layer does not hash to its diff id; it is read from the registry each time", "diff_id", "sha256:"+f.hex, "sha256", "sha256:"+got)
 		}
 	} else {
 		f.tmp.Close()
 	}
-	// Readers have every byte once they are written and verified, whether
-	// or not the file can then be kept.
-	readErr := err
 	c.mu.Lock()
 	delete(c.filling, f.hex)
 	kept := false
