@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"io"
 	"log/slog"
 	"net/http"
 	"os"
@@ -118,5 +119,73 @@ func TestLayerCacheFullDiskDegrades(t *testing.T) {
 	entries, err := os.ReadDir(dir + "/tmp")
 	if err != nil || len(entries) != 0 {
 		t.Errorf("tmp/ holds %d files (%v) after failed fills", len(entries), err)
+	}
+}
+
+// TestLayerCacheConcurrentFirstReads: concurrent first extracts and files
+// reads of one image download each layer once (they follow the same
+// fills, and build the file index once) and all answer the same as
+// without a cache.
+func TestLayerCacheConcurrentFirstReads(t *testing.T) {
+	g := startGated(t)
+	single := readsLayers(t, readsPlatforms[0])
+	registrytest.Push(t, g.Host+"/reads/single:v1", imageOf(t, readsPlatforms[0], single...))
+	api := func(reads Reads) *apiEnv {
+		return newAPI(t, Config{
+			Upstreams: []Upstream{{Name: "g", Host: g.Host, Client: clientFor(g.Host, nil)}},
+			Logger:    slog.New(slog.DiscardHandler),
+			Reads:     reads,
+		})
+	}
+	paths := []string{"extract/v1", "extract/v1", "files/v1/etc/os-release", "files/v1/etc", "extract/v1", "files/v1/big"}
+	plain := api(Reads{IndexBytes: -1})
+	cached := api(Reads{LayerCache: newLayerCache(t, t.TempDir()), Concurrency: len(paths)})
+	base := "/api/v1/repos/g/reads/single/-/"
+	want := map[string]response{}
+	for _, p := range paths {
+		want[p] = plain.get(t, base+p)
+	}
+	g.resetGets()
+	// Hold the base layer so that the requests overlap; however they
+	// interleave, each layer must be fetched once.
+	g.holdBlob(must(single[0].Digest()))
+	type result struct {
+		path string
+		res  response
+		err  error
+	}
+	results := make(chan result, len(paths))
+	for _, p := range paths {
+		go func() {
+			req, err := http.NewRequest(http.MethodGet, cached.URL+base+p, nil)
+			if err != nil {
+				results <- result{p, response{}, err}
+				return
+			}
+			req.Header.Set("Authorization", "Bearer "+cached.token)
+			res, err := cached.c.Do(req)
+			if err != nil {
+				results <- result{p, response{}, err}
+				return
+			}
+			defer res.Body.Close()
+			body, err := io.ReadAll(res.Body)
+			results <- result{p, response{Status: res.StatusCode, Header: res.Header, Body: body}, err}
+		}()
+	}
+	g.waitHeld(t)
+	g.release()
+	for range paths {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("%s: %v", r.path, r.err)
+			continue
+		}
+		sameAnswer(t, r.path+" (concurrent, cached)", want[r.path], r.res)
+	}
+	for i, l := range single {
+		if n := g.blobGets(must(l.Digest())); n != 1 {
+			t.Errorf("layer %d fetched %d times by %d concurrent first reads, want 1", i, n, len(paths))
+		}
 	}
 }
