@@ -358,6 +358,48 @@ put extract_mbps_samples "regapi ${api_mbps[*]}; crane ${crane_mbps[*]}; regapi/
 put extract_peak_rss_kib "$PEAK_KIB"
 put extract_rss_samples_kib "${peaks[*]}; VmHWM $HWM_KIB"
 put extract_rss_above_idle_mib "$(awk -v p="$PEAK_KIB" -v i="$IDLE_KIB" 'BEGIN { printf "%.1f", (p - i) / 1024 }')"
+
+# ---------------------------------------------------------------- files: index and layer cache
+# Issue #16's targets on corpus/files (4 layers of random bytes, a quarter
+# of it data/big.bin in the base layer, /shared in every layer), through
+# the counting proxy. Each kind of request gets a fresh instance on an
+# empty --layer-cache-dir: its first request builds the file index and
+# fills the cache, the repeats must be far faster and reach no blob.
+FILES_REF=127.0.0.1:$RPORT/corpus/files:latest
+FILES_MIB=$(get files_mib "$WORK/seed.env")
+# seconds URL prints how long one GET took, its body read to the end.
+seconds() { "$LOAD" download -url "$1" | sed -n 's/^seconds=//p'; }
+blob_gets() { "$LOAD" get -url "$PROXY/_count" | sed -n 's/^blobs=//p'; }
+log "files of the ${FILES_MIB} MiB image: first request, then $ROUNDS repeats, per kind, each on a fresh instance and layer cache"
+for what in listing file extract; do
+	regapi "files_$what" "$PROXY" --layer-cache-dir "$WORK/layer-cache-$what" --layer-cache-max-bytes 4GiB
+	var=URL_files_$what
+	base=${!var}/api/v1/repos/bench/corpus/files/-
+	case $what in
+	listing) url=$base/files/latest/shared ;;
+	file) url=$base/files/latest/data/big.bin ;;
+	extract) url=$base/extract/latest ;;
+	esac
+	first=$(seconds "$url")
+	gets0=$(blob_gets)
+	reps=()
+	for round in $(seq 1 "$ROUNDS"); do reps+=("$(seconds "$url")"); done
+	put "files_${what}_first_s" "$first"
+	put "files_${what}_repeat_s" "$(median "${reps[@]}")"
+	put "files_${what}_speedup" "$(div "$first" "$(median "${reps[@]}")")"
+	put "files_${what}_repeat_blob_gets" $(($(blob_gets) - gets0))
+	put "files_${what}_samples" "first $first; repeats ${reps[*]}"
+done
+log "crane export of the files image, $ROUNDS runs"
+crane_files=()
+for round in $(seq 1 "$ROUNDS"); do
+	t0=$(now_ns)
+	timeout 300 "$CRANE" export --insecure "$FILES_REF" /dev/null
+	t1=$(now_ns)
+	crane_files+=("$(awk -v ns=$((t1 - t0)) 'BEGIN { printf "%.6f", ns / 1e9 }')")
+done
+put files_crane_s "$(median "${crane_files[@]}")"
+put files_extract_ratio_crane "$(div "$(get files_crane_s)" "$(get files_extract_repeat_s)")"
 put load_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ---------------------------------------------------------------- profiles
@@ -451,6 +493,12 @@ report() {
 	row "extract MB/s vs crane export" "$(get extract_mbps_regapi)" "$(get extract_mbps_crane)" "$r" ">=" 1.3
 	row "extract RSS above idle, MiB" "$(get extract_rss_above_idle_mib)" "64" "$(div "$(get extract_rss_above_idle_mib)" 64)" "<=" 1
 	row "upstream manifest GETs for $BURST identical cold requests" "$(get burst_upstream_manifests)" "1" "$(get burst_upstream_manifests)" "<=" 1
+	row "repeat listing of /shared (needs every layer) s vs the first (speedup)" "$(get files_listing_repeat_s)" "$(get files_listing_first_s)" "$(get files_listing_speedup)" ">=" 100
+	row "repeat read of the base layer's big file s vs the first (speedup)" "$(get files_file_repeat_s)" "$(get files_file_first_s)" "$(get files_file_speedup)" ">=" 5
+	row "repeat extract of the files image s vs crane export (speedup)" "$(get files_extract_repeat_s)" "$(get files_crane_s)" "$(get files_extract_ratio_crane)" ">=" 3
+	for what in listing file extract; do
+		row "blob GETs upstream over $ROUNDS repeats of the $what" "$(get "files_${what}_repeat_blob_gets")" "0" "$(get "files_${what}_repeat_blob_gets")" "<=" 0
+	done
 	echo
 	echo "CPU rows: the server's own CPU time per request (from /proc/PID/stat around each load), ratio = anchor/regapi, so that, like the throughput rows, higher is better for regapi; they hardly depend on how much CPU other processes take."
 	echo
@@ -463,6 +511,7 @@ report() {
 	echo "regapi log level: $LOG_LEVEL${REGAPI_ENV:+; environment $REGAPI_ENV}."
 	[[ $PROFILE == 1 ]] && echo "CPU profiles: bench/out/profiles-$STAMP/ (go tool pprof bench/out/profiles-$STAMP/regapi.bin FILE.pprof)."
 	echo "After the extract runs: $(get extract_after_go_goroutines) goroutines; heap in use $(get extract_after_go_memstats_heap_inuse_bytes) B, idle $(get extract_after_go_memstats_heap_idle_bytes) B, released $(get extract_after_go_memstats_heap_released_bytes) B, next GC at $(get extract_after_go_memstats_next_gc_bytes) B."
+	echo "Files (corpus/files, $(get files_mib) MiB, 4 layers of random bytes, --layer-cache-dir on a fresh instance per kind): listing $(get files_listing_samples); file $(get files_file_samples); extract $(get files_extract_samples); crane export $(get files_crane_s) s."
 	echo "Extract: $(get extract_bytes) tar bytes from regapi, $(get crane_bytes) from crane; image $(get big_uncompressed_bytes) bytes of layer tar in $(get big_layers) layers, $(get big_compressed_bytes) gzip; RSS idle $(get extract_idle_rss_kib) KiB, peak $(get extract_peak_rss_kib) KiB (per run: $(get extract_rss_samples_kib))."
 }
 report >"$OUT/results-$STAMP.md"

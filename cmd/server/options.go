@@ -137,6 +137,8 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		maxFileSize    = fs.String("max-file-size", "256MiB", "largest file the files route serves (`size`: bytes or 64MiB, 1GiB …); 413 beyond")
 		maxImageRows   = fs.Int("max-image-rows", config.DefaultMaxImageRows, "most tags the image table computes rows for to sort by date or filter by digest; 400 TOO_MANY_TAGS beyond")
 		uiOn           = fs.Bool("ui", true, "serve the browser UI at /ui/ (read-only; it calls the API with the user's token)")
+		layerCacheDir  = fs.String("layer-cache-dir", "", "keep the layers extract and files read, uncompressed, in this `directory` (regapi's alone) so that reading an image again downloads nothing; default none")
+		layerCacheMax  = fs.String("layer-cache-max-bytes", "8GiB", "bound of --layer-cache-dir (`size`: bytes or 512MiB, 10GiB …); least recently used layers go first")
 	)
 	fs.Var(&ups, "upstream", "registry to serve as `NAME=URL` (http:// plain, https:// TLS); repeatable, comma-separated in the variable")
 	fs.Var(&proxies, "trusted-proxies", "reverse proxies (`CIDRs` or addresses, comma-separated; repeatable) whose X-Forwarded-For names the client, for the rate limit and logs; none by default: the peer is the client")
@@ -309,7 +311,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if o.cache, err = sharedOptions(o.cache, set, *sharedURL, *sharedPassFile); err != nil {
 		return nil, err
 	}
-	if o.reads, err = readOptions(file, set, *readConc, *streamIdle, *maxFileSize, *maxImageRows); err != nil {
+	if o.reads, err = readOptions(file, set, readFlags{*readConc, *streamIdle, *maxFileSize, *layerCacheDir, *layerCacheMax, *maxImageRows}); err != nil {
 		return nil, err
 	}
 

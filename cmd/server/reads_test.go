@@ -16,7 +16,7 @@ import (
 func TestReadOptions(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "regapi.yaml")
-	if err := os.WriteFile(file, []byte("reads: {concurrency: 9, stream_idle_timeout: 5s, max_file_size: 1MiB, max_image_rows: 300}\n"), 0o600); err != nil {
+	if err := os.WriteFile(file, []byte("reads: {concurrency: 9, stream_idle_timeout: 5s, max_file_size: 1MiB, max_image_rows: 300, layer_cache_dir: /var/cache/regapi, layer_cache_max_bytes: 2GiB}\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	tests := []struct {
@@ -25,15 +25,16 @@ func TestReadOptions(t *testing.T) {
 		env  map[string]string
 		want config.Reads
 	}{
-		{"defaults", nil, nil, config.Reads{Concurrency: 4, StreamIdleTimeout: config.Duration(time.Minute), MaxFileSize: 256 << 20, MaxImageRows: 5000}},
-		{"flags", []string{"--extract-concurrency", "2", "--stream-idle-timeout", "90s", "--max-file-size", "64MiB", "--max-image-rows", "10"}, nil,
-			config.Reads{Concurrency: 2, StreamIdleTimeout: config.Duration(90 * time.Second), MaxFileSize: 64 << 20, MaxImageRows: 10}},
-		{"variables", nil, map[string]string{"REGAPI_EXTRACT_CONCURRENCY": "8", "REGAPI_STREAM_IDLE_TIMEOUT": "10s", "REGAPI_MAX_FILE_SIZE": "1024", "REGAPI_MAX_IMAGE_ROWS": "20"},
-			config.Reads{Concurrency: 8, StreamIdleTimeout: config.Duration(10 * time.Second), MaxFileSize: 1024, MaxImageRows: 20}},
+		{"defaults", nil, nil, config.Reads{Concurrency: 4, StreamIdleTimeout: config.Duration(time.Minute), MaxFileSize: 256 << 20, MaxImageRows: 5000, LayerCacheMaxBytes: 8 << 30}},
+		{"flags", []string{"--extract-concurrency", "2", "--stream-idle-timeout", "90s", "--max-file-size", "64MiB", "--max-image-rows", "10", "--layer-cache-dir", "/tmp/lc", "--layer-cache-max-bytes", "1GiB"}, nil,
+			config.Reads{Concurrency: 2, StreamIdleTimeout: config.Duration(90 * time.Second), MaxFileSize: 64 << 20, MaxImageRows: 10, LayerCacheDir: "/tmp/lc", LayerCacheMaxBytes: 1 << 30}},
+		{"variables", nil, map[string]string{"REGAPI_EXTRACT_CONCURRENCY": "8", "REGAPI_STREAM_IDLE_TIMEOUT": "10s", "REGAPI_MAX_FILE_SIZE": "1024", "REGAPI_MAX_IMAGE_ROWS": "20",
+			"REGAPI_LAYER_CACHE_DIR": "/srv/lc", "REGAPI_LAYER_CACHE_MAX_BYTES": "3GiB"},
+			config.Reads{Concurrency: 8, StreamIdleTimeout: config.Duration(10 * time.Second), MaxFileSize: 1024, MaxImageRows: 20, LayerCacheDir: "/srv/lc", LayerCacheMaxBytes: 3 << 30}},
 		{"file", []string{"--config", file}, nil,
-			config.Reads{Concurrency: 9, StreamIdleTimeout: config.Duration(5 * time.Second), MaxFileSize: 1 << 20, MaxImageRows: 300}},
-		{"flag over file", []string{"--config", file, "--extract-concurrency", "1", "--max-image-rows", "7"}, nil,
-			config.Reads{Concurrency: 1, StreamIdleTimeout: config.Duration(5 * time.Second), MaxFileSize: 1 << 20, MaxImageRows: 7}},
+			config.Reads{Concurrency: 9, StreamIdleTimeout: config.Duration(5 * time.Second), MaxFileSize: 1 << 20, MaxImageRows: 300, LayerCacheDir: "/var/cache/regapi", LayerCacheMaxBytes: 2 << 30}},
+		{"flag over file", []string{"--config", file, "--extract-concurrency", "1", "--max-image-rows", "7", "--layer-cache-dir", ""}, nil,
+			config.Reads{Concurrency: 1, StreamIdleTimeout: config.Duration(5 * time.Second), MaxFileSize: 1 << 20, MaxImageRows: 7, LayerCacheMaxBytes: 2 << 30}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,6 +53,7 @@ func TestReadOptions(t *testing.T) {
 		{"--max-file-size", "lots"},
 		{"--max-file-size", "-1"},
 		{"--max-image-rows", "-1"},
+		{"--layer-cache-max-bytes", "-1"},
 	} {
 		if _, err := parseOptions(append(args, "--demo"), func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseOptions(%v) = nil error, want one", args)

@@ -17,7 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// spoolPath is where the chart mounts the push spool, the one writable path.
+// spoolPath is where the chart mounts the push spool (TMPDIR).
 const spoolPath = "/var/spool/regapi"
 
 // scenario is one set of values the chart is rendered with.
@@ -30,6 +30,8 @@ type scenario struct {
 	wantReplicas int32
 	// wantSecrets are the Secret names the pods must reference.
 	wantSecrets []string
+	// wantLayerCache is the --layer-cache-dir the pods get; "" for none.
+	wantLayerCache string
 }
 
 var scenarios = []scenario{
@@ -40,6 +42,7 @@ var scenarios = []scenario{
 			"ConfigMap": 1, "Service": 1, "ServiceAccount": 1, "Deployment": 1,
 			"HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 1,
 		},
+		wantLayerCache: "/var/cache/regapi",
 	},
 	{
 		name:   "all optional features on",
@@ -49,7 +52,8 @@ var scenarios = []scenario{
 			"HorizontalPodAutoscaler": 1, "PodDisruptionBudget": 1,
 			"ServiceMonitor": 1, "NetworkPolicy": 1,
 		},
-		wantSecrets: []string{"regapi-ghcr", "regapi-tokens", "regapi-valkey"},
+		wantSecrets:    []string{"regapi-ghcr", "regapi-tokens", "regapi-valkey"},
+		wantLayerCache: "/var/cache/regapi",
 	},
 	{
 		name:   "fixed replicas, no autoscaling",
@@ -72,6 +76,7 @@ func TestChart(t *testing.T) {
 			checkReplicas(t, r, d, sc.wantReplicas)
 			checkPodSecurity(t, d.Spec.Template.Spec)
 			checkVolumes(t, d.Spec.Template.Spec)
+			checkLayerCache(t, d.Spec.Template.Spec, sc.wantLayerCache)
 			checkProbesAndResources(t, d.Spec.Template.Spec)
 			checkSecretRefs(t, d.Spec.Template.Spec, sc.wantSecrets)
 			checkConfig(t, r, d)
@@ -177,8 +182,9 @@ func checkPodSecurity(t *testing.T, pod corev1.PodSpec) {
 	}
 }
 
-// checkVolumes: the only writable storage is one emptyDir at the spool path;
-// everything else is a read-only ConfigMap or Secret.
+// checkVolumes: the only writable storage is emptyDirs, one at the spool
+// path and, when the layer cache is on, one at its path passed as
+// --layer-cache-dir; everything else is a read-only ConfigMap or Secret.
 func checkVolumes(t *testing.T, pod corev1.PodSpec) {
 	t.Helper()
 	emptyDirs := map[string]bool{}
@@ -194,29 +200,88 @@ func checkVolumes(t *testing.T, pod corev1.PodSpec) {
 			t.Errorf("volume %s: only configMap, secret and emptyDir volumes are allowed", v.Name)
 		}
 	}
-	if len(emptyDirs) != 1 {
-		t.Errorf("%d emptyDir volumes, want 1 (the push spool)", len(emptyDirs))
-	}
 	c := pod.Containers[0]
-	spoolMounted := false
+	layerCache := ""
+	for _, a := range c.Args {
+		if v, ok := strings.CutPrefix(a, "--layer-cache-dir="); ok {
+			layerCache = v
+		}
+	}
+	writable := map[string]bool{spoolPath: true}
+	if layerCache != "" {
+		writable[layerCache] = true
+	}
+	if len(emptyDirs) != len(writable) {
+		t.Errorf("%d emptyDir volumes, want %d (the push spool, and the layer cache when on)", len(emptyDirs), len(writable))
+	}
+	mounted := map[string]bool{}
 	for _, m := range c.VolumeMounts {
 		if emptyDirs[m.Name] {
-			if m.MountPath != spoolPath {
-				t.Errorf("emptyDir %s mounted at %s, want only %s", m.Name, m.MountPath, spoolPath)
+			if !writable[m.MountPath] {
+				t.Errorf("emptyDir %s mounted at %s, want only %v", m.Name, m.MountPath, writable)
 			}
-			spoolMounted = true
+			mounted[m.MountPath] = true
 			continue
 		}
 		if !m.ReadOnly {
 			t.Errorf("mount %s at %s is writable, want readOnly", m.Name, m.MountPath)
 		}
 	}
-	if !spoolMounted {
-		t.Errorf("no emptyDir mounted at %s", spoolPath)
+	for p := range writable {
+		if !mounted[p] {
+			t.Errorf("no emptyDir mounted at %s", p)
+		}
 	}
 	if got := envValue(c, "TMPDIR"); got != spoolPath {
 		t.Errorf("TMPDIR = %q, want %q", got, spoolPath)
 	}
+}
+
+// checkLayerCache: on by default, the layer cache is an emptyDir whose
+// sizeLimit is above the --layer-cache-max-bytes the server gets.
+func checkLayerCache(t *testing.T, pod corev1.PodSpec, want string) {
+	t.Helper()
+	var dir, maxBytes string
+	for _, a := range pod.Containers[0].Args {
+		if v, ok := strings.CutPrefix(a, "--layer-cache-dir="); ok {
+			dir = v
+		}
+		if v, ok := strings.CutPrefix(a, "--layer-cache-max-bytes="); ok {
+			maxBytes = v
+		}
+	}
+	if dir != want {
+		t.Fatalf("--layer-cache-dir = %q, want %q", dir, want)
+	}
+	if want == "" {
+		return
+	}
+	for _, v := range pod.Volumes {
+		if v.Name != "layer-cache" || v.EmptyDir == nil || v.EmptyDir.SizeLimit == nil {
+			continue
+		}
+		limit := v.EmptyDir.SizeLimit.Value()
+		n, err := parseBinarySize(maxBytes)
+		if err != nil || n <= 0 || n >= limit {
+			t.Errorf("--layer-cache-max-bytes=%s (%d, %v), want a size below the emptyDir's sizeLimit %d", maxBytes, n, err, limit)
+		}
+		return
+	}
+	t.Errorf("no layer-cache emptyDir with a sizeLimit")
+}
+
+// parseBinarySize reads the forms the chart uses for byte sizes: a number
+// with an optional KiB, MiB, GiB or TiB.
+func parseBinarySize(s string) (int64, error) {
+	factor := int64(1)
+	for i, u := range []string{"KiB", "MiB", "GiB", "TiB"} {
+		if strings.HasSuffix(s, u) {
+			s, factor = strings.TrimSuffix(s, u), int64(1)<<(10*(i+1))
+			break
+		}
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	return n * factor, err
 }
 
 // checkProbesAndResources: liveness on /healthz, readiness on /readyz, both

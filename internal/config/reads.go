@@ -18,6 +18,9 @@ const (
 	// DefaultMaxImageRows is the most rows the image table computes for
 	// a sort or filter that needs every row (sort=created, digest=).
 	DefaultMaxImageRows = 5000
+	// DefaultLayerCacheMaxBytes bounds the layer cache's directory when
+	// one is given: a few dozen typical images, uncompressed.
+	DefaultLayerCacheMaxBytes = 8 << 30
 )
 
 // Reads configures GET …/-/extract/{reference} and …/-/files/{reference}/{path}.
@@ -37,6 +40,13 @@ type Reads struct {
 	// answer sort=created or digest= (400 TOO_MANY_TAGS beyond). Default
 	// 5000.
 	MaxImageRows int `json:"max_image_rows,omitempty"`
+	// LayerCacheDir keeps the layers read, uncompressed, in this
+	// directory (regapi's alone), so that reading an image again
+	// downloads nothing. Default empty: no layer cache.
+	LayerCacheDir string `json:"layer_cache_dir,omitempty"`
+	// LayerCacheMaxBytes bounds the bytes kept in LayerCacheDir, least
+	// recently used layers going first. Default 8GiB.
+	LayerCacheMaxBytes ByteSize `json:"layer_cache_max_bytes,omitempty"`
 }
 
 // WithDefaults returns r with every zero field set to its default.
@@ -53,13 +63,16 @@ func (r Reads) WithDefaults() Reads {
 	if r.MaxImageRows == 0 {
 		r.MaxImageRows = DefaultMaxImageRows
 	}
+	if r.LayerCacheMaxBytes == 0 {
+		r.LayerCacheMaxBytes = DefaultLayerCacheMaxBytes
+	}
 	return r
 }
 
 // Validate reports a setting no read could work with.
 func (r Reads) Validate() error {
-	if r.Concurrency < 0 || r.StreamIdleTimeout < 0 || r.MaxFileSize < 0 || r.MaxImageRows < 0 {
-		return fmt.Errorf("reads: concurrency, stream_idle_timeout, max_file_size and max_image_rows must not be negative")
+	if r.Concurrency < 0 || r.StreamIdleTimeout < 0 || r.MaxFileSize < 0 || r.MaxImageRows < 0 || r.LayerCacheMaxBytes < 0 {
+		return fmt.Errorf("reads: concurrency, stream_idle_timeout, max_file_size, max_image_rows and layer_cache_max_bytes must not be negative")
 	}
 	return nil
 }

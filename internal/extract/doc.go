@@ -31,6 +31,19 @@
 // buffers it keeps only the names already decided, copied out of the headers
 // and bounded by WithMaxNameBytes. No temporary files are written.
 //
+// # File index
+//
+// Given WithIndex, a whole-tree Flatten also builds the image's Index: every
+// name the merge decided about, its header fields, the layer that holds it
+// and the offset of its bytes in that layer's uncompressed tar, and when in
+// the top-down walk each name was written, whited out or made opaque. Index
+// Lookup answers exactly as Lookup does from it: listings, stats, absent
+// paths and links need no layer; a file's bytes are read from its own layer
+// alone, with one seek when the layer is a PlainOpener (a tar kept on local
+// disk). The index is bounded by NewIndexBuilder's byte bound (names plus
+// about 200 bytes per name); past it the index is abandoned, never the
+// Flatten.
+//
 // # Limits
 //
 // Layers are hostile input; every call is bounded in what it reads and keeps:

@@ -76,3 +76,28 @@ func ExampleLookup() {
 	// app dir
 	// etc dir
 }
+
+func ExampleIndex_Lookup() {
+	base := layer("etc/os-release", "ID=base\n", "app/version.json", `{"v":1}`)
+	top := layer("app/version.json", `{"v":2}`)
+	layers := []v1.Layer{base, top}
+
+	// A whole-tree Flatten (an extract, or one to io.Discard) builds it.
+	b := extract.NewIndexBuilder(extract.DefaultIndexBytes)
+	if err := extract.Flatten(context.Background(), io.Discard, layers, extract.WithIndex(b)); err != nil {
+		log.Fatal(err)
+	}
+	ix, err := b.Index()
+	if err != nil {
+		log.Fatal(err)
+	}
+	dir, err := ix.Lookup(context.Background(), layers, "/app")
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, d := range dir.Entries {
+		fmt.Println(d.Name, d.Type, d.Size)
+	}
+	// Output:
+	// version.json file 7
+}

@@ -42,8 +42,16 @@ func Flatten(ctx context.Context, w io.Writer, layers []v1.Layer, opts ...Option
 			return fmt.Errorf("layer media type: %w", err)
 		}
 		if !mt.IsLayer() {
+			if o.index != nil {
+				o.index.fail(fmt.Errorf("a single artifact blob: %w", ErrNoIndex))
+			}
 			return copyBlob(ctx, w, layers[0], o)
 		}
+	}
+	ix := o.index
+	if ix != nil && o.subtree != "." {
+		ix.fail(fmt.Errorf("flatten of a subtree: %w", ErrNoIndex))
+		ix = nil
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	p := newPipeline(ctx, reversed(layers), o, &budget{maxBytes: o.maxBytes, maxRatio: o.maxRatio})
@@ -68,13 +76,30 @@ func Flatten(ctx context.Context, w io.Writer, layers []v1.Layer, opts ...Option
 		m:   newMerger(subtreeRelevance(o.subtree), o.maxNameBytes),
 		sub: o.subtree,
 		buf: make([]byte, chunkSize),
+		ix:  ix,
 	}
-	for i := range p.streams {
-		if err := f.layer(p.next(i)); err != nil {
-			return fmt.Errorf("layer %d of %d from the top: %w", i+1, len(layers), err)
+	if ix != nil {
+		f.m.rec = ix
+	}
+	err = f.write(p, len(layers), bw, flushOut)
+	if ix != nil {
+		if err != nil {
+			ix.fail(err)
+		} else {
+			ix.finish(len(layers))
 		}
 	}
-	if err := tw.Close(); err != nil {
+	return err
+}
+
+// write writes every layer's entries, then the tar's end, and flushes.
+func (f *flattener) write(p *pipeline, n int, bw *bufio.Writer, flushOut func()) error {
+	for i := range p.streams {
+		if err := f.layer(p.next(i), i); err != nil {
+			return fmt.Errorf("layer %d of %d from the top: %w", i+1, n, err)
+		}
+	}
+	if err := f.tw.Close(); err != nil {
 		return err
 	}
 	if err := bw.Flush(); err != nil {
@@ -89,11 +114,19 @@ type flattener struct {
 	m   *merger
 	sub string
 	buf []byte
+	ix  *IndexBuilder // nil: no index is built
 }
 
-// layer writes one layer's surviving entries, as mutate's extractLayer.
-func (f *flattener) layer(s *stream) error {
-	tr := tar.NewReader(s)
+// layer writes one layer's surviving entries, as mutate's extractLayer;
+// top is its rank from the top.
+func (f *flattener) layer(s *stream, top int) error {
+	// archive/tar reads exactly the header blocks of an entry, so the bytes
+	// read when Next returns are the offset of the entry's data.
+	cr := &offsetReader{r: s}
+	tr := tar.NewReader(cr)
+	if f.ix != nil {
+		f.ix.beginLayer(top)
+	}
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
@@ -102,9 +135,15 @@ func (f *flattener) layer(s *stream) error {
 		if err != nil {
 			return fmt.Errorf("read tar: %w", err)
 		}
+		if f.ix != nil {
+			f.ix.beginEntry()
+		}
 		name, v, err := f.m.visit(h)
 		if err != nil {
 			return err
+		}
+		if f.ix != nil {
+			f.ix.visited(name, v, h, cr.n)
 		}
 		if v != emitted || !under(name, f.sub) {
 			continue
@@ -168,6 +207,18 @@ func reversed(layers []v1.Layer) []v1.Layer {
 		r[len(layers)-1-i] = l
 	}
 	return r
+}
+
+// offsetReader counts the bytes read through it.
+type offsetReader struct {
+	r io.Reader
+	n int64
+}
+
+func (o *offsetReader) Read(p []byte) (int, error) {
+	n, err := o.r.Read(p)
+	o.n += int64(n)
+	return n, err
 }
 
 type dirtyWriter struct {

@@ -50,6 +50,17 @@ type merger struct {
 	relevant    func(name string) bool
 	// kept is the cost of the names kept so far, at most maxKept.
 	kept, maxKept int64
+	// rec, when set, is told of the whiteouts and opaque markers that take
+	// effect, which the verdicts alone do not show (see IndexBuilder).
+	rec mergeRecorder
+}
+
+// mergeRecorder hears the merger's decisions that hide lower entries.
+type mergeRecorder interface {
+	// whitedOut: a whiteout now hides name and everything below it.
+	whitedOut(name string)
+	// opaqued: dir is made opaque for the layers below the current one.
+	opaqued(dir string)
 }
 
 func newMerger(relevant func(string) bool, maxKept int64) *merger {
@@ -119,6 +130,9 @@ func (m *merger) visit(h *tar.Header) (string, verdict, error) {
 				return dir, dropped, err
 			}
 			m.layerOpaque[k] = true
+			if m.rec != nil {
+				m.rec.opaqued(k)
+			}
 		}
 		return dir, dropped, nil
 	}
@@ -151,6 +165,9 @@ func (m *merger) visit(h *tar.Header) (string, verdict, error) {
 	}
 	m.seen[name] = tombstone || h.Typeflag != tar.TypeDir
 	if tombstone {
+		if m.rec != nil {
+			m.rec.whitedOut(name)
+		}
 		return name, hidden, nil
 	}
 	return name, emitted, nil

@@ -40,11 +40,42 @@ type budget struct {
 // concurrent Close is safe (a decompressor such as one from Uncompressed
 // would not be). At the end of the stream the rest of the blob is drained so
 // that a verifying reader checks the digest.
+//
+// A layer that is a PlainOpener is read from its file instead, when it has
+// one, under the same budget.
 func openLayer(ctx context.Context, l v1.Layer, b *budget) (io.ReadCloser, error) {
+	if p, ok := l.(PlainOpener); ok {
+		if f, ok := p.OpenPlain(); ok {
+			return newLayerReader(ctx, f, b, true)
+		}
+	}
 	rc, err := l.Compressed()
 	if err != nil {
 		return nil, fmt.Errorf("open layer: %w", err)
 	}
+	return newLayerReader(ctx, rc, b, false)
+}
+
+// OpenPlain returns l's uncompressed tar stream, decompressed as Flatten
+// and Lookup do, under the limits that WithMaxBytes and WithMaxRatio set
+// (other options are ignored). It never reads a PlainOpener's file: it is
+// how such a file is filled. At the end of the stream the blob has been
+// read whole, so a verifying blob reader has checked its digest.
+func OpenPlain(ctx context.Context, l v1.Layer, opts ...Option) (io.ReadCloser, error) {
+	o, err := makeOptions(opts...)
+	if err != nil {
+		return nil, err
+	}
+	rc, err := l.Compressed()
+	if err != nil {
+		return nil, fmt.Errorf("open layer: %w", err)
+	}
+	return newLayerReader(ctx, rc, &budget{maxBytes: o.maxBytes, maxRatio: o.maxRatio}, false)
+}
+
+// newLayerReader decompresses rc (unless plain) under b. It takes rc over:
+// on an error rc is closed.
+func newLayerReader(ctx context.Context, rc io.ReadCloser, b *budget, plain bool) (io.ReadCloser, error) {
 	lr := &layerReader{budget: b}
 	var once sync.Once
 	lr.closeBlob = func() error {
@@ -61,6 +92,8 @@ func openLayer(ctx context.Context, l v1.Layer, b *budget) (io.ReadCloser, error
 		return nil, fmt.Errorf("read layer: %w", err)
 	}
 	switch {
+	case plain:
+		lr.dec = lr.blob
 	case bytes.HasPrefix(magic, gzipMagic):
 		zr, err := gzip.NewReader(lr.blob)
 		if err != nil {

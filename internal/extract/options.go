@@ -19,6 +19,7 @@ type options struct {
 	maxRatio       int64
 	maxNameBytes   int64
 	rememberBytes  int64 // Lookup's bound on remembered headers; tests lower it
+	index          *IndexBuilder
 }
 
 const (

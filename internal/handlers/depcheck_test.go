@@ -13,7 +13,7 @@ func TestImports(t *testing.T) {
 	allowed := map[string]bool{
 		"github.com/go-chi/chi/v5":                                       true,
 		"github.com/google/go-containerregistry/pkg/v1":                  true,
-		"github.com/hashicorp/golang-lru/v2/simplelru":                   true, // the scoped clients (bounded by entries only)
+		"github.com/hashicorp/golang-lru/v2/simplelru":                   true, // the scoped clients (bounded by entries only), sizedLRU
 		"github.com/google/go-containerregistry/pkg/v1/remote/transport": true,
 		"github.com/regapi/regapi/api":                                   true,
 		"github.com/regapi/regapi/internal/auth":                         true,
@@ -26,6 +26,7 @@ func TestImports(t *testing.T) {
 		// The image table's sort=semver and semver= grammar, a query
 		// parameter parser like regexp for include=.
 		"github.com/Masterminds/semver/v3": true,
+		"golang.org/x/sync/singleflight":   true, // one build of a file index per image
 	}
 	imports, err := depcheck.Imports(".")
 	if err != nil {

@@ -104,6 +104,17 @@ func TestBadUpstreamBodyIsBadGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// A second image for the second layer case: once the first is read
+	// whole, its file index answers listings without touching a layer.
+	img2 := registrytest.PushRandomImage(t, dist.Host, "bad/app2", "v1")
+	layers2, err := img2.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	top2, err := layers2[len(layers2)-1].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
 	proxy := &faultProxy{target: dist.Host, rules: map[string]string{}}
 	front := httptest.NewServer(proxy)
 	t.Cleanup(front.Close)
@@ -119,7 +130,7 @@ func TestBadUpstreamBodyIsBadGateway(t *testing.T) {
 		{"config not its digest", "/blobs/" + cfg.String(), "flip", "/api/v1/repos/f/bad/app/-/config/v1"},
 		{"tags page cut short", "/tags/list", "cut", "/api/v1/repos/f/bad/app/-/tags"},
 		{"layer cut short", "/blobs/" + top.String(), "cut", "/api/v1/repos/f/bad/app/-/files/v1/"},
-		{"layer not its digest", "/blobs/" + top.String(), "flip", "/api/v1/repos/f/bad/app/-/files/v1/"},
+		{"layer not its digest", "/blobs/" + top2.String(), "flip", "/api/v1/repos/f/bad/app2/-/files/v1/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

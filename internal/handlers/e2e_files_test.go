@@ -155,26 +155,36 @@ func TestFilesPlatformsAndRevalidation(t *testing.T) {
 	}
 }
 
-// TestFilesReadsOnlyWhatItNeeds counts blob GETs at the registry: a file in
-// the top layer is answered from it alone, a file in the middle layer
-// never reaches the base.
+// TestFilesReadsOnlyWhatItNeeds counts blob GETs at the registry. The
+// first request for an image walks every layer once to build its file
+// index, then reads its file's layer; from then on a file reads its own
+// layer alone, and listings, stats, 404s and links read none.
 func TestFilesReadsOnlyWhatItNeeds(t *testing.T) {
 	a := newReadsAPI(t, Reads{})
 	base, middle, top := must(a.single[0].Digest()), must(a.single[1].Digest()), must(a.single[2].Digest())
 	tests := []struct {
 		path   string
+		status int
 		counts [3]int // GETs of base, middle, top
 	}{
-		{"top.txt", [3]int{0, 0, 1}},
-		{"version.json", [3]int{0, 0, 1}},
-		{"dir/y", [3]int{0, 1, 1}},
-		{"etc/os-release", [3]int{1, 1, 1}},
+		{"top.txt", 200, [3]int{1, 1, 2}}, // the index, then the file
+		{"version.json", 200, [3]int{0, 0, 1}},
+		{"dir/y", 200, [3]int{0, 1, 0}},
+		{"etc/os-release", 200, [3]int{1, 0, 0}},
+		{"osr", 200, [3]int{1, 0, 0}}, // the link costs nothing, the file its layer
+		{"etc", 200, [3]int{0, 0, 0}},
+		{"etclink", 200, [3]int{0, 0, 0}},
+		{"", 200, [3]int{0, 0, 0}},
+		{"etc/a", 404, [3]int{0, 0, 0}},
+		{"dir/x", 404, [3]int{0, 0, 0}},
+		{"nothing/here", 404, [3]int{0, 0, 0}},
+		{"loop", 404, [3]int{0, 0, 0}},
 	}
 	for _, tt := range tests {
 		a.g.resetGets()
 		res := a.get(t, "/api/v1/repos/g/reads/single/-/files/v1/"+tt.path)
-		if res.Status != http.StatusOK {
-			t.Fatalf("files/%s = %d %s", tt.path, res.Status, res.Body)
+		if res.Status != tt.status {
+			t.Fatalf("files/%s = %d %s, want %d", tt.path, res.Status, res.Body, tt.status)
 		}
 		got := [3]int{a.g.blobGets(base), a.g.blobGets(middle), a.g.blobGets(top)}
 		if got != tt.counts {

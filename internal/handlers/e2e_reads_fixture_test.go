@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/zstd"
@@ -67,7 +68,10 @@ func fxTar(t testing.TB, entries ...fxEntry) []byte {
 	return buf.Bytes()
 }
 
-// gzipLayer is a gzip-compressed layer of entries.
+// gzipLayer is a gzip-compressed layer of entries. Its DiffID, in the
+// image config, is the digest of its tar, as a registry's images have
+// (static.NewLayer would record the gzip's digest, which the layer cache
+// rightly refuses).
 func gzipLayer(t testing.TB, entries ...fxEntry) v1.Layer {
 	t.Helper()
 	var buf bytes.Buffer
@@ -76,8 +80,16 @@ func gzipLayer(t testing.TB, entries ...fxEntry) v1.Layer {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	return static.NewLayer(buf.Bytes(), types.OCILayer)
+	return must(partial.CompressedToLayer(gzipBlob{static.NewLayer(buf.Bytes(), types.OCILayer)}))
 }
+
+// gzipBlob is a compressed blob whose uncompressed form ggcr derives.
+type gzipBlob struct{ l v1.Layer }
+
+func (b gzipBlob) Digest() (v1.Hash, error)            { return b.l.Digest() }
+func (b gzipBlob) Compressed() (io.ReadCloser, error)  { return b.l.Compressed() }
+func (b gzipBlob) Size() (int64, error)                { return b.l.Size() }
+func (b gzipBlob) MediaType() (types.MediaType, error) { return b.l.MediaType() }
 
 // zstdBomb is a zstd layer holding one file of n zero bytes: a few KiB
 // that decompress past any sane ratio.

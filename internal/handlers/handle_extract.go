@@ -18,7 +18,11 @@ import (
 // before it waits. Errors before the first byte are ordinary error
 // responses; after it, the response is aborted so that the client sees a
 // broken transfer, never a short tar.
-func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, streams Streams) http.Handler {
+//
+// The layers are read through the layer cache when there is one (a cached
+// image streams from disk), and an extract of the whole tree builds the
+// image's file index on the way when it has none yet.
+func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, streams Streams, indexes *fileIndexes) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		t := repoTargetFrom(ctx)
@@ -58,11 +62,23 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 			return
 		}
 
+		layers = cachedLayers(ctx, reads.LayerCache, layers)
+
 		defer streams.Start()()
 		sw := newStreamWriter(w, r, reads.IdleTimeout, streams, "application/x-tar")
 		defer sw.finish()
 		out := &holdZeros{w: sw}
-		err = extract.Flatten(ctx, out, layers, extract.WithSubtree(sub))
+		opts := []extract.Option{extract.WithSubtree(sub)}
+		var ib *extract.IndexBuilder
+		if sub == "/" {
+			if ib = indexes.builder(digest); ib != nil {
+				opts = append(opts, extract.WithIndex(ib))
+			}
+		}
+		err = extract.Flatten(ctx, out, layers, opts...)
+		if ib != nil && err == nil {
+			indexes.built(digest, ib)
+		}
 		switch {
 		case err == nil && !out.passed && sub != "/":
 			// Only the tar's end blocks: the image has nothing at sub.

@@ -42,7 +42,13 @@ const copyBufSize = 256 << 10
 // A path that is absent, whited out, a dangling link, or a special file
 // (device, fifo) is 404 FILE_UNKNOWN: only regular files and directories
 // have content to serve, and the parent's listing shows the others.
-func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, streams Streams) http.Handler {
+//
+// The answer comes from the image's file index (see fileIndexes): the
+// first request for an image walks all its layers to build it, later ones
+// answer listings, stats, 404s and links from memory and read a file's
+// bytes from its own layer only (from disk when the layer cache has it).
+// An image without an index is read as described above.
+func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, streams Streams, indexes *fileIndexes) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		t := repoTargetFrom(ctx)
@@ -64,8 +70,14 @@ func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, 
 			return
 		}
 
+		layers = cachedLayers(ctx, reads.LayerCache, layers)
+
 		defer streams.Start()()
-		e, err := extract.Lookup(ctx, layers, t.Path, extract.WithMaxFileSize(reads.MaxFileSize))
+		lookup := extract.Lookup
+		if ix := indexes.get(ctx, digest, layers); ix != nil {
+			lookup = ix.Lookup
+		}
+		e, err := lookup(ctx, layers, t.Path, extract.WithMaxFileSize(reads.MaxFileSize))
 		if err != nil {
 			writeError(w, r, logger, fmt.Errorf("%w of %s: %w", errLayerRead, digest, err))
 			return

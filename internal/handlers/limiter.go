@@ -39,8 +39,9 @@ func (l *limiter) wrap(next http.Handler) http.Handler {
 }
 
 // readHandlers returns the extract and files handlers behind one shared
-// limiter of reads.Concurrency.
+// limiter of reads.Concurrency, sharing the file indexes.
 func readHandlers(logger *slog.Logger, platform v1.Platform, reads Reads, streams Streams) (extract, files http.Handler) {
 	l := newLimiter(logger, reads.Concurrency, busyRetryAfter)
-	return l.wrap(handleExtract(logger, platform, reads, streams)), l.wrap(handleFiles(logger, platform, reads, streams))
+	ix := newFileIndexes(logger, reads.IndexBytes, reads.Indexes)
+	return l.wrap(handleExtract(logger, platform, reads, streams, ix)), l.wrap(handleFiles(logger, platform, reads, streams, ix))
 }

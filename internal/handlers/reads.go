@@ -19,6 +19,18 @@ type Reads struct {
 	// MaxFileSize caps the regular file the files route serves (413
 	// FILE_TOO_LARGE beyond). The default value is 256 MiB.
 	MaxFileSize int64
+	// IndexBytes bounds the memory of the file indexes kept (one per image
+	// digest, each at most 64 MiB): with an image's index the files route
+	// answers listings, stats, absent paths and links without reading a
+	// layer. Negative keeps none: every request reads the layers. The
+	// default value is 128 MiB.
+	IndexBytes int64
+	// Indexes counts the file indexes' use; nil counts nothing.
+	Indexes IndexMetrics
+	// LayerCache keeps the layers read on local disk, uncompressed, so
+	// that reading an image again (extract, a file's bytes) downloads
+	// nothing. The default value, nil, keeps none.
+	LayerCache LayerCache
 }
 
 // Defaults of Reads.
@@ -31,6 +43,9 @@ const (
 	// defaultMaxFileSize matches extract.WithMaxFileSize's default: large
 	// enough for binaries and databases one reads whole.
 	defaultMaxFileSize = 256 << 20
+	// defaultIndexBytes holds the indexes of hundreds of typical images
+	// (a few hundred KiB to a few MiB each).
+	defaultIndexBytes = 128 << 20
 	// busyRetryAfter is the Retry-After of a 503 TOO_BUSY. File reads
 	// take milliseconds, extracts seconds; two seconds lets a few finish
 	// without a client hammering a full server.
@@ -47,6 +62,9 @@ func (r Reads) withDefaults() Reads {
 	}
 	if r.MaxFileSize <= 0 {
 		r.MaxFileSize = defaultMaxFileSize
+	}
+	if r.IndexBytes == 0 {
+		r.IndexBytes = defaultIndexBytes
 	}
 	return r
 }

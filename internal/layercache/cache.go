@@ -16,31 +16,40 @@ import (
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"golang.org/x/sync/singleflight"
 )
 
 // Cache is a directory of uncompressed layers bounded by bytes. Its methods
 // are safe for concurrent use. A nil *Cache keeps nothing: Layer returns
 // the layer as it is.
 type Cache struct {
-	dir   string
-	blobs string
-	tmp   string
-	o     *options
+	dir     string
+	blobs   string
+	digests string
+	tmp     string
+	o       *options
 
 	mu    sync.Mutex
 	byHex map[string]*list.Element // of *entry
 	lru   *list.List               // front: most recently used
 	total int64
+	// byDigest maps a kept layer's digest (of its blob as served, the one
+	// manifests name) to its DiffID, both as hex, so that a layer is found
+	// without its DiffID, which for a remote layer means fetching the
+	// image config.
+	byDigest map[string]string
 
-	fills singleflight.Group
+	// filling holds the fills under way, by DiffID hex.
+	filling map[string]*fill
+	// refused holds the DiffIDs whose layers did not hash to them.
+	refused map[string]bool
 }
 
 // entry is one layer file in blobs/.
 type entry struct {
 	hex      string
 	size     int64
-	verified bool // hashed by this process
+	verified bool     // hashed by this process
+	digests  []string // the blob digests known to map to it
 }
 
 // New opens the cache at dir, creating it when absent, removes what an
@@ -55,14 +64,18 @@ func New(dir string, maxBytes int64, opts ...Option) (*Cache, error) {
 		return nil, fmt.Errorf("layer cache: %w", err)
 	}
 	c := &Cache{
-		dir:   dir,
-		blobs: filepath.Join(dir, "blobs", "sha256"),
-		tmp:   filepath.Join(dir, "tmp"),
-		o:     o,
-		byHex: map[string]*list.Element{},
-		lru:   list.New(),
+		dir:      dir,
+		blobs:    filepath.Join(dir, "blobs", "sha256"),
+		digests:  filepath.Join(dir, "digests", "sha256"),
+		tmp:      filepath.Join(dir, "tmp"),
+		o:        o,
+		byHex:    map[string]*list.Element{},
+		lru:      list.New(),
+		byDigest: map[string]string{},
+		filling:  map[string]*fill{},
+		refused:  map[string]bool{},
 	}
-	for _, d := range []string{c.blobs, c.tmp} {
+	for _, d := range []string{c.blobs, c.digests, c.tmp} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, fmt.Errorf("layer cache: %w", err)
 		}
@@ -106,17 +119,51 @@ func (c *Cache) load() error {
 	}
 	c.evictLocked()
 	c.o.metrics.setSize(c.total, c.lru.Len())
+	c.loadDigestsLocked()
 	return nil
 }
 
+// loadDigestsLocked reads the digest-to-DiffID links of digests/ (each a
+// file named by the blob digest holding the DiffID), dropping those whose
+// layer is gone or that do not parse.
+func (c *Cache) loadDigestsLocked() {
+	des, err := os.ReadDir(c.digests)
+	if err != nil {
+		return // no links: layers are found by DiffID, as before
+	}
+	for _, de := range des {
+		name := filepath.Join(c.digests, de.Name())
+		if !de.Type().IsRegular() || !validHex(de.Name()) {
+			continue
+		}
+		b, err := os.ReadFile(name)
+		diff := string(b)
+		el, ok := c.byHex[diff]
+		if err != nil || !validHex(diff) || !ok {
+			_ = os.Remove(name)
+			continue
+		}
+		c.byDigest[de.Name()] = diff
+		e := el.Value.(*entry)
+		e.digests = append(e.digests, de.Name())
+	}
+}
+
 // Layer returns l reading through the cache: its OpenPlain answers from
-// disk, filling the cache on first use (see internal/extract). ctx bounds a
-// fill that this layer starts.
+// disk, starting a fill on first use that the read follows (see
+// internal/extract). ctx bounds the reads of the returned layer.
 func (c *Cache) Layer(ctx context.Context, l v1.Layer) v1.Layer {
 	if c == nil {
 		return l
 	}
 	return &cachedLayer{Layer: l, c: c, ctx: ctx}
+}
+
+// PlainFile is a layer's uncompressed tar as OpenPlain returns it: a kept
+// file, or the file a fill is writing, whose reads wait for its bytes.
+type PlainFile = interface {
+	io.ReadCloser
+	io.ReaderAt
 }
 
 // cachedLayer is a layer whose uncompressed tar comes from the cache.
@@ -126,40 +173,55 @@ type cachedLayer struct {
 	ctx context.Context
 }
 
-// OpenPlain returns the layer's uncompressed tar from disk, or false when
-// the layer cannot be kept (no DiffID, larger than the cache, a disk
-// failure, a failed download): the caller then reads it as usual.
-func (l *cachedLayer) OpenPlain() (*os.File, bool) {
-	f, err := l.c.Open(l.ctx, l.Layer)
+// OpenPlain returns the layer's uncompressed tar from disk: the kept file,
+// or, on a miss, the file a fill writes as it downloads and decompresses
+// the layer, read as it grows, so the first read is not held back by the
+// fill. It returns false when the layer cannot be kept (no DiffID, a disk
+// failure): the caller then reads it as usual.
+func (l *cachedLayer) OpenPlain() (PlainFile, bool) {
+	digestHex, diffID, err := l.c.diffIDOf(l.Layer)
 	if err != nil {
 		return nil, false
 	}
-	return f, true
+	if f, ok := l.c.openKept(diffID.Hex); ok {
+		l.c.o.metrics.hit()
+		l.c.link(digestHex, diffID.Hex)
+		return f, true
+	}
+	l.c.o.metrics.miss()
+	r, err := l.c.follow(l.ctx, l.Layer, digestHex, diffID.Hex)
+	if err != nil {
+		return nil, false
+	}
+	return r, true
 }
 
 // Open returns the uncompressed tar of l from disk, downloading and keeping
 // it first when the cache does not have it. Concurrent calls for one layer
-// download it once. The file is the caller's to close; it stays readable
-// even if the cache removes it meanwhile.
+// (and OpenPlain's reads) download it once. The file is the caller's to
+// close; it stays readable even if the cache removes it meanwhile.
+//
+// A layer is found by its digest when the cache has linked it to its
+// DiffID, else by its DiffID (for a remote layer that reads the image
+// config; the link is then kept, on disk too, so that later reads and a
+// restarted process need no config).
 func (c *Cache) Open(ctx context.Context, l v1.Layer) (*os.File, error) {
-	diffID, err := l.DiffID()
+	digestHex, diffID, err := c.diffIDOf(l)
 	if err != nil {
-		return nil, fmt.Errorf("layer cache: no diff id: %w", err)
-	}
-	if diffID.Algorithm != "sha256" || !validHex(diffID.Hex) {
-		return nil, fmt.Errorf("layer cache: diff id %s: not a sha256 digest", diffID)
+		return nil, err
 	}
 	if f, ok := c.openKept(diffID.Hex); ok {
 		c.o.metrics.hit()
+		c.link(digestHex, diffID.Hex)
 		return f, nil
 	}
 	c.o.metrics.miss()
-	_, err, _ = c.fills.Do(diffID.Hex, func() (any, error) {
-		if _, ok := c.lookup(diffID.Hex); ok {
-			return nil, nil // filled by a call that just ended
-		}
-		return nil, c.fill(ctx, l, diffID.Hex)
-	})
+	r, err := c.follow(ctx, l, digestHex, diffID.Hex)
+	if err != nil {
+		return nil, err
+	}
+	err = r.wait()
+	r.Close()
 	if err != nil {
 		return nil, err
 	}
@@ -168,6 +230,67 @@ func (c *Cache) Open(ctx context.Context, l v1.Layer) (*os.File, error) {
 		return nil, fmt.Errorf("layer cache: %s: gone right after it was kept", diffID)
 	}
 	return f, nil
+}
+
+// diffIDOf returns l's digest as hex ("" when it has no sha256 one) and
+// its DiffID, from the links when the cache has one.
+func (c *Cache) diffIDOf(l v1.Layer) (string, v1.Hash, error) {
+	digestHex := ""
+	if d, err := l.Digest(); err == nil && d.Algorithm == "sha256" && validHex(d.Hex) {
+		digestHex = d.Hex
+		c.mu.Lock()
+		diff, ok := c.byDigest[d.Hex]
+		c.mu.Unlock()
+		if ok {
+			return digestHex, v1.Hash{Algorithm: "sha256", Hex: diff}, nil
+		}
+	}
+	diffID, err := l.DiffID()
+	if err != nil {
+		return "", v1.Hash{}, fmt.Errorf("layer cache: no diff id: %w", err)
+	}
+	if diffID.Algorithm != "sha256" || !validHex(diffID.Hex) {
+		return "", v1.Hash{}, fmt.Errorf("layer cache: diff id %s: not a sha256 digest", diffID)
+	}
+	return digestHex, diffID, nil
+}
+
+// link records that the blob digestHex holds the layer diffHex, in memory
+// and in digests/ (written aside and renamed, so a link is whole or
+// absent). A link that cannot be written costs a config read after a
+// restart, nothing more.
+func (c *Cache) link(digestHex, diffHex string) {
+	if digestHex == "" {
+		return
+	}
+	c.mu.Lock()
+	el, kept := c.byHex[diffHex]
+	_, known := c.byDigest[digestHex]
+	if !kept || known {
+		c.mu.Unlock()
+		return
+	}
+	c.byDigest[digestHex] = diffHex
+	e := el.Value.(*entry)
+	e.digests = append(e.digests, digestHex)
+	c.mu.Unlock()
+	f, err := os.CreateTemp(c.tmp, "link-*")
+	if err != nil {
+		return
+	}
+	_, werr := f.WriteString(diffHex)
+	if cerr := f.Close(); werr != nil || cerr != nil || os.Rename(f.Name(), filepath.Join(c.digests, digestHex)) != nil {
+		_ = os.Remove(f.Name())
+	}
+}
+
+// unlinkLocked forgets the links to e.
+func (c *Cache) unlinkLocked(e *entry) {
+	for _, d := range e.digests {
+		delete(c.byDigest, d)
+		_ = os.Remove(filepath.Join(c.digests, d))
+	}
+	e.digests = nil
 }
 
 func (c *Cache) lookup(hex string) (*entry, bool) {
@@ -237,6 +360,7 @@ func (c *Cache) drop(hexDigest, why string, err error) {
 	c.mu.Lock()
 	if el, ok := c.byHex[hexDigest]; ok {
 		c.total -= el.Value.(*entry).size
+		c.unlinkLocked(el.Value.(*entry))
 		c.lru.Remove(el)
 		delete(c.byHex, hexDigest)
 	}
@@ -254,6 +378,7 @@ func (c *Cache) evictLocked() {
 			return
 		}
 		e := el.Value.(*entry)
+		c.unlinkLocked(e)
 		c.lru.Remove(el)
 		delete(c.byHex, e.hex)
 		c.total -= e.size

@@ -276,7 +276,7 @@ func TestBoundByBytes(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if b, _ := dirBytes(t, dir); b > max {
+		if b, _ := dirBytes(t, filepath.Join(dir, "blobs")); b > max {
 			t.Fatalf("round %d: the directory holds %d bytes, over the bound %d", round, b, max)
 		}
 		if b, _ := c.Bytes(); b > max {
@@ -348,7 +348,7 @@ func TestDiskFullMidWrite(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.o.metrics = &metrics{diskErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})}
-	c.o.create = func(dir string) (tempFile, error) {
+	c.o.create = func(dir string) (TempFile, error) {
 		f, err := os.CreateTemp(dir, "fill-*")
 		return &fullDisk{File: f, room: 1000}, err
 	}
@@ -366,5 +366,263 @@ func TestDiskFullMidWrite(t *testing.T) {
 	}
 	if !strings.Contains(log.String(), "disk failure") {
 		t.Errorf("no warning logged: %q", log.String())
+	}
+}
+
+// noDiffID is a layer whose DiffID cannot be had (for a remote layer: the
+// image config cannot be fetched).
+type noDiffID struct{ v1.Layer }
+
+func (noDiffID) DiffID() (v1.Hash, error) { return v1.Hash{}, errors.New("no config here") }
+
+// TestDigestLinksSurviveRestart: once a layer was kept, the cache finds it
+// by the digest manifests name, without its DiffID, in a new process too;
+// a link to a layer gone from disk is dropped at the restart.
+func TestDigestLinksSurviveRestart(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	ctx := context.Background()
+	c, err := New(dir, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range w.layers {
+		f, err := c.Open(ctx, l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+	}
+	if _, err := c.Open(ctx, noDiffID{w.layers[0]}); err != nil {
+		t.Errorf("Open by digest alone = %v, want the kept layer", err)
+	}
+	// One layer file goes missing while no process runs.
+	diff, err := w.layers[2].DiffID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(dir, "blobs", "sha256", diff.Hex)); err != nil {
+		t.Fatal(err)
+	}
+	c2, err := New(dir, 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.reg.ResetRequests()
+	for i, l := range w.layers[:2] {
+		f, err := c2.Open(ctx, noDiffID{l})
+		if err != nil {
+			t.Fatalf("layer %d after restart, by digest alone: %v", i, err)
+		}
+		if !bytes.Equal(readAll(t, f), w.plain[i]) {
+			t.Errorf("layer %d after restart: other bytes", i)
+		}
+	}
+	if n := w.reg.CountRequests("GET", "/v2/"); n != 0 {
+		t.Errorf("opening kept layers by digest made %d requests, want 0", n)
+	}
+	if _, err := c2.Open(ctx, noDiffID{w.layers[2]}); err == nil {
+		t.Error("the layer whose file is gone opened without a DiffID")
+	}
+	d2, err := w.layers[2].Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "digests", "sha256", d2.Hex)); !os.IsNotExist(err) {
+		t.Errorf("the link to a layer gone from disk is still there: %v", err)
+	}
+}
+
+// gate holds a fill's reads of a layer's tar past its first at bytes until
+// open is closed: a download still under way.
+type gate struct {
+	at   int64
+	open chan struct{}
+}
+
+// opener is WithOpener for layers read through the gate.
+func (g *gate) opener() Option {
+	return WithOpener(func(_ context.Context, l v1.Layer) (io.ReadCloser, error) {
+		rc, err := l.Uncompressed()
+		if err != nil {
+			return nil, err
+		}
+		return &gatedReader{rc: rc, g: g}, nil
+	})
+}
+
+type gatedReader struct {
+	rc io.ReadCloser
+	g  *gate
+	n  int64
+}
+
+func (r *gatedReader) Read(p []byte) (int, error) {
+	if r.n >= r.g.at {
+		<-r.g.open
+	} else if left := r.g.at - r.n; int64(len(p)) > left {
+		p = p[:left]
+	}
+	n, err := r.rc.Read(p)
+	r.n += int64(n)
+	return n, err
+}
+
+func (r *gatedReader) Close() error { return r.rc.Close() }
+
+// TestFirstReadFollowsTheFill: the first read of a layer gets its first
+// bytes while the download is still under way, a concurrent read follows
+// the same fill (one download), and both end with the whole tar, kept.
+func TestFirstReadFollowsTheFill(t *testing.T) {
+	w := newWorld(t)
+	g := &gate{at: 1024, open: make(chan struct{})}
+	c, err := New(t.TempDir(), 1<<30, g.opener())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := w.layers[0]
+	ctx := context.Background()
+	first, ok := c.Layer(ctx, l).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain on a miss = false, want a fill to follow")
+	}
+	head := make([]byte, 512)
+	if _, err := io.ReadFull(first, head); err != nil {
+		t.Fatalf("reading the first bytes while the download is held: %v", err)
+	}
+	if !bytes.Equal(head, w.plain[0][:512]) {
+		t.Error("the first bytes differ from the layer's tar")
+	}
+	second, ok := c.Layer(ctx, l).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("a concurrent OpenPlain = false")
+	}
+	close(g.open)
+	rest, err := io.ReadAll(first)
+	if err != nil || !bytes.Equal(append(head, rest...), w.plain[0]) {
+		t.Errorf("the first reader got %d bytes (%v), want the layer's %d", 512+len(rest), err, len(w.plain[0]))
+	}
+	all, err := io.ReadAll(second)
+	if err != nil || !bytes.Equal(all, w.plain[0]) {
+		t.Errorf("the second reader got %d bytes (%v), want the layer's %d", len(all), err, len(w.plain[0]))
+	}
+	first.Close()
+	second.Close()
+	if n := w.blobGets(); n != 1 {
+		t.Errorf("two readers of one fill made %d blob GETs, want 1", n)
+	}
+	d, _ := w.layers[0].DiffID()
+	if _, ok := c.lookup(d.Hex); !ok {
+		t.Error("the layer is not kept after its fill")
+	}
+}
+
+// TestAbandonedFillLeavesNothing: when the last reader of a fill goes
+// before its end, the fill stops and leaves no file and no bytes counted.
+func TestAbandonedFillLeavesNothing(t *testing.T) {
+	w := newWorld(t)
+	dir := t.TempDir()
+	g := &gate{at: 1024, open: make(chan struct{})}
+	c, err := New(dir, 1<<30, g.opener())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := c.Layer(context.Background(), w.layers[1]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain on a miss = false")
+	}
+	d, _ := w.layers[1].DiffID()
+	c.mu.Lock()
+	f := c.filling[d.Hex]
+	c.mu.Unlock()
+	if f == nil {
+		t.Fatal("no fill under way")
+	}
+	r.Close()
+	close(g.open) // the download goes on and meets the cancelled fill
+	for {
+		_, done, err, changed := f.state()
+		if done {
+			if !errors.Is(err, errAbandoned) && err == nil {
+				t.Errorf("the abandoned fill ended with %v", err)
+			}
+			break
+		}
+		<-changed
+	}
+	if _, n := dirBytes(t, filepath.Join(dir, "tmp")); n != 0 {
+		t.Errorf("an abandoned fill left %d files", n)
+	}
+	if b, n := c.Bytes(); b != 0 || n != 0 {
+		t.Errorf("after an abandoned fill the cache counts %d bytes in %d layers", b, n)
+	}
+}
+
+// TestFullDiskReadGoesOn: a reader of a fill that meets a full disk reads
+// on from the registry and gets the whole tar.
+func TestFullDiskReadGoesOn(t *testing.T) {
+	w := newWorld(t)
+	c, err := New(t.TempDir(), 1<<30, WithTempFiles(func(dir string) (TempFile, error) {
+		f, err := os.CreateTemp(dir, "fill-*")
+		return &fullDisk{File: f, room: 1000}, err
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, ok := c.Layer(context.Background(), w.layers[0]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain = false")
+	}
+	defer r.Close()
+	all, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(all, w.plain[0]) {
+		t.Errorf("read %d bytes (%v) through a full disk, want the layer's %d", len(all), err, len(w.plain[0]))
+	}
+	// And at an offset, as a file read from the index does.
+	r2, ok := c.Layer(context.Background(), w.layers[0]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain = false")
+	}
+	defer r2.Close()
+	mid := make([]byte, 100)
+	off := int64(len(w.plain[0]) / 2)
+	if _, err := r2.ReadAt(mid, off); err != nil || !bytes.Equal(mid, w.plain[0][off:off+100]) {
+		t.Errorf("ReadAt(%d) through a full disk = %v, other bytes than the layer's", off, err)
+	}
+}
+
+// wrongDiffID is a layer whose image config names another DiffID, as
+// some builders write (the blob's digest).
+type wrongDiffID struct{ v1.Layer }
+
+func (l wrongDiffID) DiffID() (v1.Hash, error) { return l.Layer.Digest() }
+
+// TestWrongDiffIDReadsOn: a layer that does not hash to its DiffID is read
+// whole, without an error, through its fill; it is not kept, and later
+// reads go to the registry without trying to fill again.
+func TestWrongDiffIDReadsOn(t *testing.T) {
+	w := newWorld(t)
+	c, err := New(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := c.Layer(context.Background(), wrongDiffID{w.layers[0]}).(interface{ OpenPlain() (PlainFile, bool) })
+	r, ok := l.OpenPlain()
+	if !ok {
+		t.Fatal("OpenPlain on a miss = false")
+	}
+	all, err := io.ReadAll(r)
+	r.Close()
+	if err != nil || !bytes.Equal(all, w.plain[0]) {
+		t.Errorf("read %d bytes (%v), want the layer's %d and no error", len(all), err, len(w.plain[0]))
+	}
+	if b, n := c.Bytes(); b != 0 || n != 0 {
+		t.Errorf("the cache keeps %d bytes in %d layers, want nothing", b, n)
+	}
+	if _, ok := l.OpenPlain(); ok {
+		t.Error("a refused layer was opened again through the cache")
+	}
+	if n := w.blobGets(); n != 1 {
+		t.Errorf("%d blob GETs, want 1 (no second fill)", n)
 	}
 }

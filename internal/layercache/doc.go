@@ -10,10 +10,21 @@
 // process uses it, so a file damaged on disk (or one a crash left short) is
 // removed and fetched again, never served.
 //
-// The directory is bounded by bytes: least recently used files are removed
-// first (recency is kept in the files' modification times, so a restart
-// rebuilds the order from the directory). Concurrent first reads of one
-// layer download it once. A failure of the disk (full, read-only, gone) is
+// A fill runs in its own goroutine and its readers follow the temporary
+// file as it grows: the first read of a layer streams as the download goes
+// (it is not held back until the layer is whole), concurrent first reads
+// download it once, and a fill whose last reader goes stops and leaves
+// nothing. When the disk fails or fills up mid-fill, its readers read on
+// from the registry from where they were.
+//
+// The blob digest a manifest names is linked to the DiffID once known, in
+// digests/sha256/<hex> (a file holding the DiffID's hex), so that finding a
+// kept layer needs no image config, after a restart too.
+//
+// The directory is bounded by bytes (of the layers; a link is 64 bytes):
+// least recently used files are removed first (recency is kept in the
+// files' modification times, so a restart rebuilds the order from the
+// directory). A failure of the disk (full, read-only, gone) is
 // never a failed request: the cache reports it (Metrics, the logger) and the
 // caller reads the layer from the registry as if there were no cache.
 //

@@ -6,9 +6,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -20,50 +22,244 @@ var errTooLarge = errors.New("layer larger than the room in the cache")
 // download.
 var errDisk = errors.New("layer cache disk")
 
-// fill downloads and decompresses l into a temporary file, checks that it
-// hashes to hexDigest and renames it into blobs/. The bytes written count
-// against the bound as they are written, so concurrent fills never take the
-// directory past it. On any failure nothing is left behind.
-func (c *Cache) fill(ctx context.Context, l v1.Layer, hexDigest string) (err error) {
-	rc, err := c.o.open(ctx, l)
+// errAbandoned ends a fill that every reader left before its end.
+var errAbandoned = errors.New("layer cache: fill abandoned: no reader left")
+
+// fillChunk is the most a fill reads from the layer at once.
+const fillChunk = 256 << 10
+
+// A fill downloads and decompresses one layer into a temporary file in its
+// own goroutine, hashing it on the way, and renames it into blobs/ only
+// when the hash is the DiffID. Readers follow the temporary file as it
+// grows (follower), so the first read of a layer streams as fast as the
+// download, and concurrent first reads download it once. The fill runs
+// apart from its readers' pace: one that reads two streams of the same
+// layer (an image may repeat a layer) never waits on itself. It stops, and
+// leaves nothing behind, when its last reader goes, on a download or disk
+// failure, or when the bytes would pass the bound (they count against it
+// as they are written, so concurrent fills never take the directory past
+// it).
+type fill struct {
+	c         *Cache
+	hex       string // the DiffID's
+	digestHex string // the blob digest's, to link on success; may be ""
+	tmp       TempFile
+	cancel    context.CancelFunc
+
+	mu        sync.Mutex
+	written   int64
+	done      bool
+	err       error
+	changed   chan struct{} // closed and replaced on every change
+	readers   int
+	abandoned bool
+}
+
+// errRefused answers for a layer the cache does not keep.
+var errRefused = errors.New("layer cache: this layer does not hash to its diff id; not kept")
+
+// maxRefused bounds the DiffIDs remembered as not worth a fill.
+const maxRefused = 4096
+
+// refuse remembers that the layer hexDigest cannot be kept.
+func (c *Cache) refuse(hexDigest string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.refused) >= maxRefused {
+		clear(c.refused) // forgetting costs one more download each
+	}
+	c.refused[hexDigest] = true
+}
+
+// follow returns a reader of l's tar as the fill for hexDigest writes it,
+// starting that fill unless one is under way.
+func (c *Cache) follow(ctx context.Context, l v1.Layer, digestHex, hexDigest string) (*follower, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.refused[hexDigest] {
+		return nil, errRefused
+	}
+	f, ok := c.filling[hexDigest]
+	if !ok {
+		tmp, err := c.o.create(c.tmp)
+		if err != nil {
+			return nil, c.diskFailure("create a temporary file", err)
+		}
+		// The fill outlives the request that started it while others
+		// follow it; its last reader's leaving cancels it.
+		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		f = &fill{c: c, hex: hexDigest, digestHex: digestHex, tmp: tmp, cancel: cancel, changed: make(chan struct{})}
+		c.filling[hexDigest] = f
+		go f.run(fctx, l)
+	}
+	// The temporary file is renamed or removed only with c.mu held, so it
+	// is still there to open.
+	file, err := os.Open(f.tmp.Name())
+	if err != nil {
+		return nil, c.diskFailure("open a fill's file", err)
+	}
+	if !f.attach() {
+		file.Close()
+		return nil, errAbandoned
+	}
+	return &follower{f: f, l: l, file: file, ctx: ctx, closed: make(chan struct{})}, nil
+}
+
+// run writes the layer into the temporary file and keeps it, or not.
+func (f *fill) run(ctx context.Context, l v1.Layer) {
+	defer f.cancel()
+	c := f.c
+	w := &reservingWriter{c: c, f: f.tmp}
+	h := sha256.New()
+	err := f.copy(ctx, l, w, h)
+	// Readers have every byte once they are all written, whether or not
+	// the file can then be kept: the opener read the blob to its end, so a
+	// remote layer's digest was checked.
+	readErr := err
+	if err == nil {
+		if cerr := f.tmp.Close(); cerr != nil {
+			err = c.diskFailure("close", cerr)
+		} else if got := hex.EncodeToString(h.Sum(nil)); got != f.hex {
+			// The image config's diff_id is wrong (some builders write
+			// the blob's digest): the layer is fine, but cannot be kept
+			// under a name it does not hash to. It is not tried again.
+			c.refuse(f.hex)
+			err = fmt.Errorf("layer cache: the layer's tar hashes to sha256:%s, not its diff id sha256:%s", got, f.hex)
+			c.o.logger.Warn("layer cache: a layer does not hash to its diff id; it is read from the registry each time", "diff_id", "sha256:"+f.hex, "sha256", "sha256:"+got)
+		}
+	} else {
+		f.tmp.Close()
+	}
+	c.mu.Lock()
+	delete(c.filling, f.hex)
+	kept := false
+	if err == nil {
+		kept, err = c.keepLocked(f, w.n)
+	}
+	if !kept {
+		// Readers keep their open descriptors of the removed file.
+		os.Remove(f.tmp.Name())
+		c.total -= w.n
+		c.o.metrics.setSize(c.total, c.lru.Len())
+	}
+	c.mu.Unlock()
+	if kept {
+		c.o.metrics.filled(w.n)
+	}
+	if err == nil {
+		c.link(f.digestHex, f.hex)
+	}
+	f.end(readErr)
+}
+
+// copy decompresses the layer into w and h, telling readers of each chunk.
+func (f *fill) copy(ctx context.Context, l v1.Layer, w *reservingWriter, h hash.Hash) error {
+	rc, err := f.c.o.open(ctx, l)
 	if err != nil {
 		return fmt.Errorf("layer cache: open layer: %w", err)
 	}
 	defer rc.Close()
-	f, err := c.o.create(c.tmp)
-	if err != nil {
-		return c.diskFailure("create a temporary file", err)
-	}
-	w := &reservingWriter{c: c, f: f}
-	defer func() {
-		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
-			c.release(w.n)
+	buf := make([]byte, fillChunk)
+	for {
+		if f.isAbandoned() {
+			return errAbandoned // an opener that ignores ctx still stops here
 		}
-	}()
-	h := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(w, h), rc); err != nil {
-		if errors.Is(err, errDisk) {
-			return c.diskFailure("write", err)
+		// What a read returns goes to the readers at once: a fill that
+		// waited for a whole chunk would hold them back on a slow
+		// download.
+		n, rerr := rc.Read(buf)
+		if n > 0 {
+			h.Write(buf[:n])
+			if _, err := w.Write(buf[:n]); err != nil {
+				if errors.Is(err, errDisk) {
+					return f.c.diskFailure("write", err)
+				}
+				return fmt.Errorf("layer cache: fill sha256:%s: %w", f.hex, err)
+			}
+			f.advance(int64(n))
 		}
-		return fmt.Errorf("layer cache: fill sha256:%s: %w", hexDigest, err)
+		switch {
+		case rerr == io.EOF:
+			return nil
+		case rerr != nil:
+			return fmt.Errorf("layer cache: fill sha256:%s: %w", f.hex, rerr)
+		}
 	}
-	if err := f.Close(); err != nil {
-		return c.diskFailure("close", err)
+}
+
+// keepLocked renames a finished fill into blobs/ and counts it (its bytes
+// were counted as they were written). It reports false, and no error,
+// when another fill kept the layer meanwhile (one that started after a
+// read missed and before this one was registered).
+func (c *Cache) keepLocked(f *fill, n int64) (bool, error) {
+	if _, ok := c.byHex[f.hex]; ok {
+		return false, nil
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); got != hexDigest {
-		return fmt.Errorf("layer cache: the layer's tar hashes to sha256:%s, not its diff id sha256:%s", got, hexDigest)
+	if err := os.Rename(f.tmp.Name(), filepath.Join(c.blobs, f.hex)); err != nil {
+		return false, c.diskFailure("rename", err)
 	}
-	if err := os.Rename(f.Name(), filepath.Join(c.blobs, hexDigest)); err != nil {
-		return c.diskFailure("rename", err)
-	}
-	c.mu.Lock()
-	c.byHex[hexDigest] = c.lru.PushFront(&entry{hex: hexDigest, size: w.n, verified: true})
+	c.byHex[f.hex] = c.lru.PushFront(&entry{hex: f.hex, size: n, verified: true})
 	c.o.metrics.setSize(c.total, c.lru.Len())
-	c.mu.Unlock()
-	c.o.metrics.filled(w.n)
-	return nil
+	return true, nil
+}
+
+func (f *fill) notifyLocked() {
+	close(f.changed)
+	f.changed = make(chan struct{})
+}
+
+func (f *fill) advance(n int64) {
+	f.mu.Lock()
+	f.written += n
+	f.notifyLocked()
+	f.mu.Unlock()
+}
+
+func (f *fill) end(err error) {
+	f.mu.Lock()
+	f.done, f.err = true, err
+	f.notifyLocked()
+	f.mu.Unlock()
+}
+
+// state returns what readers may read and a channel closed on the next
+// change.
+func (f *fill) state() (written int64, done bool, err error, changed <-chan struct{}) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.written, f.done, f.err, f.changed
+}
+
+// attach counts a reader; false when the fill was already abandoned.
+func (f *fill) attach() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.abandoned {
+		return false
+	}
+	f.readers++
+	return true
+}
+
+// detach counts a reader gone; the last one's leaving before the end
+// abandons the fill.
+func (f *fill) detach() {
+	f.mu.Lock()
+	f.readers--
+	last := f.readers == 0 && !f.done
+	if last {
+		f.abandoned = true
+	}
+	f.mu.Unlock()
+	if last {
+		f.cancel()
+	}
+}
+
+func (f *fill) isAbandoned() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.abandoned
 }
 
 // diskFailure logs and counts a failure of the cache's own disk and returns
@@ -96,18 +292,11 @@ func (c *Cache) release(n int64) {
 	c.mu.Unlock()
 }
 
-// tempFile is what a fill writes to; tests put a failing one in its place.
-type tempFile interface {
-	io.Writer
-	Close() error
-	Name() string
-}
-
 // reservingWriter writes to the temporary file, reserving each chunk's
 // bytes first.
 type reservingWriter struct {
 	c *Cache
-	f tempFile
+	f TempFile
 	n int64
 }
 

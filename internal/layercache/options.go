@@ -19,7 +19,7 @@ type options struct {
 	logger   *slog.Logger
 	metrics  *metrics
 	open     func(context.Context, v1.Layer) (io.ReadCloser, error)
-	create   func(dir string) (tempFile, error)
+	create   func(dir string) (TempFile, error)
 }
 
 func makeOptions(maxBytes int64, opts ...Option) (*options, error) {
@@ -30,7 +30,7 @@ func makeOptions(maxBytes int64, opts ...Option) (*options, error) {
 		open: func(_ context.Context, l v1.Layer) (io.ReadCloser, error) {
 			return l.Uncompressed()
 		},
-		create: func(dir string) (tempFile, error) {
+		create: func(dir string) (TempFile, error) {
 			return os.CreateTemp(dir, "fill-*")
 		},
 	}
@@ -77,6 +77,28 @@ func WithOpener(open func(context.Context, v1.Layer) (io.ReadCloser, error)) Opt
 			return errors.New("nil opener")
 		}
 		o.open = open
+		return nil
+	}
+}
+
+// TempFile is what a fill writes a layer to before renaming it into place:
+// an *os.File, or a wrapper of one.
+type TempFile interface {
+	io.Writer
+	Close() error
+	Name() string
+}
+
+// WithTempFiles sets how a fill creates its temporary file in dir. It is
+// the cache's fault hook: a wrapper that fails its writes shows what a full
+// or failing disk does (the fill is abandoned, nothing is left behind, the
+// read goes to the registry). The default value is os.CreateTemp.
+func WithTempFiles(create func(dir string) (TempFile, error)) Option {
+	return func(o *options) error {
+		if create == nil {
+			return errors.New("nil temporary file maker")
+		}
+		o.create = create
 		return nil
 	}
 }

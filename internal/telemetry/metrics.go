@@ -29,6 +29,9 @@ type Metrics struct {
 	Streams *Streams
 	// Transfers counts synced tags and uploads; handlers call its methods.
 	Transfers *Transfers
+	// FileIndexes counts the use of the files route's file indexes;
+	// handlers call its methods.
+	FileIndexes *FileIndexes
 	// Connections counts client connections and slow bodies; the server's
 	// ConnState hook and the handlers call its methods.
 	Connections *Connections
@@ -169,8 +172,9 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 			Namespace: namespace, Name: "upstream_ratelimit_remaining",
 			Help: "Requests left in the upstream's rate-limit window, from its RateLimit-Remaining header, by registry.",
 		}, []string{"registry"}),
-		Streams:   newStreams(),
-		Transfers: newTransfers(),
+		Streams:     newStreams(),
+		Transfers:   newTransfers(),
+		FileIndexes: newFileIndexes(),
 
 		Connections: newConnections(),
 		Insight:     newInsight(),
@@ -188,6 +192,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		m.Streams.active, m.Streams.bytes, build,
 	}
 	cs = append(cs, m.Transfers.collectors()...)
+	cs = append(cs, m.FileIndexes.collectors()...)
 	cs = append(cs, m.Connections.collectors()...)
 	cs = append(cs, m.Insight.collectors()...)
 	cs = append(cs, m.Stores)

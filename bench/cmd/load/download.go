@@ -83,7 +83,7 @@ func runDownload(ctx context.Context, fs *flag.FlagSet, args []string, out *outp
 		return fmt.Errorf("GET %s: after %d bytes: %w", *rawURL, n, err)
 	}
 	out.set("bytes", "%d", n)
-	out.set("seconds", "%.3f", secs)
+	out.set("seconds", "%.6f", secs)
 	out.set("mb_per_s", "%.1f", float64(n)/secs/1e6)
 	if *pid > 0 {
 		out.set("idle_rss_kib", "%d", idle)

@@ -35,6 +35,7 @@ type corpus struct {
 	nested    int
 	bigMiB    int
 	bigLayers int
+	filesMiB  int
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
@@ -45,6 +46,7 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.IntVar(&c.nested, "nested", 24, "nested repositories under corpus/nested")
 	fs.IntVar(&c.bigMiB, "big-mib", 256, "uncompressed size of corpus/big in MiB")
 	fs.IntVar(&c.bigLayers, "big-layers", 8, "gzip layers of corpus/big")
+	fs.IntVar(&c.filesMiB, "files-mib", 256, "size of corpus/files (4 layers of random bytes; 0: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -89,6 +91,13 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 
+	if c.filesMiB > 0 {
+		files, err := p.pushFiles(ctx, "corpus/files:latest", c.filesMiB)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "files_ref=corpus/files:latest\nfiles_digest=%s\nfiles_mib=%d\n", files, c.filesMiB)
+	}
 	fmt.Fprintf(stdout, "tags_repo=corpus/tags\ntags_count=%d\n", c.tags)
 	fmt.Fprintf(stdout, "nested_repos=%d\n", c.nested)
 	fmt.Fprintf(stdout, "multi_ref=corpus/multi:latest\nmulti_digest=%s\n", idx)
