@@ -32,7 +32,7 @@ func RedactError(err error) string {
 	if !errors.As(err, &ue) {
 		return err.Error()
 	}
-	redacted := ue.URL
+	var redacted string
 	if u, perr := url.Parse(ue.URL); perr == nil {
 		redacted = RedactURL(u)
 	} else {
@@ -40,7 +40,7 @@ func RedactError(err error) string {
 	}
 	c := *ue
 	c.URL = redacted
-	if ue == err {
+	if ue == err { //nolint:errorlint // identity: is the url.Error the outermost error?
 		return c.Error()
 	}
 	// The url.Error sits inside other wrapping: rebuild only its part.
