@@ -69,7 +69,7 @@ func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, 
 			writeError(w, r, logger, fmt.Errorf("%w of %s: %w", errLayerRead, digest, err))
 			return
 		}
-		defer e.Close()
+		defer func() { _ = e.Close() }() // read-only: the entry's layer stream
 		switch e.Type {
 		case "dir":
 			w.Header().Set(resolvedPathHeader, e.Path)
