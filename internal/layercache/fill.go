@@ -29,7 +29,7 @@ func (c *Cache) fill(ctx context.Context, l v1.Layer, hexDigest string) (err err
 	if err != nil {
 		return fmt.Errorf("layer cache: open layer: %w", err)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read-only: the copy reports read errors
 	f, err := c.o.create(c.tmp)
 	if err != nil {
 		return c.diskFailure("create a temporary file", err)
@@ -37,8 +37,10 @@ func (c *Cache) fill(ctx context.Context, l v1.Layer, hexDigest string) (err err
 	w := &reservingWriter{c: c, f: f}
 	defer func() {
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+			_ = f.Close() // discarded, maybe closed already: its data is not kept
+			if rerr := os.Remove(f.Name()); rerr != nil {
+				_ = c.diskFailure("remove a temporary file", rerr) // logged and counted; err stays the cause
+			}
 			c.release(w.n)
 		}
 	}()
