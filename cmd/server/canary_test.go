@@ -153,7 +153,7 @@ tokens:
 		// Metrics last, after every request left its traces.
 		_, metricsBody, metricsHeader := get(t, c, http.MethodGet, r.base+"/metrics")
 		fmt.Fprintf(&seen, "GET /metrics\n%v\n%s\n", metricsHeader, metricsBody)
-		if err, _ := r.stop(t, 30*time.Second); err != nil {
+		if _, err := r.stop(t, 30*time.Second); err != nil {
 			t.Errorf("run() = %v", err)
 		}
 

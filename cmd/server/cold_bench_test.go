@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -171,7 +172,7 @@ func newRelaySide(b *testing.B, dist *registrytest.Registry) *coldSide {
 	target := &url.URL{Scheme: "http", Host: dist.Host}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.MaxIdleConns, tr.MaxIdleConnsPerHost, tr.DisableCompression = 256, 64, true
-	relay := &http.Server{Handler: &httputil.ReverseProxy{
+	relay := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
 			r.SetURL(target)
 			r.SetXForwarded()
@@ -182,13 +183,19 @@ func newRelaySide(b *testing.B, dist *registrytest.Registry) *coldSide {
 	if err != nil {
 		b.Fatal(err)
 	}
-	go relay.Serve(ln)
+	go func() {
+		if err := relay.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			b.Error(err)
+		}
+	}()
 	s := newCold(b, "relay", "/v2/corpus/tags/manifests/{tag}", coldAccept)
 	s.base = "http://" + ln.Addr().String()
 	closeClient := s.close
 	s.close = func() {
 		closeClient()
-		relay.Close()
+		if err := relay.Close(); err != nil {
+			b.Error(err)
+		}
 		tr.CloseIdleConnections()
 	}
 	return s
@@ -267,7 +274,7 @@ func startRegapi(b *testing.B, host string, extra ...string) (string, func()) {
 	args = append(args, extra...)
 	go func() {
 		err := run(ctx, args, func(string) string { return "" }, pw, io.Discard)
-		pw.CloseWithError(fmt.Errorf("run ended: %v", err))
+		_ = pw.CloseWithError(fmt.Errorf("run ended: %w", err)) // always nil
 		done <- err
 	}()
 	sc := bufio.NewScanner(pr)
@@ -282,7 +289,7 @@ func startRegapi(b *testing.B, host string, extra ...string) (string, func()) {
 		cancel()
 		b.Fatalf("regapi did not start: %v", sc.Err())
 	}
-	go io.Copy(io.Discard, pr) // nothing more is printed; never block run
+	go func() { _, _ = io.Copy(io.Discard, pr) }() // nothing more is printed; never block run
 	return base, func() {
 		cancel()
 		if err := <-done; err != nil {

@@ -46,8 +46,10 @@ func rawConn(t *testing.T, base string) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.SetDeadline(time.Now().Add(time.Minute))
-	t.Cleanup(func() { c.Close() })
+	if err := c.SetDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() }) // the test may have closed it already
 	return c
 }
 
@@ -77,7 +79,9 @@ func readAnswer(t *testing.T, c net.Conn, br *bufio.Reader, what string) *http.R
 	if err != nil {
 		t.Fatalf("%s: no answer: %v", what, err)
 	}
-	io.Copy(io.Discard, res.Body)
+	if _, err := io.Copy(io.Discard, res.Body); err != nil {
+		t.Errorf("%s: read the answer: %v", what, err)
+	}
 	res.Body.Close()
 	// Closed: an end of stream, or a reset when the client was still
 	// sending when the server closed (a dribbling upload).
@@ -169,12 +173,18 @@ func TestRunConnectionCap(t *testing.T) {
 	br := bufio.NewReader(extra)
 	// Not served while the cap is taken: a broken cap answers in
 	// microseconds, well inside this window.
-	extra.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+	if err := extra.SetReadDeadline(time.Now().Add(300 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := br.ReadByte(); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("a connection over the cap was served (read: %v)", err)
 	}
-	held[0].Close()
-	extra.SetReadDeadline(time.Now().Add(time.Minute))
+	if err := held[0].Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := extra.SetReadDeadline(time.Now().Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
 	res, err := http.ReadResponse(br, nil)
 	if err != nil {
 		t.Fatalf("over the cap, after a slot freed: %v", err)
@@ -190,11 +200,9 @@ func TestRunConnectionCap(t *testing.T) {
 func TestRunManyStalledConnections(t *testing.T) {
 	const n = 5000
 	r := startStallServer(t, "--body-timeout", "1m")
-	conns := make([]net.Conn, 0, n)
-	for range n {
+	for range n { // rawConn's cleanup closes them
 		c := rawConn(t, r.base)
 		sendHead(t, c, "POST", "/api/v1/sync", pushSecret, 100000, "{")
-		conns = append(conns, c)
 	}
 	c := &http.Client{Timeout: time.Minute}
 	if status, _, _ := get(t, c, http.MethodGet, r.base+"/healthz"); status != http.StatusOK {

@@ -46,7 +46,7 @@ func startDemo(ctx context.Context) (*demoRegistry, error) {
 		}
 	}()
 	if err := d.seed(ctx); err != nil {
-		d.Close()
+		_ = d.Close() // the seed error is the one to report
 		return nil, err
 	}
 	return d, nil

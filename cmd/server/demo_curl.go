@@ -70,14 +70,15 @@ func (e demoExample) curl(base string) string {
 	return line
 }
 
-// printDemo prints the curl lines for the demo started at base.
+// printDemo prints the curl lines for the demo started at base. They are a
+// convenience (the README has them too), so a failed write is ignored.
 func printDemo(w io.Writer, base string) {
-	fmt.Fprintf(w, "\nDemo registry seeded as upstream %q. Try:\n", demoUpstream)
+	_, _ = fmt.Fprintf(w, "\nDemo registry seeded as upstream %q. Try:\n", demoUpstream)
 	for _, e := range demoExamples {
 		if e.what != "" {
-			fmt.Fprintf(w, "\n  # %s\n", e.what)
+			_, _ = fmt.Fprintf(w, "\n  # %s\n", e.what)
 		}
-		fmt.Fprintf(w, "  %s\n", e.curl(base))
+		_, _ = fmt.Fprintf(w, "  %s\n", e.curl(base))
 	}
-	fmt.Fprintln(w)
+	_, _ = fmt.Fprintln(w)
 }

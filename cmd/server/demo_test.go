@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -43,7 +44,10 @@ func sharedDemo(t *testing.T) *demoRegistry {
 func TestMain(m *testing.M) {
 	code := m.Run()
 	if testDemo.d != nil {
-		testDemo.d.Close()
+		if err := testDemo.d.Close(); err != nil && code == 0 {
+			fmt.Fprintln(os.Stderr, "close the demo registry:", err)
+			code = 1
+		}
 	}
 	os.Exit(code)
 }
@@ -217,7 +221,7 @@ func TestDemoIsDeterministic(t *testing.T) {
 func flatten(t *testing.T, img v1.Image) map[string]string {
 	t.Helper()
 	rc := mutate.Extract(img)
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read-only; ReadAll reports read errors
 	b, err := io.ReadAll(rc)
 	if err != nil {
 		t.Fatal(err)

@@ -97,7 +97,7 @@ func TestRunLayerCache(t *testing.T) {
 	if n := blobGets(); n != 0 {
 		t.Errorf("second round: %d blob GETs, want 0: %v", n, reg.Requests())
 	}
-	if err, _ := a.stop(t, 30*time.Second); err != nil {
+	if _, err := a.stop(t, 30*time.Second); err != nil {
 		t.Fatalf("run() = %v", err)
 	}
 
@@ -109,7 +109,7 @@ func TestRunLayerCache(t *testing.T) {
 	if n := blobGets(); n != 0 {
 		t.Errorf("after a restart: %d blob GETs, want 0: %v", n, reg.Requests())
 	}
-	if err, _ := b.stop(t, 30*time.Second); err != nil {
+	if _, err := b.stop(t, 30*time.Second); err != nil {
 		t.Fatalf("run() = %v", err)
 	}
 

@@ -147,7 +147,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stderr)
-			fmt.Fprintf(stderr, "Usage: regapi [flags]\n\nEvery flag is also a variable: --some-flag is %sSOME_FLAG; a flag wins over its variable.\n\n", envPrefix)
+			_, _ = fmt.Fprintf(stderr, "Usage: regapi [flags]\n\nEvery flag is also a variable: --some-flag is %sSOME_FLAG; a flag wins over its variable.\n\n", envPrefix)
 			fs.PrintDefaults()
 			return nil, err
 		}
@@ -172,7 +172,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		set[f.Name] = true
 		if f.Name == "upstream" {
 			for _, s := range strings.Split(v, ",") {
-				ups.Set(strings.TrimSpace(s))
+				ups = append(ups, strings.TrimSpace(s)) // checked after parsing, as the flag's are
 			}
 			return
 		}

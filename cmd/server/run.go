@@ -44,14 +44,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return nil
 	}
 	if errors.Is(err, errVersion) {
-		fmt.Fprintf(stdout, "regapi %s (revision %s, %s)\n", version, buildRevision(), runtime.Version())
-		return nil
+		_, err := fmt.Fprintf(stdout, "regapi %s (revision %s, %s)\n", version, buildRevision(), runtime.Version())
+		return err
 	}
 	if err != nil {
 		return err
 	}
 	logs := telemetry.NewLogWriter(stderr, logBufferSize, opts.logFlush)
-	defer logs.Close()
+	// Close flushes to stderr; if that fails, there is nowhere left to say so.
+	defer func() { _ = logs.Close() }()
 	logger, err := telemetry.NewLogger(logs.Writer(stderr), opts.logFormat, opts.logLevel.String())
 	if err != nil {
 		return err
@@ -70,7 +71,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return fmt.Errorf("cache: %w", err)
 	}
 	if answers != nil {
-		defer answers.Close()
+		defer func() {
+			if err := answers.Close(); err != nil {
+				logger.Warn("close the cache", "err", err)
+			}
+		}()
 		if u := opts.cache.Shared.URL; u != "" {
 			// The URL carries no password (checked); /readyz never
 			// depends on the server answering.
@@ -91,7 +96,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
 	}
-	defer ln.Close()
+	// Shutdown closes it on the way out; this covers the early returns.
+	defer func() { _ = ln.Close() }()
 
 	var upstreams []handlers.Upstream
 	var demo *demoRegistry
@@ -101,7 +107,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
-		defer demo.Close()
+		defer func() {
+			if err := demo.Close(); err != nil {
+				logger.Warn("stop the demo registry", "err", err)
+			}
+		}()
 		upstreams = append(upstreams, wrap(newUpstream(config.Upstream{
 			Name:     demoUpstream,
 			Endpoint: config.Endpoint{Host: demo.Host, Insecure: true},
@@ -129,7 +139,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		if err != nil {
 			return fmt.Errorf("demo spool dir: %w", err)
 		}
-		defer os.RemoveAll(dir)
+		defer func() {
+			if err := os.RemoveAll(dir); err != nil {
+				logger.Warn("demo spool dir not removed", "dir", dir, "err", err)
+			}
+		}()
 		opts.uploads.SpoolDir = dir
 	}
 	if err := prepareSpool(opts.uploads.SpoolDir, logger); err != nil {
@@ -210,9 +224,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	}
 	logger.Info("listening", "addr", ln.Addr().String(), "url", base, "max_connections", opts.maxConns,
 		"default_platform", opts.defaultPlatform.String(), "allow_anonymous", opts.allowAnonymous, "ui", opts.ui)
-	fmt.Fprintf(stdout, "regapi listening on %s\n", base)
+	// stdout lines are a convenience: the log line above has the address.
+	_, _ = fmt.Fprintf(stdout, "regapi listening on %s\n", base)
 	if opts.ui {
-		fmt.Fprintf(stdout, "browser UI at %s%s\n", base, ui.Prefix)
+		_, _ = fmt.Fprintf(stdout, "browser UI at %s%s\n", base, ui.Prefix)
 	}
 	if demo != nil {
 		printDemo(stdout, base)
@@ -256,11 +271,12 @@ func serve(ctx context.Context, srv *http.Server, ln net.Listener, ready *atomic
 		}
 	}
 
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), grace)
+	// ctx has ended: the grace period is detached from it on purpose.
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
 	defer cancel()
 	started := time.Now()
 	if err := srv.Shutdown(shutdownCtx); err != nil {
-		srv.Close()
+		_ = srv.Close() // cuts the rest off; the Shutdown error is the one to report
 		return fmt.Errorf("shutdown: requests still running after %s were cut off: %w", grace, err)
 	}
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
@@ -278,9 +294,13 @@ func serveAdmin(addr string, h http.Handler, logger *slog.Logger) (stop func(), 
 		return nil, fmt.Errorf("metrics listen: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, MaxHeaderBytes: maxHeaderBytes}
-	go srv.Serve(ln)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("metrics server", "err", err)
+		}
+	}()
 	logger.Info("metrics listening", "addr", ln.Addr().String())
-	return func() { srv.Close() }, nil
+	return func() { _ = srv.Close() }, nil // at exit: nothing left to serve
 }
 
 // baseURL is how a local client reaches addr: a wildcard address becomes

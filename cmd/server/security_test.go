@@ -114,8 +114,8 @@ func runOnce(t *testing.T, args ...string) error {
 		return err
 	case <-time.After(20 * time.Second):
 		cancel()
-		<-done
-		t.Fatalf("run(%q) started, want it to refuse", args)
+		err := <-done
+		t.Fatalf("run(%q) started (then returned %v), want it to refuse", args, err)
 		return nil
 	}
 }

@@ -250,7 +250,11 @@ func TestFleetCorruptValueIsNeverServed(t *testing.T) {
 	f.get(t, 0, path)
 
 	rdb := redis.NewClient(&redis.Options{Addr: f.redis.Addr, DisableIdentity: true})
-	defer rdb.Close()
+	defer func() {
+		if err := rdb.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	ctx := context.Background()
 	key := "regapi:v1:e:hub/team/app\x00m\x00" + d.String()
 	v, err := rdb.Get(ctx, key).Bytes()
@@ -306,7 +310,7 @@ func TestFleetRedisDownAndBack(t *testing.T) {
 	for {
 		// The purge empties both replicas (and Redis, once reachable);
 		// replica 0 then fills Redis, and replica 1 should read it there.
-		f.do(0, http.MethodDelete, "/api/v1/cache?prefix=hub/team/app", nil)
+		_, _ = f.do(0, http.MethodDelete, "/api/v1/cache?prefix=hub/team/app", nil) // may fail while Redis comes back: the loop retries
 		f.tags(t, 0, "team/app")
 		if _, a := f.tags(t, 1, "team/app"); a.tier == "shared" {
 			break
@@ -333,7 +337,7 @@ func TestFleetWarmRestart(t *testing.T) {
 	for _, p := range paths {
 		f.get(t, 0, p)
 	}
-	if err, _ := f.replicas[0].stop(t, 30*time.Second); err != nil {
+	if _, err := f.replicas[0].stop(t, 30*time.Second); err != nil {
 		t.Fatalf("stop: %v", err)
 	}
 	f.dist.ResetRequests()

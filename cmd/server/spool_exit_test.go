@@ -66,7 +66,7 @@ func TestRunSweepsSpoolAtExit(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(spool, "*")); len(left) != 1 {
 		t.Fatalf("spool dir while pushing holds %v, want the upload's file", left)
 	}
-	err, _ := r.stop(t, 30*time.Second)
+	_, err := r.stop(t, 30*time.Second)
 	if err == nil || !strings.Contains(err.Error(), "shutdown") {
 		t.Fatalf("run() = %v, want the grace to run out", err)
 	}
@@ -90,8 +90,11 @@ func TestRunDemosSpoolApart(t *testing.T) {
 	if len(dirs) != 2 {
 		t.Fatalf("two demos spool in %v, want two directories of their own", dirs)
 	}
-	a.stop(t, 30*time.Second)
-	b.stop(t, 30*time.Second)
+	for _, r := range []*running{a, b} {
+		if _, err := r.stop(t, 30*time.Second); err != nil {
+			t.Errorf("run() = %v, want nil", err)
+		}
+	}
 	if left, _ := filepath.Glob(filepath.Join(tmp, "regapi-demo-spool-*")); len(left) != 0 {
 		t.Errorf("spool directories left after exit: %v", left)
 	}

@@ -80,7 +80,7 @@ func screenshotDir(t *testing.T) string {
 	if dir == "" {
 		dir = filepath.Join("..", "..", "ui-screenshots")
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o750); err != nil { //nolint:gosec // G703: the path is the developer's own choice
 		t.Fatalf("screenshots: %v", err)
 	}
 	return dir
@@ -141,7 +141,9 @@ func (p *testPage) state() string {
 		return err.Error()
 	}
 	if png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100)); err == nil {
-		os.WriteFile(filepath.Join(p.b.shots, "FAILED-"+strings.ReplaceAll(p.t.Name(), "/", "-")+".png"), png, 0o644)
+		if err := os.WriteFile(filepath.Join(p.b.shots, "FAILED-"+strings.ReplaceAll(p.t.Name(), "/", "-")+".png"), png, 0o600); err != nil {
+			p.t.Logf("save the failure's screenshot: %v", err)
+		}
 	}
 	return s
 }
@@ -213,7 +215,7 @@ func (p *testPage) wantText(sel, want string) {
 func (p *testPage) shot(name string) {
 	p.t.Helper()
 	png := pageRun(p, "screenshot "+name, chromedp.FullScreenshot(100))
-	if err := os.WriteFile(filepath.Join(p.b.shots, name+".png"), png, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(p.b.shots, name+".png"), png, 0o600); err != nil {
 		p.t.Errorf("write screenshot: %v", err)
 	}
 }

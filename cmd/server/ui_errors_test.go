@@ -40,8 +40,11 @@ func testUIErrors(t *testing.T, b *testBrowser, base string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	json.NewDecoder(resp.Body).Decode(&problem)
+	derr := json.NewDecoder(resp.Body).Decode(&problem)
 	resp.Body.Close()
+	if derr != nil {
+		t.Fatalf("decode the problem: %v", derr)
+	}
 	if resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("inspect of a missing tag = %d, want 404", resp.StatusCode)
 	}

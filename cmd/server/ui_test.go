@@ -132,7 +132,7 @@ func testUIExplore(t *testing.T, b *testBrowser, base string) {
 		// The README's picture (docs/ui.png): this view at a modest size.
 		p.do("resize for the README", chromedp.EmulateViewport(1024, 680))
 		png := pageRun(p, "README screenshot", chromedp.CaptureScreenshot())
-		if err := os.WriteFile(out, png, 0o644); err != nil {
+		if err := os.WriteFile(out, png, 0o600); err != nil { //nolint:gosec // G703: the path is the developer's own choice
 			t.Fatal(err)
 		}
 		p.do("restore the size", chromedp.EmulateViewport(1280, 900))

@@ -35,8 +35,11 @@ func testUIToken(t *testing.T, b *testBrowser) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	json.NewDecoder(resp.Body).Decode(&problem)
+	derr := json.NewDecoder(resp.Body).Decode(&problem)
 	resp.Body.Close()
+	if derr != nil {
+		t.Fatalf("decode the problem: %v", derr)
+	}
 	if resp.StatusCode != http.StatusUnauthorized || problem.Title == "" {
 		t.Fatalf("GET /api/v1/registries without a token = %d %+v, want a 401 problem", resp.StatusCode, problem)
 	}
@@ -83,8 +86,11 @@ func testUIToken(t *testing.T, b *testBrowser) {
 	if resp, err = http.DefaultClient.Do(req); err != nil {
 		t.Fatal(err)
 	}
-	json.NewDecoder(resp.Body).Decode(&problem)
+	derr = json.NewDecoder(resp.Body).Decode(&problem)
 	resp.Body.Close()
+	if derr != nil {
+		t.Fatalf("decode the problem: %v", derr)
+	}
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("GET library/alpine's table with a shop/web token = %d, want 403", resp.StatusCode)
 	}

@@ -100,8 +100,10 @@ func prepareSpool(dir string, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("spool dir is not writable: %w", err)
 	}
-	probe.Close()
-	os.Remove(probe.Name())
+	_ = probe.Close() // empty: nothing written to lose
+	if err := os.Remove(probe.Name()); err != nil {
+		return fmt.Errorf("spool dir does not let files be removed: %w", err)
+	}
 
 	sweepSpool(dir, "leftover uploads of an earlier run", logger)
 	return nil

@@ -83,7 +83,11 @@ func TestPrepareSpool(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close() })
+	t.Cleanup(func() {
+		if err := s.Close(); err != nil { // the sweep may have removed its file: that is no error
+			t.Error(err)
+		}
+	})
 	keep := filepath.Join(dir, "regapi-upload-notes.txt")
 	if err := os.WriteFile(keep, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -121,7 +122,7 @@ func TestRateLimitWithCustomWriter(t *testing.T) {
 			t.Errorf("Retry-After = %q, want 3600 set before the writer runs", rec.Header().Get("Retry-After"))
 		}
 	}
-	if got != ErrRateLimited {
+	if !errors.Is(got, ErrRateLimited) {
 		t.Errorf("writer got %v, want ErrRateLimited", got)
 	}
 }

@@ -72,8 +72,12 @@ func PAX(tb testing.TB, n int, typ byte, rec func(i int) []Record, gz bool) []by
 	if gz {
 		var b bytes.Buffer
 		zw.Reset(&b)
-		zw.Write(prefix)
-		zw.Close()
+		if _, err := zw.Write(prefix); err != nil {
+			tb.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			tb.Fatal(err)
+		}
 		prefixMember = b.Bytes()
 	}
 	for i := range n {

@@ -3,6 +3,7 @@ package bombtest
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -86,7 +87,7 @@ func TestPeakHeap(t *testing.T) {
 		keep = make([]byte, 64<<20)
 		return io.EOF
 	})
-	if err != io.EOF {
+	if !errors.Is(err, io.EOF) {
 		t.Errorf("PeakHeap() error = %v, want f's", err)
 	}
 	if peak < 64<<20 || peak > 96<<20 {

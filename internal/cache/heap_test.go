@@ -60,7 +60,7 @@ func TestHeapStaysWithinBudget(t *testing.T) {
 			}
 			after := liveHeap()
 			n, bytes := c.Len()
-			grown := int64(after) - int64(before)
+			grown := int64(after) - int64(before) //nolint:gosec // G115: heap sizes are far below 2^63
 			t.Logf("%d entries of %d bytes pushed, %d held, %d estimated bytes; live heap grew %.1f MiB (budget %.1f MiB)",
 				tt.entries, tt.size, n, bytes, float64(grown)/(1<<20), float64(tt.budget)/(1<<20))
 			if bytes > tt.budget {

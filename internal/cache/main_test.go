@@ -62,8 +62,8 @@ func gaugeValue(t *testing.T, g [numKinds]prometheus.Gauge, k kind) float64 {
 
 // outcomeOf runs fn with an Outcome in its context and returns what the
 // cache reported into it.
-func outcomeOf(fn func(ctx context.Context)) (Status, time.Duration) {
-	ctx, o := WithOutcome(context.Background())
+func outcomeOf(ctx context.Context, fn func(ctx context.Context)) (Status, time.Duration) {
+	ctx, o := WithOutcome(ctx)
 	fn(ctx)
 	return o.Result()
 }

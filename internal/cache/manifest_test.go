@@ -48,7 +48,7 @@ func TestGetManifest(t *testing.T) {
 		t.Helper()
 		var m registry.ManifestResult
 		var err error
-		status, _ := outcomeOf(func(ctx context.Context) { m, err = f.app.GetManifest(ctx, ref, opts...) })
+		status, _ := outcomeOf(t.Context(), func(ctx context.Context) { m, err = f.app.GetManifest(ctx, ref, opts...) })
 		if err != nil {
 			t.Fatalf("GetManifest(%s, %v) error = %v", ref, opts, err)
 		}

@@ -150,11 +150,11 @@ func TestRealRegistry(t *testing.T) {
 		reg.Server.Close()
 
 		var tags []string
-		status, age := outcomeOf(func(ctx context.Context) { tags, err = app.ListTags(ctx) })
+		status, age := outcomeOf(ctx, func(ctx context.Context) { tags, err = app.ListTags(ctx) })
 		if err != nil || status != StatusStale || age != 31*time.Second || !slices.Equal(tags, []string{"v1", "v2"}) {
 			t.Errorf("ListTags() with the registry down = %q, %v, %s age %s, want [v1 v2], nil, STALE age 31s", tags, err, status, age)
 		}
-		status, _ = outcomeOf(func(ctx context.Context) { _, err = app.GetManifest(ctx, "@"+d.String()) })
+		status, _ = outcomeOf(ctx, func(ctx context.Context) { _, err = app.GetManifest(ctx, "@"+d.String()) })
 		if err != nil || status != StatusHit {
 			t.Errorf("GetManifest(@digest) with the registry down = %v, %s, want nil, HIT", err, status)
 		}

@@ -179,7 +179,8 @@ func (s *shared) get(ctx context.Context, l lookup) (v sharedValue, gen string, 
 	v, err = decodeShared(l, b, s.c.o.maxEntryBytes)
 	if err != nil {
 		s.m.rejected[l.kind].Inc()
-		s.call(context.WithoutCancel(ctx), callDelete, func(ctx context.Context) error { return s.rdb.Del(ctx, key).Err() })
+		// Best effort: call counts a failure and marks the tier down.
+		_ = s.call(context.WithoutCancel(ctx), callDelete, func(ctx context.Context) error { return s.rdb.Del(ctx, key).Err() })
 		return v, gen, false
 	}
 	if d := ttl.Val(); d > 0 {
@@ -218,7 +219,8 @@ func (s *shared) store(ctx context.Context, l lookup, val any, size int64, lerr 
 	}
 	key := s.entryKey(l.key)
 	if lerr == nil && l.immutable {
-		s.call(ctx, callSet, func(ctx context.Context) error { return s.rdb.Set(ctx, key, b, ttl).Err() })
+		// Best effort: call counts a failure and marks the tier down.
+		_ = s.call(ctx, callSet, func(ctx context.Context) error { return s.rdb.Set(ctx, key, b, ttl).Err() })
 		return
 	}
 	repos := "0"
@@ -226,7 +228,8 @@ func (s *shared) store(ctx context.Context, l lookup, val any, size int64, lerr 
 		repos = "1"
 	}
 	keys := []string{key, s.prefix + nsGeneration + l.loc, s.prefix + nsIndex + l.loc, s.prefix + nsRepoIndex + l.loc}
-	s.call(ctx, callSet, func(ctx context.Context) error {
+	// Best effort: call counts a failure and marks the tier down.
+	_ = s.call(ctx, callSet, func(ctx context.Context) error {
 		return storeIfCurrent.Run(ctx, s.rdb, keys, gen, b, ttl.Milliseconds(), l.key, s.c.o.longestMutableTTL().Milliseconds(), repos).Err()
 	})
 }

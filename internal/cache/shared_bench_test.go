@@ -45,7 +45,11 @@ func BenchmarkSharedTier(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		b.Cleanup(func() { c.Close() })
+		b.Cleanup(func() {
+			if err := c.Close(); err != nil {
+				b.Errorf("Close() = %v", err)
+			}
+		})
 		return c.Wrap("hub", base)
 	}
 	type lookupFunc func(app registry.Client, i int) error
@@ -109,7 +113,11 @@ func BenchmarkFleetWorkload(b *testing.B) {
 	dist := registrytest.StartDistribution(b, nil)
 	srv := redistest.Start(b)
 	rdb := redis.NewClient(&redis.Options{Addr: srv.Addr, DisableIdentity: true})
-	b.Cleanup(func() { rdb.Close() })
+	b.Cleanup(func() {
+		if err := rdb.Close(); err != nil {
+			b.Errorf("redis Close() = %v", err)
+		}
+	})
 	ctx := context.Background()
 	const repos, lookups, callers = 8, 600, 12
 	var digests []string
@@ -185,7 +193,9 @@ func BenchmarkFleetWorkload(b *testing.B) {
 						}
 					}
 					for _, c := range caches {
-						c.Close()
+						if err := c.Close(); err != nil {
+							b.Fatalf("Close() = %v", err)
+						}
 					}
 					b.StartTimer()
 				}

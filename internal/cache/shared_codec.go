@@ -138,10 +138,15 @@ var manifestCodec = &codec{
 
 func lengthPrefixed(b []byte) (field, rest []byte, err error) {
 	n, k := binary.Uvarint(b)
-	if k <= 0 || n > uint64(len(b)-k) {
+	if k <= 0 {
 		return nil, nil, errors.New("truncated shared value")
 	}
-	return b[k : k+int(n)], b[k+int(n):], nil
+	b = b[k:]
+	if n > uint64(len(b)) {
+		return nil, nil, errors.New("truncated shared value")
+	}
+	// n <= len(b) from here, so it fits an int.
+	return b[:n], b[n:], nil
 }
 
 // matchesDigest checks that b hashes to digest d.

@@ -38,7 +38,11 @@ const ackWait = 500 * time.Millisecond
 const eventBuffer = 256
 
 // subscribe starts the event loop. The subscription reconnects by itself
-// when the server goes away and comes back.
+// when the server goes away and comes back. The loop belongs to the Cache,
+// not to the caller of New: it starts from context.Background and Close
+// ends it.
+//
+//nolint:contextcheck // see above: no caller context to inherit.
 func (s *shared) subscribe() {
 	s.events = s.rdb.Subscribe(context.Background(), s.channel())
 	ch := s.events.Channel(redis.WithChannelSize(eventBuffer))
@@ -69,7 +73,8 @@ func (s *shared) handle(msg string) {
 				s.c.invalidateLocal(payload)
 			}
 		}
-		s.publish(ctx, evAck, nonce, "")
+		// Best effort: a lost ack only makes the sender wait out ackWait.
+		_, _ = s.publish(ctx, evAck, nonce, "")
 	case evAck:
 		s.mu.Lock()
 		ch := s.acks[nonce]
@@ -105,7 +110,8 @@ func (s *shared) notify(ctx context.Context, key string, filled bool) {
 	if filled {
 		ev = evFilled
 	}
-	s.publish(ctx, ev, "", key)
+	// Best effort: a waiter that misses it falls back to its own fetch.
+	_, _ = s.publish(ctx, ev, "", key)
 }
 
 // broadcast sends a purge or an invalidation and waits, at most ackWait,
@@ -164,7 +170,8 @@ func (s *shared) invalidate(ctx context.Context, loc string) {
 		a = a[:i]
 	}
 	var members []*redis.StringSliceCmd
-	s.call(ctx, callDelete, func(ctx context.Context) error {
+	// Best effort: call counts a failure and marks the tier down.
+	_ = s.call(ctx, callDelete, func(ctx context.Context) error {
 		_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			for _, a := range locs {
 				p.Incr(ctx, s.prefix+nsGeneration+a)
@@ -239,7 +246,8 @@ func (s *shared) unlink(ctx context.Context, keys []string) int {
 	for len(keys) > 0 {
 		batch := keys[:min(len(keys), 500)]
 		keys = keys[len(batch):]
-		s.call(ctx, callDelete, func(ctx context.Context) error {
+		// Best effort: call counts a failure and marks the tier down.
+		_ = s.call(ctx, callDelete, func(ctx context.Context) error {
 			d, err := s.rdb.Unlink(ctx, batch...).Result()
 			n += int(d)
 			return err

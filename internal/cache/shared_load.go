@@ -99,7 +99,8 @@ func (s *shared) fetch(ctx context.Context, l lookup, load loadFunc, fresh func(
 
 // releaseLease lets go of l's lease if it is still token's.
 func (s *shared) releaseLease(ctx context.Context, l lookup, token string) {
-	s.call(context.WithoutCancel(ctx), callLease, func(ctx context.Context) error {
+	// Best effort: an unreleased lease expires with its ttl.
+	_ = s.call(context.WithoutCancel(ctx), callLease, func(ctx context.Context) error {
 		return release.Run(ctx, s.rdb, []string{s.leaseKey(l.key)}, token).Err()
 	})
 }

@@ -29,7 +29,11 @@ func newFleet(t *testing.T, n int, opts ...Option) *fleet {
 	t.Helper()
 	f := &fleet{up: newFakeUpstream(), redis: redistest.Start(t)}
 	f.rdb = redis.NewClient(&redis.Options{Addr: f.redis.Addr, DisableIdentity: true})
-	t.Cleanup(func() { f.rdb.Close() })
+	t.Cleanup(func() {
+		if err := f.rdb.Close(); err != nil {
+			t.Errorf("redis Close() = %v", err)
+		}
+	})
 	for range n {
 		f.add(t, opts...)
 	}

@@ -37,7 +37,8 @@ func (c *Cache) SetShared(ctx context.Context, loc, name string, val []byte, ttl
 	if c.shared == nil || !c.shared.up() || ttl <= 0 || int64(len(val)) > c.o.maxEntryBytes {
 		return
 	}
-	c.shared.call(ctx, callSet, func(ctx context.Context) error {
+	// Best effort: call counts a failure and marks the tier down.
+	_ = c.shared.call(ctx, callSet, func(ctx context.Context) error {
 		return c.shared.rdb.Set(ctx, c.shared.entryKey(valueKey(loc, name)), val, ttl).Err()
 	})
 }

@@ -48,7 +48,7 @@ func TestStaleWindowOpensAndCloses(t *testing.T) {
 		f.up.setHook(failWith(s.upstream))
 		var tags []string
 		var err error
-		status, age := outcomeOf(func(ctx context.Context) { tags, err = app.ListTags(ctx) })
+		status, age := outcomeOf(t.Context(), func(ctx context.Context) { tags, err = app.ListTags(ctx) })
 		if s.wantErr {
 			if !errors.Is(err, unavailable) {
 				t.Errorf("%s: ListTags() error = %v, want the upstream's 503", s.name, err)
@@ -145,7 +145,7 @@ func TestRateLimitNotCachedAndRetryAfterHonoured(t *testing.T) {
 	for i, s := range steps {
 		f.clock.Advance(s.advance)
 		var err error
-		status, _ := outcomeOf(func(ctx context.Context) { _, err = app.ListTags(ctx) })
+		status, _ := outcomeOf(t.Context(), func(ctx context.Context) { _, err = app.ListTags(ctx) })
 		if err != nil || status != StatusStale {
 			t.Errorf("step %d: ListTags() error = %v, outcome %s, want nil, STALE", i, err, status)
 		}
@@ -164,7 +164,7 @@ func TestNegativeCaching(t *testing.T) {
 	check := func(step string, wantStatus Status, wantCalls int) {
 		t.Helper()
 		var err error
-		status, _ := outcomeOf(func(ctx context.Context) { _, err = app.GetManifest(ctx, "missing") })
+		status, _ := outcomeOf(t.Context(), func(ctx context.Context) { _, err = app.GetManifest(ctx, "missing") })
 		if !errors.Is(err, registry.ErrImageNotFound) {
 			t.Errorf("%s: GetManifest(missing) error = %v, want ErrImageNotFound", step, err)
 		}

@@ -59,7 +59,7 @@ func makeBenchImage(tb testing.TB, n int, perLayer int64, level int) *benchImage
 			for off := 0; off < size; off += 4096 {
 				chunk := body[off:min(off+4096, size)]
 				if r.IntN(5) < 2 {
-					src.Read(chunk)
+					_, _ = src.Read(chunk) // ChaCha8.Read always fills chunk
 				} else {
 					start := (off + l) % len(words)
 					copy(chunk, text[start:start+len(chunk)])
@@ -70,13 +70,24 @@ func makeBenchImage(tb testing.TB, n int, perLayer int64, level int) *benchImage
 			if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(size), ModTime: epoch}); err != nil {
 				tb.Fatal(err)
 			}
-			tw.Write(body)
+			if _, err := tw.Write(body); err != nil {
+				tb.Fatal(err)
+			}
 		}
-		tw.Close()
+		if err := tw.Close(); err != nil {
+			tb.Fatal(err)
+		}
 		var gz bytes.Buffer
-		zw, _ := gzip.NewWriterLevel(&gz, level)
-		zw.Write(tarBuf.Bytes())
-		zw.Close()
+		zw, err := gzip.NewWriterLevel(&gz, level)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if _, err := zw.Write(tarBuf.Bytes()); err != nil {
+			tb.Fatal(err)
+		}
+		if err := zw.Close(); err != nil {
+			tb.Fatal(err)
+		}
 		bi.layers = append(bi.layers, blobLayer(tb, gz.Bytes(), types.DockerLayer, nil))
 		bi.compressed += int64(gz.Len())
 	}
@@ -123,7 +134,7 @@ func BenchmarkMutateExtract(b *testing.B) {
 		if _, err := io.Copy(io.Discard, rc); err != nil {
 			b.Fatal(err)
 		}
-		rc.Close()
+		mustClose(b, rc)
 	}
 }
 
@@ -160,7 +171,7 @@ func sideBySide(b *testing.B, bi *benchImage) {
 		if _, err := io.Copy(io.Discard, rc); err != nil {
 			b.Fatal(err)
 		}
-		rc.Close()
+		mustClose(b, rc)
 		theirs += time.Since(start)
 		theirsCPU += cpuTime() - cpu
 	}

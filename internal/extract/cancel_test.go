@@ -157,7 +157,7 @@ func TestLookupBodyStopsOnCancel(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Lookup(/big) = %v", err)
 	}
-	defer e.Close()
+	defer mustClose(t, e)
 	done := make(chan error, 1)
 	go func() {
 		_, err := io.Copy(io.Discard, e.Body)
@@ -218,8 +218,8 @@ func TestFlattenFlushesBeforeWaiting(t *testing.T) {
 		t.Fatalf("Flatten returned %v while a layer hung", err)
 	case <-time.After(10 * time.Second):
 		cancel()
-		<-done
-		t.Fatal("Flatten did not flush in 10s while waiting for a hung layer")
+		err := <-done
+		t.Fatalf("Flatten did not flush in 10s while waiting for a hung layer (then returned %v)", err)
 	}
 	if !bytes.Contains(w.first, []byte("hello")) {
 		t.Errorf("first Flush came with %d bytes lacking the top layer's file", len(w.first))

@@ -56,7 +56,7 @@ type DirEntry struct {
 
 func typeName(flag byte) string {
 	switch flag {
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg, tar.TypeRegA: //nolint:staticcheck // SA1019: old archives still write '\x00' for a file
 		return "file"
 	case tar.TypeDir:
 		return "dir"

@@ -18,12 +18,19 @@ import (
 func layer(files ...string) v1.Layer {
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
-	for i := 0; i < len(files); i += 2 {
-		tw.WriteHeader(&tar.Header{Name: files[i], Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[i+1]))})
-		io.WriteString(tw, files[i+1])
+	for i := 0; i+1 < len(files); i += 2 {
+		if err := tw.WriteHeader(&tar.Header{Name: files[i], Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[i+1]))}); err != nil {
+			log.Fatal(err)
+		}
+		if _, err := io.WriteString(tw, files[i+1]); err != nil {
+			log.Fatal(err)
+		}
 	}
-	tw.Close()
-	l, err := tarball.LayerFromReader(bytes.NewReader(buf.Bytes()))
+	if err := tw.Close(); err != nil {
+		log.Fatal(err)
+	}
+	b := buf.Bytes()
+	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,7 +67,7 @@ func ExampleLookup() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer e.Close()
+	defer func() { _ = e.Close() }() // read-only: nothing to lose
 	body, _ := io.ReadAll(e.Body)
 	fmt.Println(e.Type, e.Size, string(body))
 

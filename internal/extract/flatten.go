@@ -172,7 +172,7 @@ func copyBlob(ctx context.Context, w io.Writer, l v1.Layer, o *options) error {
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read-only: the copy reports read errors
 	if _, err := io.CopyBuffer(w, rc, make([]byte, chunkSize)); err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

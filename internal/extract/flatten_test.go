@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -25,7 +26,7 @@ func craneExport(tb testing.TB, layers []v1.Layer) ([]byte, error) {
 		tb.Fatalf("AppendLayers: %v", err)
 	}
 	rc := mutate.Extract(img)
-	defer rc.Close()
+	defer mustClose(tb, rc)
 	return io.ReadAll(rc)
 }
 
@@ -202,7 +203,7 @@ func entries(tb testing.TB, b []byte) []string {
 	tr := tar.NewReader(bytes.NewReader(b))
 	for {
 		h, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return out
 		}
 		if err != nil {

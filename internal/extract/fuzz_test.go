@@ -37,7 +37,7 @@ func fuzzSeeds(f *testing.F, add func(data []byte, split uint16)) {
 		if len(tc.layers) > 1 {
 			top = tarBytes(f, tc.layers[len(tc.layers)-1]...)
 		}
-		add(append(bytes.Clone(base), top...), uint16(len(base)))
+		add(append(bytes.Clone(base), top...), uint16(len(base))) //nolint:gosec // G115: the seed tars are a few KiB
 	}
 	add(gzipBytes(f, tarBytes(f, lookupImage[0]...)), 0xffff)
 	add(zstdBytes(f, tarBytes(f, lookupImage[1]...)), 0)
@@ -129,7 +129,7 @@ func FuzzLookup(f *testing.F) {
 		if err != nil {
 			return
 		}
-		defer e.Close()
+		defer mustClose(t, e)
 		if !strings.HasPrefix(e.Path, "/") || path.Clean(e.Path) != e.Path {
 			t.Errorf("Lookup(%q).Path = %q, want an absolute path inside the root", p, e.Path)
 		}

@@ -78,7 +78,7 @@ func noise(seed uint64, n int) string {
 	r := rand.New(rand.NewPCG(seed, 1))
 	b := make([]byte, n)
 	for i := range b {
-		b[i] = byte(r.Uint32())
+		b[i] = byte(r.Uint32()) //nolint:gosec // G115: truncation is the point, any byte will do
 	}
 	return string(b)
 }
@@ -154,7 +154,7 @@ func TestLookupHopReadsLayersOnce(t *testing.T) {
 			if err != nil || string(body) != "ID=debian\n" || e.Path != "/usr/lib/os-release" {
 				t.Errorf("Lookup(/etc/os-release) = %s %q, %v", e.Path, body, err)
 			}
-			e.Close()
+			mustClose(t, e)
 			checkAllClosed(t, blobs)
 			// Bytes: each upper layer read once; the base at most once per open.
 			for i, b := range blobs {
@@ -171,7 +171,7 @@ func TestLookupHopReadsLayersOnce(t *testing.T) {
 // hops go up and down the layers and back and forth within them; the target
 // file is in the base layer, in the middle of it.
 func chainSpecs(n int) []layerSpec {
-	r := rand.New(rand.NewPCG(uint64(n), 3))
+	r := rand.New(rand.NewPCG(uint64(n), 3)) //nolint:gosec // G115: n is a small positive count
 	specs := make([]layerSpec, 3)
 	for i := range n {
 		to := fmt.Sprintf("/d/l%d", i+1)
@@ -207,7 +207,7 @@ func TestLookupLinkChainOpensBounded(t *testing.T) {
 				if err != nil || string(body) != "end of the chain" || e.Path != "/target" {
 					t.Errorf("Lookup(/d/l0) = %s %q, %v", e.Path, body, err)
 				}
-				e.Close()
+				mustClose(t, e)
 			}
 			total := int32(0)
 			for i, o := range opensOf(blobs) {
@@ -216,7 +216,7 @@ func TestLookupLinkChainOpensBounded(t *testing.T) {
 					t.Errorf("layer %d (base first) opened %d times, want at most %d", i, o, maxOpensPerLayer)
 				}
 			}
-			if total > int32(len(blobs))+1 {
+			if int(total) > len(blobs)+1 {
 				t.Errorf("%d layer opens in all, want at most %d", total, len(blobs)+1)
 			}
 			checkAllClosed(t, blobs)
@@ -224,7 +224,7 @@ func TestLookupLinkChainOpensBounded(t *testing.T) {
 			// The same lookup without memory reads the layers once per hop.
 			layers, blobs = trackedLayers(t, chainSpecs(n))
 			if e, err := Lookup(context.Background(), layers, "/d/l0", withRememberBytes(0)); err == nil {
-				e.Close()
+				mustClose(t, e)
 			}
 			if o := blobs[len(blobs)-1].opens.Load(); o != maxHops+1 {
 				t.Errorf("without memory the top layer was opened %d times, want %d", o, maxHops+1)
@@ -255,7 +255,7 @@ func TestLookupRememberMatchesRereading(t *testing.T) {
 				return result{Err: "body: " + err.Error()}
 			}
 		}
-		e.Close()
+		mustClose(t, e)
 		e.Body = nil
 		return result{Entry: e, Body: string(body)}
 	}
@@ -325,7 +325,7 @@ func BenchmarkLookupSymlink(b *testing.B) {
 		for len(s) < 8<<10 {
 			off := r.IntN(len(words))
 			s = append(s, words[off:]...)
-			s = append(s, byte(r.Uint32()), byte(r.Uint32()))
+			s = append(s, byte(r.Uint32()), byte(r.Uint32())) //nolint:gosec // G115: truncation is the point, any byte will do
 		}
 		return string(s)
 	}
@@ -366,7 +366,7 @@ func BenchmarkLookupSymlink(b *testing.B) {
 					if _, err := io.Copy(io.Discard, e.Body); err != nil {
 						b.Fatal(err)
 					}
-					e.Close()
+					mustClose(b, e)
 				}
 			})
 		}

@@ -65,7 +65,7 @@ func TestLookup(t *testing.T) {
 			if err != nil {
 				return
 			}
-			defer e.Close()
+			defer mustClose(t, e)
 			if e.Path != tc.wantPath || e.Type != tc.wantType {
 				t.Errorf("Lookup(%q) = %s %s, want %s %s", tc.path, e.Type, e.Path, tc.wantType, tc.wantPath)
 			}
@@ -133,7 +133,7 @@ func TestLookupMaxFileSize(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Lookup(/big, cap 4096) = %v", err)
 	}
-	e.Close()
+	mustClose(t, e)
 }
 
 // countingLayers builds gzip layers that count their opens.
@@ -172,7 +172,7 @@ func TestLookupStopsEarly(t *testing.T) {
 			layers, opens := countingLayers(t, specs)
 			e, err := Lookup(context.Background(), layers, tc.path)
 			if err == nil {
-				e.Close()
+				mustClose(t, e)
 			}
 			var got []int32
 			for _, n := range opens {
@@ -223,7 +223,7 @@ func TestLookupMatchesFlatten(t *testing.T) {
 				continue
 			}
 			body, _ := io.ReadAll(e.Body)
-			e.Close()
+			mustClose(t, e)
 			if !bytes.Equal(body, h.body) || e.Type != "file" {
 				t.Errorf("seed %d: Lookup(%q) = %s %d bytes, want file %d bytes", seed, h.name, e.Type, len(body), len(h.body))
 			}

@@ -109,7 +109,7 @@ func TestNameAtTheLimit(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Lookup(/l) = %v", err)
 	}
-	e.Close()
+	mustClose(t, e)
 	if e.Path != "/"+name {
 		t.Errorf("Lookup(/l).Path has %d bytes, want %d", len(e.Path), len(name)+1)
 	}
@@ -161,7 +161,7 @@ func TestNamesKeptBudget(t *testing.T) {
 		if e, err := Lookup(context.Background(), layers, "/d/0999", WithMaxNameBytes(100*keptEntryCost)); err != nil {
 			t.Errorf("Lookup(/d/0999), which keeps no siblings = %v, want the file", err)
 		} else {
-			e.Close()
+			mustClose(t, e)
 		}
 		if err := WithMaxNameBytes(0)(&options{}); err == nil {
 			t.Error("WithMaxNameBytes(0) = nil, want an error")

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"sync"
@@ -83,12 +84,12 @@ func newLayerReader(ctx context.Context, rc io.ReadCloser, b *budget, plain bool
 		once.Do(func() { err = rc.Close() })
 		return err
 	}
-	lr.stop = context.AfterFunc(ctx, func() { lr.closeBlob() })
+	lr.stop = context.AfterFunc(ctx, func() { _ = lr.closeBlob() }) // unblocks a read; the reader reports the cancel
 
 	lr.blob = bufio.NewReaderSize(&countingReader{r: rc, n: &lr.compressed}, 64<<10)
 	magic, err := lr.blob.Peek(len(zstdMagic))
-	if err != nil && len(magic) == 0 && err != io.EOF {
-		lr.Close()
+	if err != nil && len(magic) == 0 && !errors.Is(err, io.EOF) {
+		_ = lr.Close() // read-only; the read error is the one to report
 		return nil, fmt.Errorf("read layer: %w", err)
 	}
 	switch {
@@ -97,7 +98,7 @@ func newLayerReader(ctx context.Context, rc io.ReadCloser, b *budget, plain bool
 	case bytes.HasPrefix(magic, gzipMagic):
 		zr, err := gzip.NewReader(lr.blob)
 		if err != nil {
-			lr.Close()
+			_ = lr.Close() // read-only; the gzip error is the one to report
 			return nil, fmt.Errorf("gzip layer: %w", err)
 		}
 		lr.dec, lr.closeDec = zr, zr.Close
@@ -107,7 +108,7 @@ func newLayerReader(ctx context.Context, rc io.ReadCloser, b *budget, plain bool
 			zstd.WithDecoderLowmem(true),
 			zstd.WithDecoderMaxWindow(zstdMaxWindow))
 		if err != nil {
-			lr.Close()
+			_ = lr.Close() // read-only; the zstd error is the one to report
 			return nil, fmt.Errorf("zstd layer: %w", err)
 		}
 		lr.dec, lr.closeDec = zr, func() error { zr.Close(); return nil }
@@ -160,7 +161,7 @@ func (lr *layerReader) Read(p []byte) (int, error) {
 func (lr *layerReader) Close() error {
 	lr.stop()
 	if lr.closeDec != nil {
-		lr.closeDec()
+		_ = lr.closeDec() // a decompressor holds no writes; the blob's close decides
 	}
 	return lr.closeBlob()
 }

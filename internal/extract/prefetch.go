@@ -126,7 +126,7 @@ func (s *stream) run(ctx context.Context, produced *int64) error {
 	if err != nil {
 		return err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read-only: reads report their errors
 	if *produced > 0 {
 		if _, err := io.CopyN(io.Discard, rc, *produced); err != nil {
 			return fmt.Errorf("skip to byte %d of a reopened layer: %w", *produced, err)

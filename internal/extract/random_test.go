@@ -35,7 +35,7 @@ func randomSpecs(r *rand.Rand, escape bool) []layerSpec {
 			n := name()
 			switch k := r.IntN(20); {
 			case k < 7:
-				spec = append(spec, file(strings.TrimSuffix(n, "/"), strings.Repeat(string(rune('a'+r.IntN(26))), r.IntN(3000))))
+				spec = append(spec, file(strings.TrimSuffix(n, "/"), strings.Repeat(string("abcdefghijklmnopqrstuvwxyz"[r.IntN(26)]), r.IntN(3000))))
 			case k < 11:
 				spec = append(spec, dir(n))
 			case k < 13:

@@ -79,7 +79,7 @@ func (ls *layerState) digestOnce() v1.Hash {
 
 func (ls *layerState) closeStream() {
 	if ls.rc != nil {
-		ls.rc.Close()
+		_ = ls.rc.Close() // read-only: dropped, reopened on the next read
 		ls.rc, ls.tr = nil, nil
 	}
 }
@@ -161,7 +161,7 @@ func (s *session) open(ls *layerState, skip int) (io.ReadCloser, *tar.Reader, er
 	tr := tar.NewReader(rc)
 	for range skip {
 		if _, err := tr.Next(); err != nil {
-			rc.Close()
+			_ = rc.Close() // read-only; the read error is the one to report
 			if errors.Is(err, io.EOF) {
 				err = io.ErrUnexpectedEOF
 			}
@@ -186,14 +186,14 @@ func (s *session) body(ls *layerState, i int, live bool, size int64) (io.ReadClo
 	}
 	h, err := tr.Next()
 	if err != nil {
-		rc.Close()
+		_ = rc.Close() // read-only; the read error is the one to report
 		if errors.Is(err, io.EOF) {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, fmt.Errorf("read tar: %w", err)
 	}
 	if want := ls.hdrs[i]; h.Name != want.name || h.Typeflag != want.typeflag || h.Size != want.size {
-		rc.Close()
+		_ = rc.Close() // read-only; the change is the error to report
 		return nil, fmt.Errorf("layer %s changed between reads: entry %d is %q, was %q", ls.digestOnce(), i, h.Name, want.name)
 	}
 	return &fileBody{Reader: io.LimitReader(tr, size), c: rc}, nil

@@ -40,8 +40,11 @@ func BenchmarkCacheHitHTTP(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				io.Copy(io.Discard, res.Body)
+				_, err = io.Copy(io.Discard, res.Body)
 				res.Body.Close()
+				if err != nil {
+					b.Fatalf("GET %s: read body: %v", path, err)
+				}
 				if res.StatusCode != http.StatusOK {
 					b.Fatalf("GET %s = %d", path, res.StatusCode)
 				}

@@ -48,7 +48,9 @@ func closedPort(t *testing.T) string {
 		t.Fatal(err)
 	}
 	addr := ln.Addr().String()
-	ln.Close()
+	if err := ln.Close(); err != nil {
+		t.Fatal(err)
+	}
 	return addr
 }
 
@@ -248,12 +250,13 @@ func TestExtractAbortsMidStream(t *testing.T) {
 		}
 		w.WriteHeader(res.StatusCode)
 		if r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/blobs/"+layerDigest) {
-			io.CopyN(w, res.Body, 1<<20)
+			// Write errors show as the client's failure, which the test asserts on.
+			_, _ = io.CopyN(w, res.Body, 1<<20)
 			w.(http.Flusher).Flush()
 			cut.Add(1)
 			panic(http.ErrAbortHandler)
 		}
-		io.Copy(w, res.Body)
+		_, _ = io.Copy(w, res.Body) // as above: the client sees a failed copy
 	})
 	a := newAPI(t, Config{Upstreams: []Upstream{{Name: "cut", Host: proxy, Client: clientFor(proxy, nil)}}})
 

@@ -27,7 +27,7 @@ func startPartialUpload(t *testing.T, w *writeWorld, sent int) net.Conn {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { _ = conn.Close() }) // the test may have closed it already
 	head := fmt.Sprintf("PUT /api/v1/repos/dst/team/app/-/images/v1 HTTP/1.1\r\nHost: regapi\r\n"+
 		"Authorization: Bearer %s\r\nContent-Type: application/x-tar\r\nContent-Length: %d\r\n\r\n", w.api.token, len(body))
 	if _, err := conn.Write(append([]byte(head), body[:sent]...)); err != nil {
@@ -67,7 +67,9 @@ func TestUploadClientAbort(t *testing.T) {
 	w := newWriteWorld(t, writeOptions{})
 	conn := startPartialUpload(t, w, 256<<10)
 	waitFor(t, "the spool file", func() bool { return len(w.spoolFiles(t)) == 1 })
-	conn.Close()
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
 	w.waitFinished(t)
 	w.assertSpoolEmpty(t)
 	if n := writesTo(w.dst); n != 0 {

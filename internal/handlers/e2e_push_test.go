@@ -3,6 +3,8 @@ package handlers
 import (
 	"archive/tar"
 	"bytes"
+	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -45,7 +47,7 @@ func TestUploadFormats(t *testing.T) {
 	}
 	for i, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tag := "v" + string(rune('a'+i))
+			tag := fmt.Sprintf("v%c", 'a'+i)
 			res := w.api.put(t, "dst", "team/app", tag, tt.body)
 			if res.Status != http.StatusCreated {
 				t.Fatalf("PUT = %d, want 201; body %s", res.Status, res.Body)
@@ -242,7 +244,7 @@ func retar(t *testing.T, b []byte, edit func([]tarEntry) []tarEntry) []byte {
 	tr := tar.NewReader(bytes.NewReader(b))
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

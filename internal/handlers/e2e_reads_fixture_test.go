@@ -76,7 +76,9 @@ func gzipLayer(t testing.TB, entries ...fxEntry) v1.Layer {
 	t.Helper()
 	var buf bytes.Buffer
 	zw := gzip.NewWriter(&buf)
-	zw.Write(fxTar(t, entries...))
+	if _, err := zw.Write(fxTar(t, entries...)); err != nil {
+		t.Fatal(err)
+	}
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -97,14 +99,20 @@ func zstdBomb(t testing.TB, n int) v1.Layer {
 	t.Helper()
 	var tb bytes.Buffer
 	tw := tar.NewWriter(&tb)
-	tw.WriteHeader(&tar.Header{Name: "zeros", Typeflag: tar.TypeReg, Size: int64(n), Mode: 0o644})
-	tw.Write(make([]byte, n))
-	tw.Close()
+	if err := tw.WriteHeader(&tar.Header{Name: "zeros", Typeflag: tar.TypeReg, Size: int64(n), Mode: 0o644}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tw.Write(make([]byte, n)); err != nil {
+		t.Fatal(err)
+	}
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	enc, err := zstd.NewWriter(nil, zstd.WithEncoderLevel(zstd.SpeedFastest))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer enc.Close()
+	defer func() { _ = enc.Close() }() // EncodeAll does not write through it
 	return static.NewLayer(enc.EncodeAll(tb.Bytes(), nil), types.OCILayerZStd)
 }
 

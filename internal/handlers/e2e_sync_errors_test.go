@@ -48,8 +48,12 @@ func (b *brokenDestination) front(t *testing.T) func(*registrytest.Registry) str
 				}
 				// Linger 0: the close is a reset, the error the client
 				// reports names both socket addresses.
-				conn.(*net.TCPConn).SetLinger(0)
-				conn.Close()
+				if err := conn.(*net.TCPConn).SetLinger(0); err != nil {
+					t.Error(err)
+				}
+				if err := conn.Close(); err != nil {
+					t.Error(err)
+				}
 				return
 			}
 			b.leaks.Add(1)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -137,7 +138,7 @@ func testTagsPagination(t *testing.T, a *apiEnv, up string) {
 	}
 }
 
-func twoDigits(i int) string { return string([]byte{byte('0' + i/10), byte('0' + i%10)}) }
+func twoDigits(i int) string { return fmt.Sprintf("%02d", i) }
 
 func testRepositories(t *testing.T, a *apiEnv, up string) {
 	base := "/api/v1/repos/" + up

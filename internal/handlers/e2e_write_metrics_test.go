@@ -204,7 +204,9 @@ func TestUploadMetrics(t *testing.T) {
 	}
 	conn := startPartialUpload(t, w, sent)
 	waitFor(t, "the spool file", func() bool { return len(w.spoolFiles(t)) == 1 })
-	conn.Close()
+	if err := conn.Close(); err != nil {
+		t.Fatal(err)
+	}
 	w.waitFinished(t)
 	want.Aborted++
 	want.Bytes += sent

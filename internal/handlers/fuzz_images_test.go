@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"net/url"
 	"testing"
 )
@@ -18,7 +19,7 @@ func FuzzTableQuery(f *testing.F) {
 		q := url.Values{"sort": {sort}, "include": {include}, "exclude": {exclude}, "semver": {constraint}, "digest": {digest}}
 		tq, err := parseTableQuery(q)
 		if err != nil {
-			if _, ok := err.(*apiError); !ok {
+			if ae := (*apiError)(nil); !errors.As(err, &ae) {
 				t.Fatalf("parseTableQuery error %T %v, want an apiError", err, err)
 			}
 			return

@@ -82,7 +82,7 @@ func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, 
 			writeError(w, r, logger, fmt.Errorf("%w of %s: %w", errLayerRead, digest, err))
 			return
 		}
-		defer e.Close()
+		defer func() { _ = e.Close() }() // read-only: the entry's layer stream
 		if t.DirOnly && e.Type != "dir" {
 			writeError(w, r, logger, fmt.Errorf("%s in %s is a %s, and the path ends in /: %w", e.Path, digest, e.Type, extract.ErrNotFound))
 			return

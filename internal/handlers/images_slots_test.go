@@ -45,11 +45,11 @@ func TestUpstreamSlots(t *testing.T) {
 func TestInsightEach(t *testing.T) {
 	in := newInsight(slog.New(slog.DiscardHandler), Images{Concurrency: 3}, nil, nil)
 	var ran [50]atomic.Int32
-	var maxHeld atomic.Int32
+	var maxHeld atomic.Int64
 	err := in.each(context.Background(), "hub", len(ran), func(ctx context.Context, i int) error {
 		ran[i].Add(1)
 		in.slots.mu.Lock()
-		held := int32(len(in.slots.by["hub"]))
+		held := int64(len(in.slots.by["hub"]))
 		in.slots.mu.Unlock()
 		if held > maxHeld.Load() {
 			maxHeld.Store(held)

@@ -59,7 +59,9 @@ func newWorld(t *testing.T) *world {
 			t.Fatal(err)
 		}
 		b, err := io.ReadAll(rc)
-		rc.Close()
+		if err := rc.Close(); err != nil {
+			t.Error(err)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -81,7 +83,11 @@ func (w *world) blobGets() int {
 
 func readAll(t *testing.T, f *os.File) []byte {
 	t.Helper()
-	defer f.Close()
+	defer func() {
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	b, err := io.ReadAll(f)
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +178,9 @@ func TestRestartKeepsLayersAndCatchesDamage(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Close()
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
 	}
 	fills := w.blobGets()
 	// A fill a crash interrupted leaves a temporary file; a restart clears it.
@@ -272,7 +280,9 @@ func TestBoundByBytes(t *testing.T) {
 					}
 					return
 				}
-				f.Close()
+				if err := f.Close(); err != nil {
+					t.Error(err)
+				}
 			}()
 		}
 		wg.Wait()
@@ -294,7 +304,9 @@ func TestBoundByBytes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Close()
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
 	}
 	d0, _ := w.layers[0].DiffID()
 	if _, ok := c2.lookup(d0.Hex); ok {

@@ -15,7 +15,7 @@ func TestCheckImageExistsPlainSentinel(t *testing.T) {
 	c := registry.NewClientWithOptions(host, &registry.Options{Insecure: true})
 	for _, repo := range []string{"nothing/here", "library/missing"} {
 		err := c.WithSegment(repo).CheckImageExists(context.Background(), "v1")
-		if err != registry.ErrImageNotFound {
+		if err != registry.ErrImageNotFound { //nolint:errorlint // the contract is the bare sentinel, unwrapped
 			t.Errorf("CheckImageExists(%s:v1) = %v, want exactly ErrImageNotFound", repo, err)
 		}
 	}

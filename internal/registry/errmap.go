@@ -62,7 +62,7 @@ func mapError(err error, k kind, st *callState) error {
 	switch s := classify(terr, k); s {
 	case nil:
 		return err
-	case ErrRateLimited:
+	case ErrRateLimited: //nolint:errorlint // classify returns a bare sentinel, never a wrapped one
 		var ra time.Duration
 		if st != nil {
 			ra = time.Duration(st.retryAfter.Load())

@@ -153,7 +153,7 @@ func (s *shared) getList(ctx context.Context, scope string, res authn.Resource, 
 	resp, err := listGet(ctx, hc, u, n, last)
 	if err == nil && resp.StatusCode == http.StatusBadRequest && n > 0 {
 		terr := transport.CheckError(resp, http.StatusOK)
-		resp.Body.Close()
+		_ = resp.Body.Close() // read-only; CheckError has read what it needs
 		var te *transport.Error
 		if !errors.As(terr, &te) || !hasCode(te, "PAGINATION_NUMBER_INVALID") {
 			return "", terr
@@ -164,7 +164,7 @@ func (s *shared) getList(ctx context.Context, scope string, res authn.Resource, 
 	if err != nil {
 		return "", err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only: nothing to lose
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
 		return "", err
 	}

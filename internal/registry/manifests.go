@@ -186,7 +186,7 @@ func (c *client) configOf(ctx context.Context, reference string, opts []ImageGet
 	if err != nil {
 		return nil, true, err
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read-only; the digest check below vouches for b
 	if b, err = readBounded(rc, c.s.opts.MaxManifestBytes); err != nil {
 		return nil, true, err
 	}

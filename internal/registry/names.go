@@ -73,7 +73,7 @@ func ValidDigest(s string) bool {
 		return false
 	}
 	for i := 0; i < len(hex); i++ {
-		if c := hex[i]; !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+		if c := hex[i]; ('0' > c || c > '9') && ('a' > c || c > 'f') {
 			return false
 		}
 	}
@@ -118,7 +118,7 @@ func parseReference(repo name.Repository, ref string) (name.Reference, error) {
 	case ValidDigest(d):
 		r, err := name.NewDigest(repo.Name()+"@"+d, name.StrictValidation)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %q: %v", ErrInvalidReference, ref, err)
+			return nil, fmt.Errorf("%w: %q: %w", ErrInvalidReference, ref, err)
 		}
 		return r, nil
 	case ValidTag(ref):

@@ -67,7 +67,7 @@ func nameMatchCases() []string {
 	}
 	// Digests: the right shape, and one thing wrong with it.
 	hex := strings.Repeat("0123456789abcdef", 4)
-	for _, d := range []string{
+	cases = append(cases, []string{
 		"sha256:" + hex,
 		"sha256:" + strings.ToUpper(hex),
 		"sha256:" + hex[:63],
@@ -85,9 +85,7 @@ func nameMatchCases() []string {
 		"sha256:" + strings.Repeat("0", 64),
 		"sha256:" + strings.Repeat("f", 64),
 		hex,
-	} {
-		cases = append(cases, d)
-	}
+	}...)
 	return cases
 }
 

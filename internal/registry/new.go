@@ -98,9 +98,14 @@ func newShared(hostPath string, opts *Options) *shared {
 		nameOpts = append(nameOpts, name.Insecure)
 	}
 	reg, err := name.NewRegistry(host, nameOpts...)
-	if err != nil || host == "" {
+	if host == "" {
+		// ggcr would take an empty host for Docker Hub.
+		s.err = fmt.Errorf("%w: registry host is empty", ErrInvalidName)
+		return s
+	}
+	if err != nil {
 		s.host = host
-		s.err = fmt.Errorf("%w: registry host %q: %v", ErrInvalidName, host, err)
+		s.err = fmt.Errorf("%w: registry host %q: %w", ErrInvalidName, host, err)
 		return s
 	}
 	s.reg, s.host = reg, reg.RegistryStr()

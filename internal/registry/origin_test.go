@@ -87,7 +87,8 @@ func TestOtherPortGetsNothing(t *testing.T) {
 			if r.URL.Path == "/v2/" {
 				return
 			}
-			http.Redirect(w, r, "http://reg.test:80"+r.URL.Path, http.StatusTemporaryRedirect)
+			// The redirect away from the registry is the test's point.
+			http.Redirect(w, r, "http://reg.test:80"+r.URL.Path, http.StatusTemporaryRedirect) //nolint:gosec // G710: see above
 		})
 		c := registry.NewClientWithOptions("reg.test:443", &registry.Options{
 			Insecure: true, MaxRetries: -1, Transport: p.transport,

@@ -120,7 +120,7 @@ func TestExtract(t *testing.T) {
 		t.Fatal(err)
 	}
 	rc := got.Extract()
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read-only
 	files := map[string]string{}
 	tr := tar.NewReader(rc)
 	for {
@@ -156,9 +156,13 @@ func layer(t *testing.T, files map[string]string) v1.Layer {
 		if err := tw.WriteHeader(&tar.Header{Name: n, Mode: 0o644, Size: int64(len(files[n])), Typeflag: tar.TypeReg}); err != nil {
 			t.Fatal(err)
 		}
-		tw.Write([]byte(files[n]))
+		if _, err := tw.Write([]byte(files[n])); err != nil {
+			t.Fatal(err)
+		}
 	}
-	tw.Close()
+	if err := tw.Close(); err != nil {
+		t.Fatal(err)
+	}
 	b := buf.Bytes()
 	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil })
 	if err != nil {

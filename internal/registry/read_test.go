@@ -62,7 +62,9 @@ func TestReadImage(t *testing.T) {
 		}
 		rc := got.Extract()
 		n := countTarEntries(t, rc)
-		rc.Close()
+		if err := rc.Close(); err != nil {
+			t.Errorf("Extract().Close() = %v", err)
+		}
 		if n == 0 {
 			t.Errorf("Extract() has no entries")
 		}

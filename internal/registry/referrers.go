@@ -115,7 +115,7 @@ func (c *client) referrersAPI(ctx context.Context, subject name.Digest) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	defer resp.Body.Close()
+	defer func() { _ = resp.Body.Close() }() // read-only: nothing to lose
 	switch resp.StatusCode {
 	case http.StatusNotFound, http.StatusBadRequest, http.StatusNotAcceptable:
 		return nil, errNoReferrersAPI

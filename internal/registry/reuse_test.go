@@ -98,7 +98,9 @@ func TestConcurrentCalls(t *testing.T) {
 				}
 				rc := img.Extract()
 				countTarEntries(t, rc)
-				rc.Close()
+				if err := rc.Close(); err != nil {
+					errs <- err
+				}
 				if _, err := c.ListTags(ctx); err != nil {
 					errs <- err
 				}

@@ -106,7 +106,7 @@ func (g *guardTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return resp, err
 	}
 	if resp.ContentLength > g.maxManifest {
-		resp.Body.Close()
+		_ = resp.Body.Close() // refused unread: its errors are moot
 		return nil, fmt.Errorf("%w: %d bytes, cap %d", ErrManifestTooLarge, resp.ContentLength, g.maxManifest)
 	}
 	resp.Body = &cappedBody{rc: resp.Body, left: g.maxManifest}

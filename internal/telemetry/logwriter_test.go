@@ -84,9 +84,16 @@ func TestLogWriterHoldsInfoFlushesWarn(t *testing.T) {
 func TestLogWriterFlushesAfterInterval(t *testing.T) {
 	sink := newLineSink()
 	lw := NewLogWriter(sink, 64<<10, time.Millisecond)
-	defer lw.Close()
-	fmt.Fprintln(lw, "one")
-	fmt.Fprintln(lw, "two")
+	defer func() {
+		if err := lw.Close(); err != nil {
+			t.Errorf("Close() = %v", err)
+		}
+	}()
+	for _, line := range []string{"one", "two"} {
+		if _, err := fmt.Fprintln(lw, line); err != nil {
+			t.Fatalf("Fprintln(%q) = %v", line, err)
+		}
+	}
 	select {
 	case <-sink.wrote:
 	case <-time.After(10 * time.Second):
@@ -96,7 +103,9 @@ func TestLogWriterFlushesAfterInterval(t *testing.T) {
 		t.Errorf("output = %q, want both lines", got)
 	}
 	// The timer re-arms for the next line.
-	fmt.Fprintln(lw, "three")
+	if _, err := fmt.Fprintln(lw, "three"); err != nil {
+		t.Fatalf("Fprintln(three) = %v", err)
+	}
 	select {
 	case <-sink.wrote:
 	case <-time.After(10 * time.Second):

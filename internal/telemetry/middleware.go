@@ -64,7 +64,7 @@ func (m *Metrics) Middleware(next http.Handler) http.Handler {
 			// stream that failed midway): the client saw the status already
 			// sent. Any other panic is a 500, whoever writes it.
 			status, aborted := http.StatusInternalServerError, false
-			if p == http.ErrAbortHandler {
+			if p == http.ErrAbortHandler { //nolint:errorlint // a panic value, compared as net/http compares it
 				aborted = true
 				if rw.status != 0 {
 					status = rw.status

@@ -89,7 +89,7 @@ func recoverer(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
 			if p := recover(); p != nil {
-				if p == http.ErrAbortHandler {
+				if p == http.ErrAbortHandler { //nolint:errorlint // a panic value, compared as net/http compares it
 					panic(p)
 				}
 				w.WriteHeader(http.StatusInternalServerError)

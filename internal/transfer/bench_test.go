@@ -31,7 +31,7 @@ func BenchmarkLoad(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			defer s.Close()
+			defer closeSpool(b, s)
 			b.SetBytes(s.Size())
 			for b.Loop() {
 				if _, err := Load(s); err != nil {

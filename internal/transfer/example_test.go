@@ -28,7 +28,11 @@ func ExampleLoad() {
 		fmt.Println(err)
 		return
 	}
-	defer s.Close() // removes the spool file
+	defer func() {
+		if err := s.Close(); err != nil { // removes the spool file
+			fmt.Println(err)
+		}
+	}()
 
 	a, err := transfer.Load(s)
 	if err != nil {

@@ -36,7 +36,7 @@ func FuzzLoad(f *testing.F) {
 			}
 			return
 		}
-		defer s.Close()
+		defer closeSpool(t, s)
 		a, err := Load(s)
 		if err != nil {
 			if !errors.Is(err, ErrInvalidTarball) {
@@ -83,7 +83,9 @@ func readAll(t *testing.T, a Artifact) {
 			t.Fatalf("Compressed = %v", err)
 		}
 		_, err = io.Copy(io.Discard, rc)
-		rc.Close()
+		if cerr := rc.Close(); err == nil {
+			err = cerr
+		}
 		if err != nil {
 			t.Fatalf("read layer = %v", err)
 		}

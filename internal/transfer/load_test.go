@@ -157,7 +157,9 @@ func corruptCases(t testing.TB) map[string][]byte {
 	otherLayers, _ := other.Layers()
 	otherLayer, _ := otherLayers[0].Compressed()
 	otherLayerBytes := mustReadAll(t, otherLayer)
-	otherLayer.Close()
+	if err := otherLayer.Close(); err != nil {
+		t.Fatal(err)
+	}
 
 	return map[string][]byte{
 		"empty body":               {},
@@ -367,7 +369,7 @@ func TestLoadRejects(t *testing.T) {
 				}
 				return
 			}
-			defer s.Close()
+			defer closeSpool(t, s)
 			a, err := Load(s)
 			if !errors.Is(err, ErrInvalidTarball) || !strings.Contains(err.Error(), want) {
 				t.Fatalf("Load = %+v, %v, want ErrInvalidTarball with %q", a, err, want)

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"os"
 	"testing"
@@ -72,7 +73,7 @@ func readTar(t testing.TB, b []byte) []tfile {
 	tr := tar.NewReader(bytes.NewReader(b))
 	for {
 		hdr, err := tr.Next()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			return files
 		}
 		if err != nil {
@@ -111,4 +112,12 @@ func spoolBytes(t testing.TB, b []byte) *Spooled {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// closeSpool closes s, which removes its file, and fails tb if that fails.
+func closeSpool(tb testing.TB, s *Spooled) {
+	tb.Helper()
+	if err := s.Close(); err != nil {
+		tb.Errorf("Spooled.Close() = %v", err)
+	}
 }

@@ -48,7 +48,7 @@ func TestLoadNameLimits(t *testing.T) {
 				return err
 			})
 			if s != nil {
-				s.Close()
+				closeSpool(t, s)
 			}
 			if !errors.Is(err, ErrInvalidTarball) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("Load = %.200v, want ErrInvalidTarball with %q", err, tc.want)

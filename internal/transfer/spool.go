@@ -74,7 +74,7 @@ func (s *Spooled) fill(ctx context.Context, body io.Reader, maxBytes int64) erro
 		if err != nil {
 			return raw.cause(err)
 		}
-		defer zr.Close()
+		defer func() { _ = zr.Close() }() // read-only; the copy below reports read errors
 		src = zr
 		s.compressed = true
 	}

@@ -91,7 +91,7 @@ func fetch(ctx context.Context, src string) (answer, error) {
 	if err != nil {
 		return answer{}, err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }() // read-only: ReadAll reports read errors
 	body, err := io.ReadAll(res.Body)
 	if err != nil {
 		return answer{}, err

@@ -79,9 +79,9 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		for _, k := range kinds {
 			n := counts[k].Load()
 			total += n
-			fmt.Fprintf(w, "%s=%d\n", k, n)
+			_, _ = fmt.Fprintf(w, "%s=%d\n", k, n) // a failed write: the client has gone
 		}
-		fmt.Fprintf(w, "total=%d\n", total)
+		_, _ = fmt.Fprintf(w, "total=%d\n", total)
 	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		counts[kindOf(r.URL.Path)].Add(1)

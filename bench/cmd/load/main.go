@@ -51,17 +51,29 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("load "+args[0], flag.ContinueOnError)
 	out := &output{w: stdout}
 	fs.StringVar(&out.prefix, "prefix", "", "prefix for every output key")
-	return modes[args[0]](ctx, fs, args[1:], out)
+	if err := modes[args[0]](ctx, fs, args[1:], out); err != nil {
+		return err
+	}
+	return out.err
 }
 
-// output writes key=value lines.
+// output writes key=value lines. The scripts read them, so the first
+// failed write is kept and fails the run.
 type output struct {
 	w      io.Writer
 	prefix string
+	err    error
 }
 
 func (o *output) set(key string, format string, v ...any) {
-	fmt.Fprintf(o.w, "%s%s=%s\n", o.prefix, key, fmt.Sprintf(format, v...))
+	o.println(o.prefix + key + "=" + fmt.Sprintf(format, v...))
+}
+
+// println writes one line unless a write failed before.
+func (o *output) println(line string) {
+	if o.err == nil {
+		_, o.err = fmt.Fprintln(o.w, line)
+	}
 }
 
 // headerFlags collects repeated -H "Name: value" flags.
@@ -109,7 +121,7 @@ func get(ctx context.Context, c *http.Client, rawURL string, header http.Header)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }() // read-only: nothing to lose
 	n, err := io.Copy(io.Discard, res.Body)
 	return res.StatusCode, n, err
 }

@@ -33,7 +33,7 @@ func runWait(ctx context.Context, fs *flag.FlagSet, args []string, _ *output) er
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("%s not up after %s (last status %d, err %v)", *rawURL, *timeout, status, err)
+			return fmt.Errorf("%s not up after %s (last status %d, err %w)", *rawURL, *timeout, status, err)
 		case <-tick.C:
 		}
 	}
@@ -49,7 +49,7 @@ func runFreePort(_ context.Context, fs *flag.FlagSet, args []string, _ *output) 
 	if err != nil {
 		return err
 	}
-	defer ln.Close()
+	defer func() { _ = ln.Close() }() // only its port was wanted
 	addr, ok := ln.Addr().(*net.TCPAddr)
 	if !ok {
 		return errors.New("not a TCP address")
@@ -79,12 +79,12 @@ func runGet(ctx context.Context, fs *flag.FlagSet, args []string, out *output) e
 	if err != nil {
 		return err
 	}
-	defer res.Body.Close()
+	defer func() { _ = res.Body.Close() }() // read-only: nothing to lose
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("GET %s: %s", *rawURL, res.Status)
 	}
 	if *show != "" {
-		fmt.Fprintln(out.w, res.Header.Get(*show))
+		out.println(res.Header.Get(*show))
 		_, err = io.Copy(io.Discard, res.Body)
 		return err
 	}

@@ -96,14 +96,21 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "files_ref=corpus/files:latest\nfiles_digest=%s\nfiles_mib=%d\n", files, c.filesMiB)
+		// run.sh reads these lines: a failed write fails the seed.
+		if _, err := fmt.Fprintf(stdout, "files_ref=corpus/files:latest\nfiles_digest=%s\nfiles_mib=%d\n", files, c.filesMiB); err != nil {
+			return err
+		}
 	}
-	fmt.Fprintf(stdout, "tags_repo=corpus/tags\ntags_count=%d\n", c.tags)
-	fmt.Fprintf(stdout, "nested_repos=%d\n", c.nested)
-	fmt.Fprintf(stdout, "multi_ref=corpus/multi:latest\nmulti_digest=%s\n", idx)
-	fmt.Fprintf(stdout, "burst_ref=corpus/burst:cold\nburst_digest=%s\n", burst)
-	fmt.Fprintf(stdout, "big_ref=corpus/big:latest\nbig_digest=%s\n", big.digest)
-	fmt.Fprintf(stdout, "big_layers=%d\nbig_uncompressed_bytes=%d\nbig_compressed_bytes=%d\n", c.bigLayers, big.uncompressed, big.compressed)
-	fmt.Fprintf(stdout, "seed_seconds=%.1f\n", time.Since(started).Seconds())
-	return nil
+	// run.sh reads these lines: a failed write fails the seed.
+	_, err = fmt.Fprintf(stdout, "tags_repo=corpus/tags\ntags_count=%d\n"+
+		"nested_repos=%d\n"+
+		"multi_ref=corpus/multi:latest\nmulti_digest=%s\n"+
+		"burst_ref=corpus/burst:cold\nburst_digest=%s\n"+
+		"big_ref=corpus/big:latest\nbig_digest=%s\n"+
+		"big_layers=%d\nbig_uncompressed_bytes=%d\nbig_compressed_bytes=%d\n"+
+		"seed_seconds=%.1f\n",
+		c.tags, c.nested, idx, burst, big.digest,
+		c.bigLayers, big.uncompressed, big.compressed,
+		time.Since(started).Seconds())
+	return err
 }

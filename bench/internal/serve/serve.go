@@ -40,11 +40,15 @@ func Run(ctx context.Context, name, addr string, h http.Handler, stdout io.Write
 		return err
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// run.sh reads the address: without it, there is nothing to serve.
+	if _, err := fmt.Fprintf(stdout, "%s listening on http://%s\n", name, ln.Addr()); err != nil {
+		_ = ln.Close() // never served
+		return err
+	}
 	go func() {
 		<-ctx.Done()
-		srv.Close()
+		_ = srv.Close() // Serve then returns ErrServerClosed
 	}()
-	fmt.Fprintf(stdout, "%s listening on http://%s\n", name, ln.Addr())
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return err
 	}
