@@ -187,6 +187,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	metrics.Stores.Watch(telemetry.StoreExtractChunks, extract.ChunksDropped)
 	if answers != nil {
 		cfg.Cache = answers
+		if opts.cache.Shared.URL != "" {
+			// File indexes built by one replica serve the fleet.
+			cfg.Reads.Shared = answers
+		}
 	}
 	if opts.ui {
 		cfg.UI = ui.Handler()

@@ -351,3 +351,38 @@ func TestFleetWarmRestart(t *testing.T) {
 		t.Fatalf("registry requests after the restart = %q, want none", got)
 	}
 }
+
+// TestFleetFileIndexIsShared: a file index one replica builds (by a listing
+// that walks every layer) is read by another from the shared tier, so its
+// first listing of the image downloads no layer.
+func TestFleetFileIndexIsShared(t *testing.T) {
+	f := newFleet(t, 2)
+	img := registrytest.PushRandomImage(t, f.dist.Host, "team/files", "v1")
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	layerGets := func() int {
+		n := 0
+		for _, l := range layers {
+			d, err := l.Digest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += f.dist.CountRequests(http.MethodGet, "/v2/team/files/blobs/"+d.String())
+		}
+		return n
+	}
+	first := f.get(t, 0, "/api/v1/repos/hub/team/files/-/files/v1/")
+	built := layerGets()
+	if built == 0 {
+		t.Fatal("the first listing read no layer; the count proves nothing")
+	}
+	second := f.get(t, 1, "/api/v1/repos/hub/team/files/-/files/v1/")
+	if n := layerGets() - built; n != 0 {
+		t.Errorf("replica 1's first listing made %d layer GETs, want 0 (the index from the shared tier)", n)
+	}
+	if !bytes.Equal(first.body, second.body) {
+		t.Errorf("the listings differ:\n%s\n%s", first.body, second.body)
+	}
+}

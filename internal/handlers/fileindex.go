@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"golang.org/x/sync/singleflight"
@@ -58,6 +59,7 @@ type fileIndexes struct {
 	logger  *slog.Logger
 	metrics IndexMetrics
 	perImg  int64
+	shared  SharedValues // nil: indexes stay in this process
 
 	mu  sync.Mutex
 	lru *lru.LRU[string, *extract.Index] // a nil index: the image has none
@@ -67,7 +69,7 @@ type fileIndexes struct {
 
 // newFileIndexes returns indexes bounded by maxBytes; nil (no indexes)
 // when maxBytes is negative.
-func newFileIndexes(logger *slog.Logger, maxBytes int64, m IndexMetrics) *fileIndexes {
+func newFileIndexes(logger *slog.Logger, maxBytes int64, m IndexMetrics, shared SharedValues) *fileIndexes {
 	if maxBytes < 0 {
 		return nil
 	}
@@ -82,6 +84,7 @@ func newFileIndexes(logger *slog.Logger, maxBytes int64, m IndexMetrics) *fileIn
 		logger:  logger,
 		metrics: m,
 		perImg:  min(maxBytes, extract.DefaultIndexBytes),
+		shared:  shared,
 		lru:     l,
 	}
 }
@@ -107,12 +110,14 @@ func (fi *fileIndexes) builder(digest string) *extract.IndexBuilder {
 	return extract.NewIndexBuilder(fi.perImg)
 }
 
-// built keeps what b learned during a Flatten of the image at digest.
-func (fi *fileIndexes) built(digest string, b *extract.IndexBuilder) {
+// built keeps what b learned during a Flatten of the image at digest, of
+// upstream registry, and shares it with the fleet.
+func (fi *fileIndexes) built(ctx context.Context, registry, digest string, b *extract.IndexBuilder) {
 	ix, err := b.Index()
 	switch {
 	case err == nil:
 		fi.put(digest, ix, ix.Bytes())
+		fi.share(ctx, registry, digest, ix)
 	case errors.Is(err, extract.ErrNoIndex):
 		fi.logger.Debug("image not indexed", "digest", digest, "err", err)
 		fi.put(digest, nil, noIndexCost)
@@ -131,7 +136,7 @@ func (fi *fileIndexes) put(digest string, ix *extract.Index, n int64) {
 // running Flatten over layers to io.Discard: the first request pays, and
 // concurrent first requests build it once. It returns nil when the image
 // has no index or the build failed; the caller then reads the layers.
-func (fi *fileIndexes) get(ctx context.Context, digest string, layers []v1.Layer) *extract.Index {
+func (fi *fileIndexes) get(ctx context.Context, registry, digest string, layers []v1.Layer) *extract.Index {
 	if fi == nil {
 		return nil
 	}
@@ -144,11 +149,15 @@ func (fi *fileIndexes) get(ctx context.Context, digest string, layers []v1.Layer
 		if ix, ok := fi.lookup(digest); ok {
 			return ix, nil // built by a call that just ended
 		}
+		if ix := fi.fromShared(ctx, registry, digest, len(layers)); ix != nil {
+			fi.put(digest, ix, ix.Bytes())
+			return ix, nil
+		}
 		b := extract.NewIndexBuilder(fi.perImg)
 		if err := extract.Flatten(ctx, io.Discard, layers, extract.WithIndex(b)); err != nil {
 			return nil, err
 		}
-		fi.built(digest, b)
+		fi.built(ctx, registry, digest, b)
 		ix, _ := fi.lookup(digest)
 		return ix, nil
 	})
@@ -165,6 +174,50 @@ func (fi *fileIndexes) get(ctx context.Context, digest string, layers []v1.Layer
 	case <-ctx.Done():
 		return nil
 	}
+}
+
+// SharedValues is the shared cache tier's store for derived answers;
+// internal/cache's *Cache satisfies it.
+type SharedValues interface {
+	GetShared(ctx context.Context, loc, name string) ([]byte, bool)
+	SetShared(ctx context.Context, loc, name string, val []byte, ttl time.Duration)
+}
+
+// sharedIndexTTL is how long a shared file index lives: it describes an
+// image by digest and never changes, so only the tier's memory bounds it.
+const sharedIndexTTL = 7 * 24 * time.Hour
+
+func sharedIndexName(digest string) string { return "file-index/" + digest }
+
+// share stores ix in the shared tier, when there is one.
+func (fi *fileIndexes) share(ctx context.Context, registry, digest string, ix *extract.Index) {
+	if fi.shared == nil {
+		return
+	}
+	b, err := ix.MarshalBinary()
+	if err != nil {
+		return
+	}
+	fi.shared.SetShared(ctx, registry, sharedIndexName(digest), b, sharedIndexTTL)
+}
+
+// fromShared reads the index of the image at digest from the shared tier,
+// or nil. One that does not read back (damaged, over the bound, for another
+// number of layers) is ignored: the caller builds it.
+func (fi *fileIndexes) fromShared(ctx context.Context, registry, digest string, layers int) *extract.Index {
+	if fi.shared == nil {
+		return nil
+	}
+	b, ok := fi.shared.GetShared(ctx, registry, sharedIndexName(digest))
+	if !ok {
+		return nil
+	}
+	ix, err := extract.UnmarshalIndex(b, fi.perImg)
+	if err != nil || ix.Layers() != layers {
+		fi.logger.Warn("shared file index ignored", "digest", digest, "err", err)
+		return nil
+	}
+	return ix
 }
 
 // cachedLayers returns layers reading through the layer cache, if any.

@@ -77,7 +77,7 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 		}
 		err = extract.Flatten(ctx, out, layers, opts...)
 		if ib != nil && err == nil {
-			indexes.built(digest, ib)
+			indexes.built(ctx, t.Registry, digest, ib)
 		}
 		switch {
 		case err == nil && !out.passed && sub != "/":

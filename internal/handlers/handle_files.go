@@ -74,7 +74,7 @@ func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, 
 
 		defer streams.Start()()
 		lookup := extract.Lookup
-		if ix := indexes.get(ctx, digest, layers); ix != nil {
+		if ix := indexes.get(ctx, t.Registry, digest, layers); ix != nil {
 			lookup = ix.Lookup
 		}
 		e, err := lookup(ctx, layers, t.Path, extract.WithMaxFileSize(reads.MaxFileSize))

@@ -42,6 +42,6 @@ func (l *limiter) wrap(next http.Handler) http.Handler {
 // limiter of reads.Concurrency, sharing the file indexes.
 func readHandlers(logger *slog.Logger, platform v1.Platform, reads Reads, streams Streams) (extract, files http.Handler) {
 	l := newLimiter(logger, reads.Concurrency, busyRetryAfter)
-	ix := newFileIndexes(logger, reads.IndexBytes, reads.Indexes)
+	ix := newFileIndexes(logger, reads.IndexBytes, reads.Indexes, reads.Shared)
 	return l.wrap(handleExtract(logger, platform, reads, streams, ix)), l.wrap(handleFiles(logger, platform, reads, streams, ix))
 }

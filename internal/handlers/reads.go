@@ -27,6 +27,10 @@ type Reads struct {
 	IndexBytes int64
 	// Indexes counts the file indexes' use; nil counts nothing.
 	Indexes IndexMetrics
+	// Shared, when set, is the fleet's shared cache tier: a file index
+	// built by one replica is stored there and read by the others instead
+	// of walking the layers again. Nil keeps indexes per process.
+	Shared SharedValues
 	// LayerCache keeps the layers read on local disk, uncompressed, so
 	// that reading an image again (extract, a file's bytes) downloads
 	// nothing. The default value, nil, keeps none.
