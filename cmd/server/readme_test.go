@@ -29,23 +29,30 @@ var (
 	readmeTestCmd = "scripts/test"
 )
 
-// readmeShell returns the lines of README.md's ```sh blocks.
+// readmeDocs are the documents whose shell lines are checked: the front
+// page and the pages of docs/ it links.
+var readmeDocs = []string{"../../README.md", "../../docs/api.md", "../../docs/configuration.md", "../../docs/security.md", "../../docs/operations.md"}
+
+// readmeShell returns the lines of the ```sh blocks of README.md and the
+// docs/ pages.
 func readmeShell(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var lines []string
-	in := false
-	for _, l := range strings.Split(string(b), "\n") {
-		switch {
-		case strings.HasPrefix(l, "```sh"):
-			in = true
-		case strings.HasPrefix(l, "```"):
-			in = false
-		case in && strings.TrimSpace(l) != "":
-			lines = append(lines, strings.TrimSpace(l))
+	for _, doc := range readmeDocs {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := false
+		for _, l := range strings.Split(string(b), "\n") {
+			switch {
+			case strings.HasPrefix(l, "```sh"):
+				in = true
+			case strings.HasPrefix(l, "```"):
+				in = false
+			case in && strings.TrimSpace(l) != "":
+				lines = append(lines, strings.TrimSpace(l))
+			}
 		}
 	}
 	return lines

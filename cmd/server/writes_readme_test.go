@@ -22,13 +22,13 @@ import (
 // blocks against the anonymous demo) leaves them to this test.
 func readmeWriteSection(t *testing.T) []string {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile("../../docs/api.md")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, sec, ok := strings.Cut(string(b), "\n## Writing images\n")
 	if !ok {
-		t.Fatal("README.md has no \"## Writing images\" section")
+		t.Fatal("docs/api.md has no \"## Writing images\" section")
 	}
 	sec, _, _ = strings.Cut(sec, "\n## ")
 	var lines []string
