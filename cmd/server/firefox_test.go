@@ -77,9 +77,14 @@ func startFirefox(t *testing.T) *testFirefox {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer logFile.Close()
+	// Firefox writes through its own copy; this one is closed once it has it.
+	defer func() {
+		if err := logFile.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 
-	cmd := exec.Command(path, "--headless", "--marionette", "--no-remote", "--profile", profile, "about:blank")
+	cmd := exec.Command(path, "--headless", "--marionette", "--no-remote", "--profile", profile, "about:blank") //nolint:gosec // G204: the firefox found on PATH, with the test's own arguments
 	// A file, not a pipe: Wait then does not wait for a content process
 	// that holds the pipe open.
 	cmd.Stdout, cmd.Stderr = logFile, logFile
@@ -92,7 +97,9 @@ func startFirefox(t *testing.T) *testFirefox {
 	}
 	// exited is closed once Firefox's main process ended and was reaped.
 	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
+	// Its exit status says nothing: quit may kill it; quit's leak check is
+	// the test.
+	go func() { _ = cmd.Wait(); close(exited) }()
 	t.Cleanup(func() { f.quit(cmd.Process.Pid, exited) })
 
 	ctx, cancel := context.WithTimeout(context.Background(), firefoxStartTimeout)
@@ -138,8 +145,11 @@ func freeLoopbackPort(t *testing.T) int {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	port := l.Addr().(*net.TCPAddr).Port
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return port
 }
 
 // quit ends the session and Firefox, killing its process group if it
@@ -151,20 +161,24 @@ func (f *testFirefox) quit(pgid int, exited <-chan struct{}) {
 	// Quit ends the session too (WebDriver:DeleteSession first would leave
 	// no session to quit in); it answers before Firefox is gone, exited
 	// says when it is.
+	// A kill's error (the group is gone already) says nothing: the leak
+	// check below is what counts.
 	if f.m == nil {
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	} else if err := f.m.call(ctx, "Marionette:Quit", map[string]any{"flags": []string{"eForceQuit"}}, nil); err != nil {
 		f.t.Errorf("%v; killing firefox", err)
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
 	}
 	if f.m != nil {
-		f.m.close()
+		if err := f.m.close(); err != nil {
+			f.t.Errorf("close marionette: %v", err)
+		}
 	}
 	select {
 	case <-exited:
 	case <-ctx.Done():
 		f.t.Errorf("firefox did not quit within %v; killing it", firefoxStartTimeout)
-		syscall.Kill(-pgid, syscall.SIGKILL)
+		_ = syscall.Kill(-pgid, syscall.SIGKILL) // see above
 		<-exited
 	}
 	// The content processes end after the parent; wait for them, bounded.
@@ -182,7 +196,7 @@ func (f *testFirefox) quit(pgid int, exited <-chan struct{}) {
 		select {
 		case <-ctx.Done():
 			f.t.Errorf("firefox left processes %v running; killing them", left)
-			syscall.Kill(-pgid, syscall.SIGKILL)
+			_ = syscall.Kill(-pgid, syscall.SIGKILL) // the test has failed already
 			return
 		case <-tick.C:
 		}
@@ -256,8 +270,10 @@ func TestProcessGroup(t *testing.T) {
 	if got, err := processGroup(pid); err != nil || len(got) != 1 || got[0] != pid {
 		t.Errorf("processGroup(%d) = %v, %v, want [%d]", pid, got, err, pid)
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait() // reaps it; its error is the kill's "signal: killed"
 	if got, err := processGroup(pid); err != nil || len(got) != 0 {
 		t.Errorf("processGroup(%d) after the end = %v, %v, want none", pid, got, err)
 	}

@@ -36,18 +36,21 @@ func dialMarionette(ctx context.Context, addr string) (*marionette, error) {
 	}
 	m := &marionette{conn: conn, r: bufio.NewReader(conn)}
 	if dl, ok := ctx.Deadline(); ok {
-		conn.SetDeadline(dl)
+		if err := conn.SetDeadline(dl); err != nil {
+			_ = conn.Close() // the deadline's error is the one to report
+			return nil, err
+		}
 	}
 	var hello struct {
 		ApplicationType    string `json:"applicationType"`
 		MarionetteProtocol int    `json:"marionetteProtocol"`
 	}
 	if err := m.read(&hello); err != nil {
-		conn.Close()
+		_ = conn.Close() // the hello's error is the one to report
 		return nil, fmt.Errorf("marionette hello: %w", err)
 	}
 	if hello.MarionetteProtocol != 3 {
-		conn.Close()
+		_ = conn.Close() // the protocol's mismatch is the error to report
 		return nil, fmt.Errorf("marionette hello: protocol %d, want 3", hello.MarionetteProtocol)
 	}
 	return m, nil
@@ -67,7 +70,9 @@ func (m *marionette) call(ctx context.Context, command string, params, result an
 	if !ok {
 		dl = time.Now().Add(pageTimeout)
 	}
-	m.conn.SetDeadline(dl)
+	if err := m.conn.SetDeadline(dl); err != nil {
+		return fmt.Errorf("%s: %w", command, err)
+	}
 	m.id++
 	msg, err := json.Marshal([]any{0, m.id, command, params})
 	if err != nil {
@@ -85,7 +90,9 @@ func (m *marionette) call(ctx context.Context, command string, params, result an
 	}
 	if string(resp[2]) != "null" {
 		var e marionetteError
-		json.Unmarshal(resp[2], &e)
+		if err := json.Unmarshal(resp[2], &e); err != nil {
+			return fmt.Errorf("%s: error %.200s (%w)", command, resp[2], err)
+		}
 		return fmt.Errorf("%s: %s: %s", command, e.Error, e.Message)
 	}
 	if result == nil {

@@ -220,7 +220,7 @@ func (f *testFirefox) writeShot(name string) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(f.shots, name+".png"), png, 0o644)
+	return os.WriteFile(filepath.Join(f.shots, name+".png"), png, 0o600)
 }
 
 // state describes the page for a failure message (its URL, the view's
@@ -228,7 +228,9 @@ func (f *testFirefox) writeShot(name string) error {
 func (f *testFirefox) state() string {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	f.writeShot("FAILED-" + strings.ReplaceAll(f.t.Name(), "/", "-"))
+	if err := f.writeShot("FAILED-" + strings.ReplaceAll(f.t.Name(), "/", "-")); err != nil {
+		f.t.Logf("failure screenshot: %v", err) // the failure being reported matters more
+	}
 	s, err := marionetteValue[string](ctx, f.m, "WebDriver:ExecuteScript", map[string]any{"args": []any{},
 		"script": `return location.href + ' ' + JSON.stringify(Object.assign({}, (document.getElementById('view') || {dataset: {}}).dataset)) + ' ' + document.body.innerText.slice(0, 600)`})
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"archive/tar"
 	"errors"
 	"fmt"
+	"math"
 	"path"
 	"slices"
 	"strings"
@@ -135,7 +136,7 @@ func (b *IndexBuilder) fail(err error) {
 }
 
 func (b *IndexBuilder) beginLayer(top int) {
-	b.topLayer, b.pos = int32(top), 0
+	b.topLayer, b.pos = int32(top), 0 //nolint:gosec // G115: a rank among an image's layers, far below 2^31
 	b.layerStart = append(b.layerStart, b.seq+1)
 }
 
@@ -163,10 +164,15 @@ func (b *IndexBuilder) node(name string) (int32, bool) {
 		b.fail(fmt.Errorf("the file index passes %d bytes: %w", b.maxBytes, ErrNoIndex))
 		return 0, false
 	}
+	n := len(b.nodes)
+	if n >= math.MaxInt32 { // nodes are numbered by int32
+		b.fail(fmt.Errorf("the file index passes %d entries: %w", math.MaxInt32, ErrNoIndex))
+		return 0, false
+	}
 	// One copy: the map key and the base name share it. As read, name may
 	// share a whole PAX block (see merger.keep).
 	name = strings.Clone(name)
-	i := int32(len(b.nodes))
+	i := int32(n)
 	b.nodes = append(b.nodes, newNode(path.Base(name), p))
 	b.byName[name] = i
 	return i, true
@@ -260,7 +266,7 @@ func (b *IndexBuilder) freeze() *Index {
 	}
 	for i := range nodes {
 		if nodes[i].seq >= 0 {
-			nodes[i].layer = int32(b.layers-1) - nodes[i].layer
+			nodes[i].layer = int32(b.layers-1) - nodes[i].layer //nolint:gosec // G115: an image's layer count, far below 2^31
 		}
 		nodes[i].kids, nodes[i].nkids = counts[i], counts[i+1]-counts[i]
 		ks := kids[counts[i]:counts[i+1]]

@@ -248,7 +248,7 @@ func openBody(ctx context.Context, l v1.Layer, n *node, o *options) (io.ReadClos
 	}
 	if n.offset >= 0 {
 		if _, err := io.CopyN(io.Discard, rc, n.offset); err != nil {
-			rc.Close()
+			_ = rc.Close() // read-only: the skip's error is the one to report
 			return nil, fmt.Errorf("skip to byte %d of layer %d: %w", n.offset, n.layer, unexpected(err))
 		}
 		return &fileBody{Reader: io.LimitReader(rc, n.size), c: rc}, nil
@@ -258,12 +258,12 @@ func openBody(ctx context.Context, l v1.Layer, n *node, o *options) (io.ReadClos
 	var h *tar.Header
 	for range n.pos + 1 {
 		if h, err = tr.Next(); err != nil {
-			rc.Close()
+			_ = rc.Close() // read-only: the tar's error is the one to report
 			return nil, fmt.Errorf("read tar: %w", unexpected(err))
 		}
 	}
 	if h.Size != n.size || h.Typeflag != n.typ {
-		rc.Close()
+		_ = rc.Close() // read-only
 		return nil, fmt.Errorf("layer %d changed between reads: entry %d is %q", n.layer, n.pos, h.Name)
 	}
 	return &fileBody{Reader: io.LimitReader(tr, n.size), c: rc}, nil

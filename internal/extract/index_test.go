@@ -58,7 +58,7 @@ func onDisk(tb testing.TB, layers []v1.Layer) ([]v1.Layer, *atomic.Int32) {
 			tb.Fatal(err)
 		}
 		b, err := io.ReadAll(rc)
-		rc.Close()
+		mustClose(tb, rc)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func answerOf(tb testing.TB, e *Entry, err error) answer {
 	a := answer{Entry: e}
 	if e.Body != nil {
 		b, err := io.ReadAll(e.Body)
-		e.Close()
+		mustClose(tb, e)
 		if err != nil {
 			tb.Fatalf("read body of %s: %v", e.Path, err)
 		}
@@ -187,7 +187,7 @@ func TestIndexLookupMatchesLookupRandom(t *testing.T) {
 			if e.Type == "dir" && len(e.Entries) > 0 {
 				kinds["listing"]++
 			}
-			e.Close()
+			mustClose(t, e)
 		}
 	}
 	// The comparison is only worth what the probes reach.
@@ -271,7 +271,7 @@ func TestIndexFileReadsOnlyItsLayer(t *testing.T) {
 		reset()
 		e, err := ix.Lookup(context.Background(), layers, tc.path)
 		if err == nil {
-			e.Close()
+			mustClose(t, e)
 		}
 		if diff := cmp.Diff(tc.wantOpens, got()); diff != "" {
 			t.Errorf("index Lookup(%q) layer opens, base first (-want +got):\n%s", tc.path, diff)
@@ -285,7 +285,7 @@ func TestIndexFileReadsOnlyItsLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	body, err := io.ReadAll(e.Body)
-	e.Close()
+	mustClose(t, e)
 	if err != nil || string(body) != strings.Repeat("b", 5000) {
 		t.Errorf("index Lookup(/app/base) on disk = %d bytes, %v; want the 5000 bytes", len(body), err)
 	}
@@ -350,7 +350,7 @@ func TestFlattenReadsPlainFiles(t *testing.T) {
 			t.Errorf("layer %d: %d blob opens, want none", i, n.Load())
 		}
 	}
-	if n := plainOpens.Load(); n != int32(len(layers)) {
+	if n := plainOpens.Load(); int(n) != len(layers) {
 		t.Errorf("%d file opens, want %d", n, len(layers))
 	}
 }

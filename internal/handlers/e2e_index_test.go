@@ -51,7 +51,7 @@ func randomLayers(t testing.TB, r *rand.Rand) ([]v1.Layer, []string) {
 			probe(n + "/a")
 			switch k := r.IntN(20); {
 			case k < 7:
-				es = append(es, fxFile(n, strings.Repeat(string(rune('a'+r.IntN(26))), r.IntN(3000))))
+				es = append(es, fxFile(n, strings.Repeat(string("abcdefghijklmnopqrstuvwxyz"[r.IntN(26)]), r.IntN(3000))))
 			case k < 11:
 				es = append(es, fxDir(n+"/"))
 			case k < 13:

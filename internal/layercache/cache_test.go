@@ -403,7 +403,9 @@ func TestDigestLinksSurviveRestart(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		f.Close()
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
 	}
 	if _, err := c.Open(ctx, noDiffID{w.layers[0]}); err != nil {
 		t.Errorf("Open by digest alone = %v, want the kept layer", err)
@@ -518,8 +520,11 @@ func TestFirstReadFollowsTheFill(t *testing.T) {
 	if err != nil || !bytes.Equal(all, w.plain[0]) {
 		t.Errorf("the second reader got %d bytes (%v), want the layer's %d", len(all), err, len(w.plain[0]))
 	}
-	first.Close()
-	second.Close()
+	for _, r := range []PlainFile{first, second} {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	}
 	if n := w.blobGets(); n != 1 {
 		t.Errorf("two readers of one fill made %d blob GETs, want 1", n)
 	}
@@ -550,10 +555,12 @@ func TestAbandonedFillLeavesNothing(t *testing.T) {
 	if f == nil {
 		t.Fatal("no fill under way")
 	}
-	r.Close()
+	if err := r.Close(); err != nil {
+		t.Fatal(err)
+	}
 	close(g.open) // the download goes on and meets the cancelled fill
 	for {
-		_, done, err, changed := f.state()
+		_, done, changed, err := f.state()
 		if done {
 			if !errors.Is(err, errAbandoned) && err == nil {
 				t.Errorf("the abandoned fill ended with %v", err)
@@ -585,7 +592,11 @@ func TestFullDiskReadGoesOn(t *testing.T) {
 	if !ok {
 		t.Fatal("OpenPlain = false")
 	}
-	defer r.Close()
+	defer func() {
+		if err := r.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	all, err := io.ReadAll(r)
 	if err != nil || !bytes.Equal(all, w.plain[0]) {
 		t.Errorf("read %d bytes (%v) through a full disk, want the layer's %d", len(all), err, len(w.plain[0]))
@@ -595,7 +606,11 @@ func TestFullDiskReadGoesOn(t *testing.T) {
 	if !ok {
 		t.Fatal("OpenPlain = false")
 	}
-	defer r2.Close()
+	defer func() {
+		if err := r2.Close(); err != nil {
+			t.Error(err)
+		}
+	}()
 	mid := make([]byte, 100)
 	off := int64(len(w.plain[0]) / 2)
 	if _, err := r2.ReadAt(mid, off); err != nil || !bytes.Equal(mid, w.plain[0][off:off+100]) {
@@ -607,7 +622,7 @@ func TestFullDiskReadGoesOn(t *testing.T) {
 // some builders write (the blob's digest).
 type wrongDiffID struct{ v1.Layer }
 
-func (l wrongDiffID) DiffID() (v1.Hash, error) { return l.Layer.Digest() }
+func (l wrongDiffID) DiffID() (v1.Hash, error) { return l.Digest() }
 
 // TestWrongDiffIDReadsOn: a layer that does not hash to its DiffID is read
 // whole, without an error, through its fill; it is not kept, and later
@@ -624,7 +639,9 @@ func TestWrongDiffIDReadsOn(t *testing.T) {
 		t.Fatal("OpenPlain on a miss = false")
 	}
 	all, err := io.ReadAll(r)
-	r.Close()
+	if err := r.Close(); err != nil {
+		t.Error(err)
+	}
 	if err != nil || !bytes.Equal(all, w.plain[0]) {
 		t.Errorf("read %d bytes (%v), want the layer's %d and no error", len(all), err, len(w.plain[0]))
 	}

@@ -99,7 +99,7 @@ func (c *Cache) follow(ctx context.Context, l v1.Layer, digestHex, hexDigest str
 		return nil, c.diskFailure("open a fill's file", err)
 	}
 	if !f.attach() {
-		file.Close()
+		_ = file.Close() // read-only
 		return nil, errAbandoned
 	}
 	return &follower{f: f, l: l, file: file, ctx: ctx, closed: make(chan struct{})}, nil
@@ -128,7 +128,7 @@ func (f *fill) run(ctx context.Context, l v1.Layer) {
 			c.o.logger.Warn("layer cache: a layer does not hash to its diff id; it is read from the registry each time", "diff_id", "sha256:"+f.hex, "sha256", "sha256:"+got)
 		}
 	} else {
-		f.tmp.Close()
+		_ = f.tmp.Close() // the fill failed: the file is removed below, its data not kept
 	}
 	c.mu.Lock()
 	delete(c.filling, f.hex)
@@ -138,7 +138,9 @@ func (f *fill) run(ctx context.Context, l v1.Layer) {
 	}
 	if !kept {
 		// Readers keep their open descriptors of the removed file.
-		os.Remove(f.tmp.Name())
+		if rerr := os.Remove(f.tmp.Name()); rerr != nil {
+			_ = c.diskFailure("remove a temporary file", rerr) // logged and counted; the fill's outcome stands
+		}
 		c.total -= w.n
 		c.o.metrics.setSize(c.total, c.lru.Len())
 	}
@@ -158,7 +160,7 @@ func (f *fill) copy(ctx context.Context, l v1.Layer, w *reservingWriter, h hash.
 	if err != nil {
 		return fmt.Errorf("layer cache: open layer: %w", err)
 	}
-	defer rc.Close()
+	defer func() { _ = rc.Close() }() // read-only: the reads report errors
 	buf := make([]byte, fillChunk)
 	for {
 		if f.isAbandoned() {
@@ -224,10 +226,10 @@ func (f *fill) end(err error) {
 
 // state returns what readers may read and a channel closed on the next
 // change.
-func (f *fill) state() (written int64, done bool, err error, changed <-chan struct{}) {
+func (f *fill) state() (written int64, done bool, changed <-chan struct{}, err error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.written, f.done, f.err, f.changed
+	return f.written, f.done, f.changed, f.err
 }
 
 // attach counts a reader; false when the fill was already abandoned.

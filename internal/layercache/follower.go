@@ -56,7 +56,7 @@ func (r *follower) ReadAt(p []byte, off int64) (int, error) {
 func (r *follower) readAt(p []byte, off int64, full bool) (int, error) {
 	n := 0
 	for n < len(p) {
-		written, done, ferr, changed := r.f.state()
+		written, done, changed, ferr := r.f.state()
 		if avail := written - off - int64(n); avail > 0 {
 			m, err := r.file.ReadAt(p[n:n+int(min(avail, int64(len(p)-n)))], off+int64(n))
 			n += m
@@ -120,23 +120,23 @@ func (r *follower) upstream(p []byte, off int64, full bool) (int, error) {
 			return 0, fmt.Errorf("layer cache: skip to byte %d: %w", off, errors.Join(err, io.ErrUnexpectedEOF))
 		}
 	}
-	var n int
-	var err error
-	if full {
-		n, err = io.ReadFull(r.up, p)
-		if err == io.ErrUnexpectedEOF {
-			err = io.EOF
-		}
-	} else {
-		n, err = r.up.Read(p)
+	if !full {
+		n, err := r.up.Read(p)
+		r.upPos += int64(n)
+		return n, err
 	}
+	// ReadAt's contract: io.EOF when the layer ends before p is full.
+	n, err := io.ReadFull(r.up, p)
 	r.upPos += int64(n)
+	if err == io.ErrUnexpectedEOF {
+		err = io.EOF
+	}
 	return n, err
 }
 
 func (r *follower) closeUpLocked() {
 	if r.up != nil {
-		r.up.Close()
+		_ = r.up.Close() // read-only: the reads report errors
 		r.up = nil
 	}
 }
@@ -144,7 +144,7 @@ func (r *follower) closeUpLocked() {
 // wait returns once the fill has ended, with its error.
 func (r *follower) wait() error {
 	for {
-		_, done, err, changed := r.f.state()
+		_, done, changed, err := r.f.state()
 		if done {
 			return err
 		}
@@ -160,7 +160,7 @@ func (r *follower) wait() error {
 func (r *follower) Close() error {
 	r.once.Do(func() {
 		close(r.closed)
-		r.file.Close()
+		_ = r.file.Close() // read-only
 		r.f.detach()
 		// A read in progress closes the registry stream itself when it
 		// sees closed; closing it under that read could race with it.

@@ -39,7 +39,7 @@ func Error(err error) string {
 	}
 	c := *ue
 	c.URL = redacted
-	if ue == err {
+	if ue == err { //nolint:errorlint // identity is the point: err is the url.Error itself, not a wrapper of it
 		return Text(c.Error())
 	}
 	// The url.Error sits inside other wrapping: rebuild only its part.
