@@ -88,7 +88,7 @@ func UnmarshalIndex(b []byte, maxBytes int64) (*Index, error) {
 		n.seq = d.i64()
 		n.layer = d.i32()
 		n.pos = d.i32()
-		n.typ = byte(d.uint(math.MaxUint8))
+		n.typ = byte(d.uint(math.MaxUint8)) //nolint:gosec // G115: uint bounds it to MaxUint8
 		n.mode = d.i64()
 		n.size = d.i64()
 		n.offset = d.i64()
@@ -122,14 +122,17 @@ func UnmarshalIndex(b []byte, maxBytes int64) (*Index, error) {
 // check verifies the tree's references, so that no lookup can step
 // outside it.
 func (ix *Index) check(maxBytes int64) error {
-	n := int32(len(ix.nodes))
+	if len(ix.nodes) > math.MaxInt32 || len(ix.layerStart) > math.MaxInt32 {
+		return fmt.Errorf("%w: too many nodes or layers", ErrBadIndex)
+	}
+	n := int32(len(ix.nodes)) //nolint:gosec // G115: checked just above
 	if n == 0 || len(ix.layerStart) == 0 || ix.nodes[0].parent != -1 {
 		return fmt.Errorf("%w: no root", ErrBadIndex)
 	}
 	if ix.bytes < 0 || ix.bytes > maxBytes {
 		return fmt.Errorf("%w: %d bytes, over the %d allowed", ErrBadIndex, ix.bytes, maxBytes)
 	}
-	layers := int32(len(ix.layerStart) - 1)
+	layers := int32(len(ix.layerStart) - 1) //nolint:gosec // G115: checked at the top
 	for i := range ix.nodes {
 		nd := &ix.nodes[i]
 		if i > 0 && (nd.parent < 0 || nd.parent >= n) ||
@@ -196,7 +199,7 @@ func (d *decoder) i32() int32 {
 // count reads a number of items of at least per bytes each: never more
 // than what remains could hold.
 func (d *decoder) count(per int) int {
-	return int(d.uint(uint64(len(d.p) / per)))
+	return int(d.uint(uint64(len(d.p) / per))) //nolint:gosec // G115: a length is not negative, and what uint returns is at most it
 }
 
 func (d *decoder) str() string {
