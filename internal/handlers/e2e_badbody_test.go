@@ -15,7 +15,7 @@ import (
 // faultProxy sits between regapi and a real registry and spoils the bodies
 // of the responses whose path matches a rule: cut short (the declared
 // length, half the bytes, then the connection drops) or altered (one byte
-// flipped, the length kept). Faults a real registry cannot be made to show.
+// flipped, the length kept: in the middle, or near the end). Faults a real registry cannot be made to show.
 type faultProxy struct {
 	target string
 
@@ -70,6 +70,10 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch fault {
 	case "flip":
 		body[len(body)/2] ^= 0x01
+	case "flip-end":
+		// In a gzip blob, the trailer's CRC: the tar decompresses whole
+		// and only the checks at the end fail.
+		body[len(body)-5] ^= 0x01
 	case "cut":
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 		w.WriteHeader(res.StatusCode)
@@ -130,7 +134,7 @@ func TestBadUpstreamBodyIsBadGateway(t *testing.T) {
 		{"config not its digest", "/blobs/" + cfg.String(), "flip", "/api/v1/repos/f/bad/app/-/config/v1"},
 		{"tags page cut short", "/tags/list", "cut", "/api/v1/repos/f/bad/app/-/tags"},
 		{"layer cut short", "/blobs/" + top.String(), "cut", "/api/v1/repos/f/bad/app/-/files/v1/"},
-		{"layer not its digest", "/blobs/" + top2.String(), "flip", "/api/v1/repos/f/bad/app2/-/files/v1/"},
+		{"layer not its digest", "/blobs/" + top2.String(), "flip-end", "/api/v1/repos/f/bad/app2/-/files/v1/"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
