@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"strconv"
 	"time"
-
-	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // limiter bounds the requests inside the handlers it wraps, together. It
@@ -36,12 +34,4 @@ func (l *limiter) wrap(next http.Handler) http.Handler {
 				"%d image reads (extract, files) are in progress, the server's limit; retry after the number of seconds in Retry-After", cap(l.slots)))
 		}
 	})
-}
-
-// readHandlers returns the extract and files handlers behind one shared
-// limiter of reads.Concurrency, sharing the file indexes.
-func readHandlers(logger *slog.Logger, platform v1.Platform, reads Reads, streams Streams) (extract, files http.Handler) {
-	l := newLimiter(logger, reads.Concurrency, busyRetryAfter)
-	ix := newFileIndexes(logger, reads.IndexBytes, reads.Indexes, reads.Shared)
-	return l.wrap(handleExtract(logger, platform, reads, streams, ix)), l.wrap(handleFiles(logger, platform, reads, streams, ix))
 }

@@ -74,3 +74,11 @@ func addUI(mux chi.Router, ui http.Handler) {
 		mux.Method(m, uiPrefix+"*", ui) // GET, HEAD /ui/… (index.html for every view, /ui/assets/…)
 	}
 }
+
+// readHandlers returns the extract and files handlers behind one shared
+// limiter of reads.Concurrency, sharing the file indexes.
+func readHandlers(logger *slog.Logger, platform v1.Platform, reads Reads, streams Streams) (extract, files http.Handler) {
+	l := newLimiter(logger, reads.Concurrency, busyRetryAfter)
+	ix := newFileIndexes(logger, reads.IndexBytes, reads.Indexes, reads.Shared)
+	return l.wrap(handleExtract(logger, platform, reads, streams, ix)), l.wrap(handleFiles(logger, platform, reads, streams, ix))
+}
