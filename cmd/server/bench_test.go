@@ -4,6 +4,8 @@ import (
 	"io"
 	"net/http"
 	"testing"
+
+	"github.com/regapi/regapi/internal/demo"
 )
 
 // BenchmarkServedCacheHit is a cached read through the whole binary as
@@ -24,10 +26,10 @@ func BenchmarkServedCacheHit(b *testing.B) {
 	c := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	b.Cleanup(c.CloseIdleConnections)
 	for _, tc := range []struct{ name, level, path string }{
-		{"tags", "info", "/api/v1/repos/demo/" + demoManyTagsRepo + "/-/tags?limit=100"},
-		{"tags/no-access-log", "warn", "/api/v1/repos/demo/" + demoManyTagsRepo + "/-/tags?limit=100"},
-		{"manifest", "info", "/api/v1/repos/demo/" + demoDockerRepo + "/-/manifests/1.37.0"},
-		{"manifest/no-access-log", "warn", "/api/v1/repos/demo/" + demoDockerRepo + "/-/manifests/1.37.0"},
+		{"tags", "info", "/api/v1/repos/demo/" + demo.ManyTagsRepo + "/-/tags?limit=100"},
+		{"tags/no-access-log", "warn", "/api/v1/repos/demo/" + demo.ManyTagsRepo + "/-/tags?limit=100"},
+		{"manifest", "info", "/api/v1/repos/demo/" + demo.DockerRepo + "/-/manifests/1.37.0"},
+		{"manifest/no-access-log", "warn", "/api/v1/repos/demo/" + demo.DockerRepo + "/-/manifests/1.37.0"},
 	} {
 		url := servers[tc.level].base + tc.path
 		get := func() (string, error) {

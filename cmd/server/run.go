@@ -21,6 +21,7 @@ import (
 
 	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/config"
+	"github.com/regapi/regapi/internal/demo"
 	"github.com/regapi/regapi/internal/extract"
 	"github.com/regapi/regapi/internal/handlers"
 	"github.com/regapi/regapi/internal/telemetry"
@@ -100,23 +101,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	defer func() { _ = ln.Close() }()
 
 	var upstreams []handlers.Upstream
-	var demo *demoRegistry
+	var demoReg *demo.Registry
 	if opts.demo {
 		started := time.Now()
-		demo, err = startDemo(ctx)
+		demoReg, err = demo.Start(ctx)
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}
 		defer func() {
-			if err := demo.Close(); err != nil {
+			if err := demoReg.Close(); err != nil {
 				logger.Warn("stop the demo registry", "err", err)
 			}
 		}()
 		upstreams = append(upstreams, wrap(newUpstream(config.Upstream{
 			Name:     demoUpstream,
-			Endpoint: config.Endpoint{Host: demo.Host, Insecure: true},
+			Endpoint: config.Endpoint{Host: demoReg.Host, Insecure: true},
 		}, opts.timeouts, logger, metrics)))
-		logger.Info("demo registry seeded", "host", demo.Host, "refs", demo.Refs, "took", time.Since(started).Round(time.Millisecond))
+		logger.Info("demo registry seeded", "host", demoReg.Host, "refs", demoReg.Refs, "took", time.Since(started).Round(time.Millisecond))
 	}
 	for _, u := range opts.upstreams {
 		upstreams = append(upstreams, wrap(newUpstream(u, opts.timeouts, logger, metrics)))
@@ -233,8 +234,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if opts.ui {
 		_, _ = fmt.Fprintf(stdout, "browser UI at %s%s\n", base, ui.Prefix)
 	}
-	if demo != nil {
-		printDemo(stdout, base)
+	if demoReg != nil {
+		_ = demo.PrintExamples(stdout, base, demoUpstream) // a convenience, as the lines above
 	}
 	err = serve(ctx, srv, ln, &ready, opts.shutdownDelay, opts.shutdownGrace, logger)
 	// A shutdown that outlasted its grace leaves handlers running as the

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/regapi/regapi/internal/demo"
 )
 
 // syncBuffer is a bytes.Buffer safe for one writer and concurrent readers.
@@ -116,40 +118,40 @@ func TestRunDemoServesEveryPrintedExample(t *testing.T) {
 	r := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-format", "text")
 	c := &http.Client{Timeout: 30 * time.Second}
 
-	for _, e := range demoExamples {
+	for _, e := range demo.Examples {
 		method := http.MethodGet
-		if e.head {
+		if e.Head {
 			method = http.MethodHead
 		}
-		status, body, _ := get(t, c, method, e.url(r.base))
+		status, body, _ := get(t, c, method, e.URL(r.base, demoUpstream))
 		if status != http.StatusOK {
-			t.Errorf("%s = %d, want 200; body: %.300s", e.curl(r.base), status, body)
+			t.Errorf("%s = %d, want 200; body: %.300s", e.Curl(r.base, demoUpstream), status, body)
 			continue
 		}
-		if err := checkPipe(e.pipe, body); err != nil {
-			t.Errorf("%s: %v", e.curl(r.base), err)
+		if err := checkPipe(e.Pipe, body); err != nil {
+			t.Errorf("%s: %v", e.Curl(r.base, demoUpstream), err)
 		}
 	}
 	// Whiteouts are applied, not shipped.
-	status, body, _ := get(t, c, http.MethodGet, r.base+"/api/v1/repos/demo/"+demoWhiteoutRepo+"/-/extract/bookworm")
+	status, body, _ := get(t, c, http.MethodGet, r.base+"/api/v1/repos/demo/"+demo.WhiteoutRepo+"/-/extract/bookworm")
 	files, err := tarFiles(body)
 	if status != http.StatusOK || err != nil {
-		t.Fatalf("GET extract %s = %d, %v; want 200 and a tar", demoWhiteoutRepo, status, err)
+		t.Fatalf("GET extract %s = %d, %v; want 200 and a tar", demo.WhiteoutRepo, status, err)
 	}
 	for name := range files {
 		if strings.Contains(name, ".wh.") || name == "tmp/build.log" || name == "opt/app/stale.txt" {
-			t.Errorf("extract %s has %s, want it whited out", demoWhiteoutRepo, name)
+			t.Errorf("extract %s has %s, want it whited out", demo.WhiteoutRepo, name)
 		}
 	}
 	if files["opt/app/config.yaml"] != "version: 2\n" {
-		t.Errorf("extract %s opt/app/config.yaml = %q, want %q", demoWhiteoutRepo, files["opt/app/config.yaml"], "version: 2\n")
+		t.Errorf("extract %s opt/app/config.yaml = %q, want %q", demo.WhiteoutRepo, files["opt/app/config.yaml"], "version: 2\n")
 	}
 
 	// The curl lines printed are the ones just checked, with the real address.
 	out := r.stdout.String()
-	for _, e := range demoExamples {
-		if !strings.Contains(out, e.curl(r.base)) {
-			t.Errorf("stdout lacks %q; stdout:\n%s", e.curl(r.base), out)
+	for _, e := range demo.Examples {
+		if !strings.Contains(out, e.Curl(r.base, demoUpstream)) {
+			t.Errorf("stdout lacks %q; stdout:\n%s", e.Curl(r.base, demoUpstream), out)
 		}
 	}
 

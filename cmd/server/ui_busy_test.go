@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-containerregistry/pkg/crane"
 	"github.com/google/go-containerregistry/pkg/name"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -42,7 +43,7 @@ func (h *holdBlobs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // hangs, the file browser shows 503 TOO_BUSY with its title, detail and a
 // Retry button, and Retry works once the slot is free.
 func testUIBusy(t *testing.T, b *testBrowser) {
-	img, err := imageSpec{layers: [][]file{{text("hello.txt", "hello\n")}}}.build()
+	img, err := crane.Image(map[string][]byte{"hello.txt": []byte("hello\n")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/regapi/regapi/internal/demo"
 )
 
 // TestUIFirefox walks the UI's main views in headless Firefox against a
@@ -20,8 +22,8 @@ import (
 // text, and a file.
 func TestUIFirefox(t *testing.T) {
 	f := startFirefox(t)
-	demo := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
-	base := demo.base
+	srv := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
+	base := srv.base
 
 	f.open(base + "/ui/")
 	if got := f.texts("#registries tbody tr td:first-child"); !slices.Equal(got, []string{"demo"}) {
@@ -70,19 +72,19 @@ func TestUIFirefox(t *testing.T) {
 	f.shot("3-image")
 
 	// Registry content that is markup stays text, and runs nothing.
-	f.open(base + "/ui/repos/demo/" + demoHostileRepo + "/-/images/latest")
+	f.open(base + "/ui/repos/demo/" + demo.HostileRepo + "/-/images/latest")
 	f.waitFor("the referrers", `document.querySelector('#referrers[data-state=ready]')`)
 	labels := f.texts("#labels-table td")
-	for _, want := range []string{demoScriptPayload, demoImgPayload} {
+	for _, want := range []string{demo.ScriptPayload, demo.ImgPayload} {
 		if !slices.Contains(labels, want) {
 			t.Errorf("labels show %q, want %q as text", labels, want)
 		}
 	}
 	f.wantNotPwned()
 	f.shot("4-hostile-image")
-	f.open(base + "/ui/repos/demo/" + demoHostileRepo + "/-/files/latest/")
-	if names := f.texts("#files-table tbody td:first-child"); !slices.Contains(names, demoImgPayload) {
-		t.Errorf("/ lists %q, want %q as text", names, demoImgPayload)
+	f.open(base + "/ui/repos/demo/" + demo.HostileRepo + "/-/files/latest/")
+	if names := f.texts("#files-table tbody td:first-child"); !slices.Contains(names, demo.ImgPayload) {
+		t.Errorf("/ lists %q, want %q as text", names, demo.ImgPayload)
 	}
 	f.wantNotPwned()
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/regapi/regapi/internal/demo"
 )
 
 // TestUIBrowser walks the UI in headless chromium against real regapi
@@ -23,14 +25,14 @@ import (
 // serves every subtest.
 func TestUIBrowser(t *testing.T) {
 	b := startBrowser(t)
-	demo := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
+	srv := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--log-level", "warn")
 
-	t.Run("explore", func(t *testing.T) { testUIExplore(t, b, demo.base) })
-	t.Run("files", func(t *testing.T) { testUIFiles(t, b, demo.base) })
-	t.Run("hostile", func(t *testing.T) { testUIHostile(t, b, demo.base) })
-	t.Run("narrow", func(t *testing.T) { testUINarrow(t, b, demo.base) })
-	t.Run("errors", func(t *testing.T) { testUIErrors(t, b, demo.base) })
-	t.Run("mirror", func(t *testing.T) { testUIMirror(t, b, demo.base) })
+	t.Run("explore", func(t *testing.T) { testUIExplore(t, b, srv.base) })
+	t.Run("files", func(t *testing.T) { testUIFiles(t, b, srv.base) })
+	t.Run("hostile", func(t *testing.T) { testUIHostile(t, b, srv.base) })
+	t.Run("narrow", func(t *testing.T) { testUINarrow(t, b, srv.base) })
+	t.Run("errors", func(t *testing.T) { testUIErrors(t, b, srv.base) })
+	t.Run("mirror", func(t *testing.T) { testUIMirror(t, b, srv.base) })
 	t.Run("busy", func(t *testing.T) { testUIBusy(t, b) })
 	t.Run("token", func(t *testing.T) { testUIToken(t, b) })
 }
@@ -180,7 +182,7 @@ func testUIExplore(t *testing.T, b *testBrowser, base string) {
 	}
 	types := p.texts("#referrers-table tbody td:first-child")
 	slices.Sort(types)
-	if want := []string{demoSBOMType, demoSigType}; !cmp.Equal(types, want) {
+	if want := []string{demo.SBOMType, demo.SignatureType}; !cmp.Equal(types, want) {
 		t.Errorf("referrers = %q, want %q", types, want)
 	}
 	p.wantText("#referrers .api-call pre.curl", "curl -s '"+base+"/api/v1/repos/demo/shop/web/-/referrers/v2.0.0'")
@@ -195,12 +197,12 @@ func testUIExplore(t *testing.T, b *testBrowser, base string) {
 	}
 	apiJSON(t, base+"/api/v1/repos/demo/shop/web/-/referrers/v2.0.0", &refs)
 	for _, r := range refs.Referrers {
-		if r.ArtifactType != demoSBOMType {
+		if r.ArtifactType != demo.SBOMType {
 			continue
 		}
 		p.click(`#referrers-table a[href$="`+r.Digest+`"]`, "/ui/repos/demo/shop/web/-/images/"+r.Digest)
 		p.wantText("#image-digest", r.Digest)
-		p.wantText("#layers-table tbody td:nth-child(3)", demoSBOMType)
+		p.wantText("#layers-table tbody td:nth-child(3)", demo.SBOMType)
 		raw := pageRun(p, "raw manifest", chromedp.TextContent(chromedp.CSS("#manifest-raw")))
 		if !strings.Contains(raw, `"subject"`) || !strings.Contains(raw, inspect.Digest) {
 			t.Errorf("the SBOM's raw manifest lacks its subject %s: %s", inspect.Digest, raw)

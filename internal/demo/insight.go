@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -15,15 +15,17 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// demoInsightRepo is the repository the image table, inspect and
+// InsightRepo is the repository the image table, inspect and
 // referrers examples read: versions with dates, pre-releases, tags that are
 // no versions, aliases, a multi-arch release and two referrers.
-const demoInsightRepo = "shop/web"
+const InsightRepo = "shop/web"
 
 // Artifact types of the demo's referrers.
 const (
-	demoSigType  = "application/vnd.dev.sigstore.bundle.v0.3+json"
-	demoSBOMType = "application/spdx+json"
+	// SignatureType is a sigstore bundle's.
+	SignatureType = "application/vnd.dev.sigstore.bundle.v0.3+json"
+	// SBOMType is an SPDX document's.
+	SBOMType = "application/spdx+json"
 )
 
 // demoRelease is one tag of shop/web: a version (or not), the date its
@@ -94,10 +96,10 @@ func addInsightContent(c map[string]remote.Taggable) error {
 			t = img
 		}
 		byTag[r.tag] = t
-		c[demoInsightRepo+":"+r.tag] = t
+		c[InsightRepo+":"+r.tag] = t
 	}
 	for alias, tag := range demoAliases {
-		c[demoInsightRepo+":"+alias] = byTag[tag]
+		c[InsightRepo+":"+alias] = byTag[tag]
 	}
 	return nil
 }
@@ -106,7 +108,7 @@ func addInsightContent(c map[string]remote.Taggable) error {
 // shop/web:v2.0.0. The demo registry has no referrers API, so the push
 // also maintains the tag schema's index (sha256-<hex>), as clients do.
 func seedReferrers(ctx context.Context, host string, tr http.RoundTripper, c map[string]remote.Taggable) error {
-	signed, ok := c[demoInsightRepo+":"+demoSigned].(partial.Describable)
+	signed, ok := c[InsightRepo+":"+demoSigned].(partial.Describable)
 	if !ok {
 		return fmt.Errorf("seed referrers: %s is not in the demo", demoSigned)
 	}
@@ -119,9 +121,9 @@ func seedReferrers(ctx context.Context, host string, tr http.RoundTripper, c map
 		artifactType, file, body string
 		annotations              map[string]string
 	}{
-		{demoSigType, "signature.json", `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","demo":true}` + "\n",
+		{SignatureType, "signature.json", `{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","demo":true}` + "\n",
 			map[string]string{"dev.sigstore.bundle.predicateType": "https://sigstore.dev/cosign/sign/v1"}},
-		{demoSBOMType, "sbom.spdx.json", `{"spdxVersion":"SPDX-2.3","name":"shop/web v2.0.0","packages":[]}` + "\n",
+		{SBOMType, "sbom.spdx.json", `{"spdxVersion":"SPDX-2.3","name":"shop/web v2.0.0","packages":[]}` + "\n",
 			map[string]string{"org.opencontainers.image.created": "2025-11-11T09:31:00Z"}},
 	}
 	for _, a := range artifacts {
@@ -133,7 +135,7 @@ func seedReferrers(ctx context.Context, host string, tr http.RoundTripper, c map
 		if err != nil {
 			return err
 		}
-		ref, err := name.NewDigest(host+"/"+demoInsightRepo+"@"+d.String(), name.Insecure, name.StrictValidation)
+		ref, err := name.NewDigest(host+"/"+InsightRepo+"@"+d.String(), name.Insecure, name.StrictValidation)
 		if err != nil {
 			return err
 		}

@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"context"
@@ -15,9 +15,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// demoRegistry is go-containerregistry's in-memory registry on a loopback
-// port, seeded with sample content, serving as upstream "demo".
-type demoRegistry struct {
+// Registry is go-containerregistry's in-memory registry on a loopback
+// port, behind the pagination shim (see paginated) and seeded with the
+// demo's content.
+type Registry struct {
 	// Host is the registry's 127.0.0.1:port.
 	Host string
 	// Refs is how many repository:tag references were seeded.
@@ -25,18 +26,19 @@ type demoRegistry struct {
 	srv  *http.Server
 }
 
-// demoSeedJobs is how many uploads run at once while seeding; the registry
+// seedJobs is how many uploads run at once while seeding; the registry
 // is in-process, so a few are enough to keep both sides busy.
-const demoSeedJobs = 4
+const seedJobs = 4
 
-// startDemo starts the registry and seeds it; Close stops it.
-func startDemo(ctx context.Context) (*demoRegistry, error) {
+// Start listens on a free port of 127.0.0.1, serves the registry there and
+// seeds it; ctx bounds the seeding only. Close stops it.
+func Start(ctx context.Context) (*Registry, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("listen: %w", err)
 	}
 	reg := ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0)), ggcrregistry.WithReferrersSupport(true))
-	d := &demoRegistry{
+	d := &Registry{
 		Host: ln.Addr().String(),
 		srv:  &http.Server{Handler: paginated(reg), ReadHeaderTimeout: 10 * time.Second},
 	}
@@ -52,9 +54,9 @@ func startDemo(ctx context.Context) (*demoRegistry, error) {
 	return d, nil
 }
 
-// seed pushes demoContent over loopback HTTP.
-func (d *demoRegistry) seed(ctx context.Context) error {
-	content, err := demoContent()
+// seed pushes buildContent over loopback HTTP.
+func (d *Registry) seed(ctx context.Context) error {
+	content, err := buildContent()
 	if err != nil {
 		return err
 	}
@@ -68,9 +70,9 @@ func (d *demoRegistry) seed(ctx context.Context) error {
 	}
 	// A private transport: no proxy from the environment, and its idle
 	// connections go away with the seeding.
-	tr := &http.Transport{MaxIdleConnsPerHost: demoSeedJobs}
+	tr := &http.Transport{MaxIdleConnsPerHost: seedJobs}
 	defer tr.CloseIdleConnections()
-	if err := remote.MultiWrite(todo, remote.WithContext(ctx), remote.WithTransport(tr), remote.WithJobs(demoSeedJobs)); err != nil {
+	if err := remote.MultiWrite(todo, remote.WithContext(ctx), remote.WithTransport(tr), remote.WithJobs(seedJobs)); err != nil {
 		return fmt.Errorf("seed: %w", err)
 	}
 	if err := seedReferrers(ctx, d.Host, tr, content); err != nil {
@@ -81,6 +83,6 @@ func (d *demoRegistry) seed(ctx context.Context) error {
 }
 
 // Close stops the registry at once; its content is gone.
-func (d *demoRegistry) Close() error {
+func (d *Registry) Close() error {
 	return d.srv.Close()
 }

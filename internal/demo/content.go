@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"fmt"
@@ -10,10 +10,16 @@ import (
 // The demo's shape, referenced by the curl lines printed at startup and by
 // the tests.
 const (
-	demoManyTagsRepo = "deckhouse/modules/console"
-	demoIndexRepo    = "library/alpine"
-	demoDockerRepo   = "library/busybox"
-	demoWhiteoutRepo = "library/debian"
+	// ManyTagsRepo has 50 tags (v1.0.0 to v1.4.9), enough to page through.
+	ManyTagsRepo = "deckhouse/modules/console"
+	// IndexRepo has multi-arch OCI indexes (linux/amd64, linux/arm64,
+	// linux/arm/v7).
+	IndexRepo = "library/alpine"
+	// DockerRepo has images with Docker schema 2 media types.
+	DockerRepo = "library/busybox"
+	// WhiteoutRepo has an image whose upper layer whites out files and
+	// makes a directory opaque.
+	WhiteoutRepo = "library/debian"
 )
 
 // demoPlatforms are the platforms of library/alpine's index.
@@ -23,8 +29,8 @@ var demoPlatforms = []v1.Platform{
 	{OS: "linux", Architecture: "arm", Variant: "v7"},
 }
 
-// demoContent returns every demo image and index keyed by "repository:tag".
-func demoContent() (map[string]remote.Taggable, error) {
+// buildContent returns every demo image and index keyed by "repository:tag".
+func buildContent() (map[string]remote.Taggable, error) {
 	c := map[string]remote.Taggable{}
 	add := func(ref string, spec imageSpec) (v1.Image, error) {
 		img, err := spec.build()
@@ -46,27 +52,27 @@ func demoContent() (map[string]remote.Taggable, error) {
 			images[p.String()] = img
 		}
 		idx := index(false, images, demoPlatforms...)
-		c[demoIndexRepo+":"+version[:4]] = idx
-		c[demoIndexRepo+":"+version] = idx
+		c[IndexRepo+":"+version[:4]] = idx
+		c[IndexRepo+":"+version] = idx
 		if version == "3.20.3" {
-			c[demoIndexRepo+":latest"] = idx
+			c[IndexRepo+":latest"] = idx
 		}
 	}
 
 	// A Docker-media-type image (schema 2 manifest, Docker layers and config).
 	for _, version := range []string{"1.36.1", "1.37.0"} {
-		img, err := add(demoDockerRepo+":"+version, busybox(version))
+		img, err := add(DockerRepo+":"+version, busybox(version))
 		if err != nil {
 			return nil, err
 		}
 		if version == "1.37.0" {
-			c[demoDockerRepo+":latest"] = img
+			c[DockerRepo+":latest"] = img
 		}
 	}
 
 	// An image whose upper layer deletes files (whiteouts) and replaces a
 	// directory (opaque whiteout).
-	if _, err := add(demoWhiteoutRepo+":bookworm", debian()); err != nil {
+	if _, err := add(WhiteoutRepo+":bookworm", debian()); err != nil {
 		return nil, err
 	}
 

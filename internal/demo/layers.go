@@ -1,4 +1,4 @@
-package main
+package demo
 
 import (
 	"archive/tar"
@@ -29,7 +29,7 @@ type file struct {
 	link string
 }
 
-// dir, text and exe shorten the content tables in demo_content.go.
+// dir, text and exe shorten the content tables in content.go.
 func dir(name string) file             { return file{name: name, mode: 0o755} }
 func text(name, body string) file      { return file{name: name, body: body, mode: 0o644} }
 func exe(name, body string) file       { return file{name: name, body: body, mode: 0o755} }
