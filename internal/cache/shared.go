@@ -147,6 +147,9 @@ type sharedValue struct {
 	ttl  time.Duration // what is left of the entry's expiry; 0: none
 }
 
+// maxGenerationBytes bounds a location's generation as read: a counter.
+const maxGenerationBytes = 64
+
 // get reads l's entry and the generation of its location (see
 // storeGuarded). ok is false on a miss, a failure or a value that is not
 // what the key names (dropped, so that the registry's answer replaces it);
@@ -158,9 +161,11 @@ func (s *shared) get(ctx context.Context, l lookup) (v sharedValue, gen string, 
 	var ttl *redis.DurationCmd
 	err := s.call(ctx, callGet, func(ctx context.Context) error {
 		_, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
-			get = p.Get(ctx, key)
+			// Ranges, not whole values: what is read is bounded even if
+			// the server holds something huge under the key.
+			get = p.GetRange(ctx, key, 0, s.c.o.maxEntryBytes)
 			ttl = p.PTTL(ctx, key)
-			genCmd = p.Get(ctx, s.prefix+nsGeneration+l.loc)
+			genCmd = p.GetRange(ctx, s.prefix+nsGeneration+l.loc, 0, maxGenerationBytes)
 			return nil
 		})
 		if errors.Is(err, redis.Nil) {
@@ -173,8 +178,8 @@ func (s *shared) get(ctx context.Context, l lookup) (v sharedValue, gen string, 
 	}
 	gen = genCmd.Val()
 	b, err := get.Bytes()
-	if err != nil {
-		return v, gen, false
+	if err != nil || len(b) == 0 {
+		return v, gen, false // GETRANGE answers "" for a key that is not there
 	}
 	v, err = decodeShared(l, b, s.c.o.maxEntryBytes)
 	if err != nil {

@@ -20,10 +20,12 @@ func (c *Cache) GetShared(ctx context.Context, loc, name string) ([]byte, bool) 
 	var b []byte
 	err := c.shared.call(ctx, callGet, func(ctx context.Context) error {
 		var err error
-		b, err = c.shared.rdb.Get(ctx, c.shared.entryKey(valueKey(loc, name))).Bytes()
+		// A range: at most one byte past the cap is read, whatever the
+		// server holds under the key.
+		b, err = c.shared.rdb.GetRange(ctx, c.shared.entryKey(valueKey(loc, name)), 0, c.o.maxEntryBytes).Bytes()
 		return err
 	})
-	if err != nil || int64(len(b)) > c.o.maxEntryBytes {
+	if err != nil || len(b) == 0 || int64(len(b)) > c.o.maxEntryBytes {
 		return nil, false
 	}
 	return b, true

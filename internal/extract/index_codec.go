@@ -133,11 +133,14 @@ func (ix *Index) check(maxBytes int64) error {
 		return fmt.Errorf("%w: %d bytes, over the %d allowed", ErrBadIndex, ix.bytes, maxBytes)
 	}
 	layers := int32(len(ix.layerStart) - 1) //nolint:gosec // G115: checked at the top
+	entries := ix.layerStart[len(ix.layerStart)-1]
 	for i := range ix.nodes {
 		nd := &ix.nodes[i]
 		if i > 0 && (nd.parent < 0 || nd.parent >= n) ||
 			nd.kids < 0 || nd.nkids < 0 || int64(nd.kids)+int64(nd.nkids) > int64(len(ix.kids)) ||
-			nd.seq >= 0 && (nd.layer < 0 || nd.layer >= layers) {
+			nd.seq >= 0 && (nd.layer < 0 || nd.layer >= layers) ||
+			nd.opaque < -1 || nd.opaque >= layers || nd.pos < 0 || nd.size < 0 || nd.offset < -1 ||
+			nd.seq > entries || nd.tomb > entries || nd.desc > entries {
 			return fmt.Errorf("%w: node %d refers outside the index", ErrBadIndex, i)
 		}
 	}

@@ -60,6 +60,18 @@ func TestIndexDecodeRefusesDamage(t *testing.T) {
 			t.Errorf("%s: %v, want ErrBadIndex", name, err)
 		}
 	}
+	// A forged value with a valid checksum: a node's opaque layer past the
+	// last layer must be refused, not panic a lookup later.
+	forged := *ix
+	forged.nodes = append([]node(nil), ix.nodes...)
+	forged.nodes[0].opaque = int32(ix.Layers() + 1000)
+	fb, err := forged.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UnmarshalIndex(fb, DefaultIndexBytes); !errors.Is(err, ErrBadIndex) {
+		t.Errorf("a node opaque past the last layer: %v, want ErrBadIndex", err)
+	}
 	if _, err := UnmarshalIndex(good, ix.Bytes()-1); !errors.Is(err, ErrBadIndex) {
 		t.Errorf("an index over the bound: %v, want ErrBadIndex", err)
 	}

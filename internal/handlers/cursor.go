@@ -18,6 +18,13 @@ const sealedPrefix = "~"
 // nonce and tag, base64) is well under it.
 const maxSealedCursor = 1024
 
+// maxResumeBytes bounds what a sealed cursor holds (the upstream's cursor
+// and the prefix), so that every cursor sealed opens: sealed, 640 bytes
+// are 1 + base64(12 + 641 + 16) = 894 bytes, under maxSealedCursor.
+// Repository names are at most 255 bytes; a registry whose cursors are
+// longer is answered UPSTREAM_INVALID.
+const maxResumeBytes = 640
+
 // errCursorInvalid is a sealed cursor that this process did not issue for
 // this caller and listing, or that was altered.
 var errCursorInvalid = errors.New("cursor invalid")

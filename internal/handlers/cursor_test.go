@@ -55,3 +55,16 @@ func TestCursorSealer(t *testing.T) {
 		}
 	}
 }
+
+// TestCursorSealerLargest: the largest resume point the listing seals
+// opens again (maxResumeBytes fits maxSealedCursor).
+func TestCursorSealerLargest(t *testing.T) {
+	s := newCursorSealer()
+	bind := cursorBinding{principal: "ci", registry: "hub", base: "org"}
+	p := resumePoint{upstream: strings.Repeat("a", maxResumeBytes-3), prefix: "org"}
+	c := s.seal(bind, p)
+	got, err := s.open(bind, c)
+	if err != nil || got != p {
+		t.Errorf("open(seal(%d bytes)) = %v, %v (cursor of %d bytes, cap %d)", maxResumeBytes, got, err, len(c), maxSealedCursor)
+	}
+}

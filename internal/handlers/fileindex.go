@@ -35,7 +35,9 @@ func (noIndexMetrics) Set(int64, int) {}
 // Layer returns l reading through the cache (an extract.PlainOpener), or l
 // itself.
 type LayerCache interface {
-	Layer(ctx context.Context, l v1.Layer) v1.Layer
+	// Layer returns l, a layer of the upstream named ns, reading through
+	// the cache; layers are kept apart by upstream.
+	Layer(ctx context.Context, ns string, l v1.Layer) v1.Layer
 }
 
 // Bounds of the file indexes: at most indexImages images; the bytes are
@@ -221,13 +223,13 @@ func (fi *fileIndexes) fromShared(ctx context.Context, registry, digest string, 
 }
 
 // cachedLayers returns layers reading through the layer cache, if any.
-func cachedLayers(ctx context.Context, c LayerCache, layers []v1.Layer) []v1.Layer {
+func cachedLayers(ctx context.Context, c LayerCache, ns string, layers []v1.Layer) []v1.Layer {
 	if c == nil {
 		return layers
 	}
 	out := make([]v1.Layer, len(layers))
 	for i, l := range layers {
-		out[i] = c.Layer(ctx, l)
+		out[i] = c.Layer(ctx, ns, l)
 	}
 	return out
 }

@@ -62,7 +62,7 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 			return
 		}
 
-		layers = cachedLayers(ctx, reads.LayerCache, layers)
+		layers = cachedLayers(ctx, reads.LayerCache, t.Registry, layers)
 
 		defer streams.Start()()
 		sw := newStreamWriter(w, r, reads.IdleTimeout, streams, "application/x-tar")

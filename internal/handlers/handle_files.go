@@ -70,7 +70,7 @@ func handleFiles(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads, 
 			return
 		}
 
-		layers = cachedLayers(ctx, reads.LayerCache, layers)
+		layers = cachedLayers(ctx, reads.LayerCache, t.Registry, layers)
 
 		defer streams.Start()()
 		lookup := extract.Lookup

@@ -73,6 +73,11 @@ func handleRepositories(logger *slog.Logger, lc listConfig) http.Handler {
 		}
 		next := lv.next
 		if lv.resume != nil {
+			if len(lv.resume.upstream)+len(lv.resume.prefix) > maxResumeBytes {
+				// Sealed, it would be over what open accepts.
+				writeError(w, r, logger, errorf(codeUpstreamInvalid, "the upstream registry's listing cursor is longer than %d bytes", maxResumeBytes))
+				return
+			}
 			next = lc.sealer.seal(bind, *lv.resume)
 		}
 		if next != "" {

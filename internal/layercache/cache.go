@@ -32,16 +32,23 @@ type Cache struct {
 	byHex map[string]*list.Element // of *entry
 	lru   *list.List               // front: most recently used
 	total int64
-	// byDigest maps a kept layer's digest (of its blob as served, the one
-	// manifests name) to its DiffID, both as hex, so that a layer is found
-	// without its DiffID, which for a remote layer means fetching the
-	// image config.
+	// byDigest maps a blob key (blobKey: the upstream's name and the
+	// blob's digest) to the hash of the tar a verified fill of that blob
+	// wrote. It is the only way to a kept layer: nothing an image says
+	// about itself (its config's diff_ids) leads to one, so an image
+	// cannot claim another's layer, and a layer kept from one upstream is
+	// never served for another.
 	byDigest map[string]string
 
-	// filling holds the fills under way, by DiffID hex.
+	// filling holds the fills under way, by blob key.
 	filling map[string]*fill
-	// refused holds the DiffIDs whose layers did not hash to them.
-	refused map[string]bool
+}
+
+// blobKey names the blob digestHex of upstream ns: the hex sha256 of the
+// two, a file name.
+func blobKey(ns, digestHex string) string {
+	sum := sha256.Sum256([]byte(ns + "\x00" + digestHex))
+	return hex.EncodeToString(sum[:])
 }
 
 // entry is one layer file in blobs/.
@@ -73,7 +80,6 @@ func New(dir string, maxBytes int64, opts ...Option) (*Cache, error) {
 		lru:      list.New(),
 		byDigest: map[string]string{},
 		filling:  map[string]*fill{},
-		refused:  map[string]bool{},
 	}
 	for _, d := range []string{c.blobs, c.digests, c.tmp} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -123,13 +129,13 @@ func (c *Cache) load() error {
 	return nil
 }
 
-// loadDigestsLocked reads the digest-to-DiffID links of digests/ (each a
-// file named by the blob digest holding the DiffID), dropping those whose
+// loadDigestsLocked reads the links of digests/ (each a file named by the
+// blob key holding the hash of the layer's tar), dropping those whose
 // layer is gone or that do not parse.
 func (c *Cache) loadDigestsLocked() {
 	des, err := os.ReadDir(c.digests)
 	if err != nil {
-		return // no links: layers are found by DiffID, as before
+		return // no links: every layer is downloaded again
 	}
 	for _, de := range des {
 		name := filepath.Join(c.digests, de.Name())
@@ -149,14 +155,15 @@ func (c *Cache) loadDigestsLocked() {
 	}
 }
 
-// Layer returns l reading through the cache: its OpenPlain answers from
-// disk, starting a fill on first use that the read follows (see
-// internal/extract). ctx bounds the reads of the returned layer.
-func (c *Cache) Layer(ctx context.Context, l v1.Layer) v1.Layer {
+// Layer returns l, a layer of upstream ns, reading through the cache: its
+// OpenPlain answers from disk, starting a fill on first use that the read
+// follows (see internal/extract). ctx bounds the reads of the returned
+// layer.
+func (c *Cache) Layer(ctx context.Context, ns string, l v1.Layer) v1.Layer {
 	if c == nil {
 		return l
 	}
-	return &cachedLayer{Layer: l, c: c, ctx: ctx}
+	return &cachedLayer{Layer: l, c: c, ctx: ctx, ns: ns}
 }
 
 // PlainFile is a layer's uncompressed tar as OpenPlain returns it: a kept
@@ -171,52 +178,47 @@ type cachedLayer struct {
 	v1.Layer
 	c   *Cache
 	ctx context.Context
+	ns  string
 }
 
 // OpenPlain returns the layer's uncompressed tar from disk: the kept file,
 // or, on a miss, the file a fill writes as it downloads and decompresses
 // the layer, read as it grows, so the first read is not held back by the
-// fill. It returns false when the layer cannot be kept (no DiffID, a disk
-// failure): the caller then reads it as usual.
+// fill. It returns false when the layer cannot be kept (no sha256 digest,
+// a disk failure): the caller then reads it as usual.
 func (l *cachedLayer) OpenPlain() (PlainFile, bool) {
-	digestHex, diffID, err := l.c.diffIDOf(l.Layer)
+	key, err := keyOf(l.ns, l.Layer)
 	if err != nil {
 		return nil, false
 	}
-	if f, ok := l.c.openKept(diffID.Hex); ok {
+	if f, ok := l.c.openLinked(key); ok {
 		l.c.o.metrics.hit()
-		l.c.link(digestHex, diffID.Hex)
 		return f, true
 	}
 	l.c.o.metrics.miss()
-	r, err := l.c.follow(l.ctx, l.Layer, digestHex, diffID.Hex)
+	r, err := l.c.follow(l.ctx, l.Layer, key)
 	if err != nil {
 		return nil, false
 	}
 	return r, true
 }
 
-// Open returns the uncompressed tar of l from disk, downloading and keeping
-// it first when the cache does not have it. Concurrent calls for one layer
-// (and OpenPlain's reads) download it once. The file is the caller's to
-// close; it stays readable even if the cache removes it meanwhile.
-//
-// A layer is found by its digest when the cache has linked it to its
-// DiffID, else by its DiffID (for a remote layer that reads the image
-// config; the link is then kept, on disk too, so that later reads and a
-// restarted process need no config).
-func (c *Cache) Open(ctx context.Context, l v1.Layer) (*os.File, error) {
-	digestHex, diffID, err := c.diffIDOf(l)
+// Open returns the uncompressed tar of l, a layer of upstream ns, from
+// disk, downloading and keeping it first when the cache does not have it.
+// Concurrent calls for one layer (and OpenPlain's reads) download it once.
+// The file is the caller's to close; it stays readable even if the cache
+// removes it meanwhile.
+func (c *Cache) Open(ctx context.Context, ns string, l v1.Layer) (*os.File, error) {
+	key, err := keyOf(ns, l)
 	if err != nil {
 		return nil, err
 	}
-	if f, ok := c.openKept(diffID.Hex); ok {
+	if f, ok := c.openLinked(key); ok {
 		c.o.metrics.hit()
-		c.link(digestHex, diffID.Hex)
 		return f, nil
 	}
 	c.o.metrics.miss()
-	r, err := c.follow(ctx, l, digestHex, diffID.Hex)
+	r, err := c.follow(ctx, l, key)
 	if err != nil {
 		return nil, err
 	}
@@ -225,40 +227,41 @@ func (c *Cache) Open(ctx context.Context, l v1.Layer) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, ok := c.openKept(diffID.Hex)
+	f, ok := c.openLinked(key)
 	if !ok {
-		return nil, fmt.Errorf("layer cache: %s: gone right after it was kept", diffID)
+		return nil, fmt.Errorf("layer cache: %s: gone right after it was kept", key)
 	}
 	return f, nil
 }
 
-// diffIDOf returns l's digest as hex ("" when it has no sha256 one) and
-// its DiffID, from the links when the cache has one.
-func (c *Cache) diffIDOf(l v1.Layer) (string, v1.Hash, error) {
-	digestHex := ""
-	if d, err := l.Digest(); err == nil && d.Algorithm == "sha256" && validHex(d.Hex) {
-		digestHex = d.Hex
-		c.mu.Lock()
-		diff, ok := c.byDigest[d.Hex]
-		c.mu.Unlock()
-		if ok {
-			return digestHex, v1.Hash{Algorithm: "sha256", Hex: diff}, nil
-		}
-	}
-	diffID, err := l.DiffID()
+// keyOf returns the blob key of l, a layer of upstream ns.
+func keyOf(ns string, l v1.Layer) (string, error) {
+	d, err := l.Digest()
 	if err != nil {
-		return "", v1.Hash{}, fmt.Errorf("layer cache: no diff id: %w", err)
+		return "", fmt.Errorf("layer cache: no digest: %w", err)
 	}
-	if diffID.Algorithm != "sha256" || !validHex(diffID.Hex) {
-		return "", v1.Hash{}, fmt.Errorf("layer cache: diff id %s: not a sha256 digest", diffID)
+	if d.Algorithm != "sha256" || !validHex(d.Hex) {
+		return "", fmt.Errorf("layer cache: digest %s: not a sha256 digest", d)
 	}
-	return digestHex, diffID, nil
+	return blobKey(ns, d.Hex), nil
 }
 
-// link records that the blob digestHex holds the layer diffHex, in memory
-// and in digests/ (written aside and renamed, so a link is whole or
-// absent). A link that cannot be written costs a config read after a
-// restart, nothing more.
+// openLinked opens the kept layer a verified fill linked key to.
+func (c *Cache) openLinked(key string) (*os.File, bool) {
+	c.mu.Lock()
+	tarHex, ok := c.byDigest[key]
+	c.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return c.openKept(tarHex)
+}
+
+// link records that the blob key digestHex holds the layer diffHex (the
+// hash of its tar), in memory and in digests/ (written aside and renamed,
+// so a link is whole or absent). Only a verified fill links: see byDigest.
+// A link that cannot be written costs a download after a restart, nothing
+// more.
 func (c *Cache) link(digestHex, diffHex string) {
 	if digestHex == "" {
 		return

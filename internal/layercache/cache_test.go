@@ -131,7 +131,7 @@ func TestOpenFillsOnceThenHits(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			f, err := c.Open(ctx, w.layers[0])
+			f, err := c.Open(ctx, "up", w.layers[0])
 			if err != nil {
 				t.Error(err)
 				return
@@ -146,7 +146,7 @@ func TestOpenFillsOnceThenHits(t *testing.T) {
 		t.Errorf("16 concurrent first reads made %d blob GETs, want 1", n)
 	}
 	for range 3 {
-		f, err := c.Open(ctx, w.layers[0])
+		f, err := c.Open(ctx, "up", w.layers[0])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +174,7 @@ func TestRestartKeepsLayersAndCatchesDamage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range w.layers {
-		f, err := c.Open(ctx, l)
+		f, err := c.Open(ctx, "up", l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +200,7 @@ func TestRestartKeepsLayersAndCatchesDamage(t *testing.T) {
 		t.Errorf("after restart tmp/ holds %d files, want 0", n)
 	}
 	for i, l := range w.layers {
-		f, err := c2.Open(ctx, l)
+		f, err := c2.Open(ctx, "up", l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -225,7 +225,7 @@ func TestRestartKeepsLayersAndCatchesDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := c3.Open(ctx, w.layers[0])
+	f, err := c3.Open(ctx, "up", w.layers[0])
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,7 +271,7 @@ func TestBoundByBytes(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				f, err := c.Open(ctx, l)
+				f, err := c.Open(ctx, "up", l)
 				if err != nil {
 					// Out of room while others fill: the caller reads the
 					// registry instead.
@@ -300,7 +300,7 @@ func TestBoundByBytes(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, i := range []int{0, 1, 2} {
-		f, err := c2.Open(ctx, w.layers[i])
+		f, err := c2.Open(ctx, "up", w.layers[i])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -317,7 +317,7 @@ func TestBoundByBytes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := small.Open(ctx, w.layers[0]); !errors.Is(err, errTooLarge) {
+	if _, err := small.Open(ctx, "up", w.layers[0]); !errors.Is(err, errTooLarge) {
 		t.Errorf("a layer larger than the cache: %v, want errTooLarge", err)
 	}
 	if b, n := small.Bytes(); b != 0 || n != 0 {
@@ -364,7 +364,7 @@ func TestDiskFullMidWrite(t *testing.T) {
 		f, err := os.CreateTemp(dir, "fill-*")
 		return &fullDisk{File: f, room: 1000}, err
 	}
-	if _, err := c.Open(context.Background(), w.layers[0]); !errors.Is(err, syscall.ENOSPC) {
+	if _, err := c.Open(context.Background(), "up", w.layers[0]); !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("Open on a full disk = %v, want ENOSPC", err)
 	}
 	if b, n := dirBytes(t, dir); n != 0 {
@@ -399,7 +399,7 @@ func TestDigestLinksSurviveRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, l := range w.layers {
-		f, err := c.Open(ctx, l)
+		f, err := c.Open(ctx, "up", l)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -407,7 +407,7 @@ func TestDigestLinksSurviveRestart(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	if _, err := c.Open(ctx, noDiffID{w.layers[0]}); err != nil {
+	if _, err := c.Open(ctx, "up", noDiffID{w.layers[0]}); err != nil {
 		t.Errorf("Open by digest alone = %v, want the kept layer", err)
 	}
 	// One layer file goes missing while no process runs.
@@ -424,7 +424,7 @@ func TestDigestLinksSurviveRestart(t *testing.T) {
 	}
 	w.reg.ResetRequests()
 	for i, l := range w.layers[:2] {
-		f, err := c2.Open(ctx, noDiffID{l})
+		f, err := c2.Open(ctx, "up", noDiffID{l})
 		if err != nil {
 			t.Fatalf("layer %d after restart, by digest alone: %v", i, err)
 		}
@@ -435,8 +435,13 @@ func TestDigestLinksSurviveRestart(t *testing.T) {
 	if n := w.reg.CountRequests("GET", "/v2/"); n != 0 {
 		t.Errorf("opening kept layers by digest made %d requests, want 0", n)
 	}
-	if _, err := c2.Open(ctx, noDiffID{w.layers[2]}); err == nil {
-		t.Error("the layer whose file is gone opened without a DiffID")
+	// The layer whose file is gone is downloaded again, by its digest.
+	f, err := c2.Open(ctx, "up", noDiffID{w.layers[2]})
+	if err != nil {
+		t.Fatalf("the layer whose file is gone: %v", err)
+	}
+	if !bytes.Equal(readAll(t, f), w.plain[2]) {
+		t.Error("the layer whose file is gone, fetched again: other bytes")
 	}
 	d2, err := w.layers[2].Digest()
 	if err != nil {
@@ -496,7 +501,7 @@ func TestFirstReadFollowsTheFill(t *testing.T) {
 	}
 	l := w.layers[0]
 	ctx := context.Background()
-	first, ok := c.Layer(ctx, l).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	first, ok := c.Layer(ctx, "up", l).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
 	if !ok {
 		t.Fatal("OpenPlain on a miss = false, want a fill to follow")
 	}
@@ -507,7 +512,7 @@ func TestFirstReadFollowsTheFill(t *testing.T) {
 	if !bytes.Equal(head, w.plain[0][:512]) {
 		t.Error("the first bytes differ from the layer's tar")
 	}
-	second, ok := c.Layer(ctx, l).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	second, ok := c.Layer(ctx, "up", l).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
 	if !ok {
 		t.Fatal("a concurrent OpenPlain = false")
 	}
@@ -544,13 +549,13 @@ func TestAbandonedFillLeavesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, ok := c.Layer(context.Background(), w.layers[1]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	r, ok := c.Layer(context.Background(), "up", w.layers[1]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
 	if !ok {
 		t.Fatal("OpenPlain on a miss = false")
 	}
-	d, _ := w.layers[1].DiffID()
+	d, _ := w.layers[1].Digest()
 	c.mu.Lock()
-	f := c.filling[d.Hex]
+	f := c.filling[blobKey("up", d.Hex)]
 	c.mu.Unlock()
 	if f == nil {
 		t.Fatal("no fill under way")
@@ -588,7 +593,7 @@ func TestFullDiskReadGoesOn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, ok := c.Layer(context.Background(), w.layers[0]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	r, ok := c.Layer(context.Background(), "up", w.layers[0]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
 	if !ok {
 		t.Fatal("OpenPlain = false")
 	}
@@ -602,7 +607,7 @@ func TestFullDiskReadGoesOn(t *testing.T) {
 		t.Errorf("read %d bytes (%v) through a full disk, want the layer's %d", len(all), err, len(w.plain[0]))
 	}
 	// And at an offset, as a file read from the index does.
-	r2, ok := c.Layer(context.Background(), w.layers[0]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
+	r2, ok := c.Layer(context.Background(), "up", w.layers[0]).(interface{ OpenPlain() (PlainFile, bool) }).OpenPlain()
 	if !ok {
 		t.Fatal("OpenPlain = false")
 	}
@@ -619,39 +624,105 @@ func TestFullDiskReadGoesOn(t *testing.T) {
 }
 
 // wrongDiffID is a layer whose image config names another DiffID, as
-// some builders write (the blob's digest).
-type wrongDiffID struct{ v1.Layer }
+// some builders write (the blob's digest), or as an image that wants
+// another image's kept layer would claim.
+type wrongDiffID struct {
+	v1.Layer
+	diff v1.Hash
+}
 
-func (l wrongDiffID) DiffID() (v1.Hash, error) { return l.Digest() }
+func (l wrongDiffID) DiffID() (v1.Hash, error) { return l.diff, nil }
 
-// TestWrongDiffIDReadsOn: a layer that does not hash to its DiffID is read
-// whole, without an error, through its fill; it is not kept, and later
-// reads go to the registry without trying to fill again.
-func TestWrongDiffIDReadsOn(t *testing.T) {
+// TestWrongDiffIDIsIgnored: what an image config says about a layer's
+// DiffID changes nothing: the layer is kept under the hash of its own tar
+// and found again by its digest.
+func TestWrongDiffIDIsIgnored(t *testing.T) {
 	w := newWorld(t)
 	c, err := New(t.TempDir(), 1<<30)
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := c.Layer(context.Background(), wrongDiffID{w.layers[0]}).(interface{ OpenPlain() (PlainFile, bool) })
-	r, ok := l.OpenPlain()
-	if !ok {
-		t.Fatal("OpenPlain on a miss = false")
-	}
-	all, err := io.ReadAll(r)
-	if err := r.Close(); err != nil {
-		t.Error(err)
-	}
-	if err != nil || !bytes.Equal(all, w.plain[0]) {
-		t.Errorf("read %d bytes (%v), want the layer's %d and no error", len(all), err, len(w.plain[0]))
-	}
-	if b, n := c.Bytes(); b != 0 || n != 0 {
-		t.Errorf("the cache keeps %d bytes in %d layers, want nothing", b, n)
-	}
-	if _, ok := l.OpenPlain(); ok {
-		t.Error("a refused layer was opened again through the cache")
+	d, _ := w.layers[0].Digest()
+	l := c.Layer(context.Background(), "up", wrongDiffID{w.layers[0], d}).(interface{ OpenPlain() (PlainFile, bool) })
+	for round := range 2 {
+		r, ok := l.OpenPlain()
+		if !ok {
+			t.Fatalf("round %d: OpenPlain = false", round)
+		}
+		all, err := io.ReadAll(r)
+		if cerr := r.Close(); cerr != nil {
+			t.Error(cerr)
+		}
+		if err != nil || !bytes.Equal(all, w.plain[0]) {
+			t.Errorf("round %d: read %d bytes (%v), want the layer's %d", round, len(all), err, len(w.plain[0]))
+		}
 	}
 	if n := w.blobGets(); n != 1 {
-		t.Errorf("%d blob GETs, want 1 (no second fill)", n)
+		t.Errorf("%d blob GETs, want 1 (the second read from disk)", n)
+	}
+}
+
+// TestForgedDiffIDGetsNothing: an image whose config claims the DiffID of
+// a kept layer, for a blob of its own, reads its own blob: the kept layer
+// is reached only through the digest of a blob a verified fill wrote, so
+// claiming a layer's DiffID neither reads it nor relinks it.
+func TestForgedDiffIDGetsNothing(t *testing.T) {
+	w := newWorld(t)
+	c, err := New(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	secret, err := c.Open(ctx, "up", w.layers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = secret.Close() // read-only
+	diff, _ := w.layers[0].DiffID()
+	forged := c.Layer(ctx, "up", wrongDiffID{w.layers[1], diff}).(interface{ OpenPlain() (PlainFile, bool) })
+	for round := range 2 {
+		r, ok := forged.OpenPlain()
+		if !ok {
+			t.Fatalf("round %d: OpenPlain = false", round)
+		}
+		all, err := io.ReadAll(r)
+		_ = r.Close() // read-only
+		if err != nil || !bytes.Equal(all, w.plain[1]) {
+			t.Errorf("round %d: the forged layer read %d bytes (%v): want its own blob's tar, never the kept layer's", round, len(all), err)
+		}
+	}
+	again, err := c.Open(ctx, "up", w.layers[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readAll(t, again), w.plain[0]) {
+		t.Error("the kept layer changed after a forged claim")
+	}
+}
+
+// TestUpstreamsKeptApart: a layer kept from one upstream is not served for
+// the same digest named by another: that one downloads it from its own
+// registry (a hostile registry that knows a digest gets nothing for it).
+func TestUpstreamsKeptApart(t *testing.T) {
+	w := newWorld(t)
+	c, err := New(t.TempDir(), 1<<30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, ns := range []string{"a", "a", "b"} {
+		f, err := c.Open(ctx, ns, w.layers[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(readAll(t, f), w.plain[0]) {
+			t.Errorf("upstream %s: other bytes", ns)
+		}
+	}
+	if n := w.blobGets(); n != 2 {
+		t.Errorf("%d blob GETs for a, a, b, want 2 (one per upstream)", n)
+	}
+	if b, n := c.Bytes(); n != 1 || b != int64(len(w.plain[0])) {
+		t.Errorf("the cache holds %d bytes in %d layers, want the one tar once", b, n)
 	}
 }

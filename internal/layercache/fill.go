@@ -29,8 +29,10 @@ var errAbandoned = errors.New("layer cache: fill abandoned: no reader left")
 const fillChunk = 256 << 10
 
 // A fill downloads and decompresses one layer into a temporary file in its
-// own goroutine, hashing it on the way, and renames it into blobs/ only
-// when the hash is the DiffID. Readers follow the temporary file as it
+// own goroutine, hashing the tar on the way, and when the download ended
+// well (the opener read the blob to its end, so the registry client checked
+// its digest) renames it into blobs/ under that hash and links the blob key
+// to it. Nothing the image config says (its diff_ids) is trusted. Readers follow the temporary file as it
 // grows (follower), so the first read of a layer streams as fast as the
 // download, and concurrent first reads download it once. The fill runs
 // apart from its readers' pace: one that reads two streams of the same
@@ -41,8 +43,8 @@ const fillChunk = 256 << 10
 // it).
 type fill struct {
 	c         *Cache
-	hex       string // the DiffID's
-	digestHex string // the blob digest's, to link on success; may be ""
+	digestHex string // the blob key, linked to the tar's hash on success
+	hex       string // the tar's hash, once the fill has ended well
 	tmp       TempFile
 	cancel    context.CancelFunc
 
@@ -55,31 +57,13 @@ type fill struct {
 	abandoned bool
 }
 
-// errRefused answers for a layer the cache does not keep.
-var errRefused = errors.New("layer cache: this layer does not hash to its diff id; not kept")
-
-// maxRefused bounds the DiffIDs remembered as not worth a fill.
-const maxRefused = 4096
-
-// refuse remembers that the layer hexDigest cannot be kept.
-func (c *Cache) refuse(hexDigest string) {
+// follow returns a reader of l's tar as the fill for the blob key writes
+// it, starting that fill unless one is under way: only a fill of the same
+// blob of the same upstream is ever followed.
+func (c *Cache) follow(ctx context.Context, l v1.Layer, key string) (*follower, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.refused) >= maxRefused {
-		clear(c.refused) // forgetting costs one more download each
-	}
-	c.refused[hexDigest] = true
-}
-
-// follow returns a reader of l's tar as the fill for hexDigest writes it,
-// starting that fill unless one is under way.
-func (c *Cache) follow(ctx context.Context, l v1.Layer, digestHex, hexDigest string) (*follower, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.refused[hexDigest] {
-		return nil, errRefused
-	}
-	f, ok := c.filling[hexDigest]
+	f, ok := c.filling[key]
 	if !ok {
 		tmp, err := c.o.create(c.tmp)
 		if err != nil {
@@ -88,8 +72,8 @@ func (c *Cache) follow(ctx context.Context, l v1.Layer, digestHex, hexDigest str
 		// The fill outlives the request that started it while others
 		// follow it; its last reader's leaving cancels it.
 		fctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-		f = &fill{c: c, hex: hexDigest, digestHex: digestHex, tmp: tmp, cancel: cancel, changed: make(chan struct{})}
-		c.filling[hexDigest] = f
+		f = &fill{c: c, digestHex: key, tmp: tmp, cancel: cancel, changed: make(chan struct{})}
+		c.filling[key] = f
 		go f.run(fctx, l)
 	}
 	// The temporary file is renamed or removed only with c.mu held, so it
@@ -113,25 +97,20 @@ func (f *fill) run(ctx context.Context, l v1.Layer) {
 	h := sha256.New()
 	err := f.copy(ctx, l, w, h)
 	// Readers have every byte once they are all written, whether or not
-	// the file can then be kept: the opener read the blob to its end, so a
-	// remote layer's digest was checked.
+	// the file can then be kept. A download that failed its digest check
+	// fails them too (readErr): they never end cleanly on bytes the
+	// registry client refused.
 	readErr := err
 	if err == nil {
+		f.hex = hex.EncodeToString(h.Sum(nil))
 		if cerr := f.tmp.Close(); cerr != nil {
 			err = c.diskFailure("close", cerr)
-		} else if got := hex.EncodeToString(h.Sum(nil)); got != f.hex {
-			// The image config's diff_id is wrong (some builders write
-			// the blob's digest): the layer is fine, but cannot be kept
-			// under a name it does not hash to. It is not tried again.
-			c.refuse(f.hex)
-			err = fmt.Errorf("layer cache: the layer's tar hashes to sha256:%s, not its diff id sha256:%s", got, f.hex)
-			c.o.logger.Warn("layer cache: a layer does not hash to its diff id; it is read from the registry each time", "diff_id", "sha256:"+f.hex, "sha256", "sha256:"+got)
 		}
 	} else {
 		_ = f.tmp.Close() // the fill failed: the file is removed below, its data not kept
 	}
 	c.mu.Lock()
-	delete(c.filling, f.hex)
+	delete(c.filling, f.digestHex)
 	kept := false
 	if err == nil {
 		kept, err = c.keepLocked(f, w.n)
@@ -176,7 +155,7 @@ func (f *fill) copy(ctx context.Context, l v1.Layer, w *reservingWriter, h hash.
 				if errors.Is(err, errDisk) {
 					return f.c.diskFailure("write", err)
 				}
-				return fmt.Errorf("layer cache: fill sha256:%s: %w", f.hex, err)
+				return fmt.Errorf("layer cache: fill: %w", err)
 			}
 			f.advance(int64(n))
 		}
@@ -184,15 +163,15 @@ func (f *fill) copy(ctx context.Context, l v1.Layer, w *reservingWriter, h hash.
 		case rerr == io.EOF:
 			return nil
 		case rerr != nil:
-			return fmt.Errorf("layer cache: fill sha256:%s: %w", f.hex, rerr)
+			return fmt.Errorf("layer cache: fill: %w", rerr)
 		}
 	}
 }
 
 // keepLocked renames a finished fill into blobs/ and counts it (its bytes
 // were counted as they were written). It reports false, and no error,
-// when another fill kept the layer meanwhile (one that started after a
-// read missed and before this one was registered).
+// when a layer with the same tar is kept already (another blob of the
+// same content, or another upstream's): the link then points at that one.
 func (c *Cache) keepLocked(f *fill, n int64) (bool, error) {
 	if _, ok := c.byHex[f.hex]; ok {
 		return false, nil
