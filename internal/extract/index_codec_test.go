@@ -64,7 +64,7 @@ func TestIndexDecodeRefusesDamage(t *testing.T) {
 	// last layer must be refused, not panic a lookup later.
 	forged := *ix
 	forged.nodes = append([]node(nil), ix.nodes...)
-	forged.nodes[0].opaque = int32(ix.Layers() + 1000)
+	forged.nodes[0].opaque = int32(ix.Layers() + 1000) //nolint:gosec // G115: a handful of layers
 	fb, err := forged.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
