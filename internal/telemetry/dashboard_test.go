@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/regapi/regapi/internal/cache"
+	"github.com/regapi/regapi/internal/layercache"
 )
 
 const dashboardPath = "../../deploy/grafana/regapi-dashboard.json"
@@ -26,6 +27,9 @@ func exposedLabels(t *testing.T) map[string]map[string]bool {
 	}
 	if _, err := cache.New(cache.WithRegisterer(reg)); err != nil {
 		t.Fatalf("cache.New: %v", err)
+	}
+	if _, err := layercache.New(t.TempDir(), 1<<20, layercache.WithRegisterer(reg)); err != nil {
+		t.Fatalf("layercache.New: %v", err)
 	}
 	m.httpRequests.WithLabelValues("/x", "GET", "200").Inc()
 	m.httpDuration.WithLabelValues("/x", "GET").Observe(1)
