@@ -7,31 +7,14 @@ import (
 	"os"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/regapi/regapi/internal/layercache"
+	"github.com/regapi/regapi/internal/layercache/layercachetest"
 	"github.com/regapi/regapi/internal/registry/registrytest"
 )
-
-// fullDisk is a fill's temporary file on a disk that fills up after room
-// bytes.
-type fullDisk struct {
-	*os.File
-	room int
-}
-
-func (f *fullDisk) Write(p []byte) (int, error) {
-	if len(p) > f.room {
-		n, _ := f.File.Write(p[:f.room])
-		f.room = 0
-		return n, syscall.ENOSPC
-	}
-	f.room -= len(p)
-	return f.File.Write(p)
-}
 
 // lockedBuilder is a strings.Builder for a logger written from many
 // goroutines.
@@ -86,8 +69,7 @@ func TestLayerCacheFullDiskDegrades(t *testing.T) {
 	lc := newLayerCache(t, dir, layercache.WithRegisterer(reg),
 		layercache.WithLogger(slog.New(slog.NewTextHandler(&log, nil))),
 		layercache.WithTempFiles(func(dir string) (layercache.TempFile, error) {
-			f, err := os.CreateTemp(dir, "fill-*")
-			return &fullDisk{File: f, room: 700}, err
+			return layercachetest.NewFullDisk(dir, 700)
 		}))
 	api := func(reads Reads) *apiEnv {
 		return newAPI(t, Config{

@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/regapi/regapi/internal/layercache/layercachetest"
 	"github.com/regapi/regapi/internal/registry/registrytest"
 )
 
@@ -93,6 +94,20 @@ func readAll(t *testing.T, f *os.File) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// keepAll opens every layer through c once, so that c keeps them.
+func keepAll(t *testing.T, c *Cache, layers []v1.Layer) {
+	t.Helper()
+	for _, l := range layers {
+		f, err := c.Open(context.Background(), "up", l)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Error(err)
+		}
+	}
 }
 
 // dirBytes sums the sizes of the files below dir.
@@ -173,15 +188,7 @@ func TestRestartKeepsLayersAndCatchesDamage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range w.layers {
-		f, err := c.Open(ctx, "up", l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Error(err)
-		}
-	}
+	keepAll(t, c, w.layers)
 	fills := w.blobGets()
 	// A fill a crash interrupted leaves a temporary file; a restart clears it.
 	if err := os.WriteFile(filepath.Join(dir, "tmp", "fill-123"), []byte("partial"), 0o600); err != nil {
@@ -333,22 +340,6 @@ func minOf(s []int64) int64 {
 	return m
 }
 
-// fullDisk is a temporary file on a disk that fills up after room bytes.
-type fullDisk struct {
-	*os.File
-	room int
-}
-
-func (f *fullDisk) Write(p []byte) (int, error) {
-	if len(p) > f.room {
-		n, _ := f.File.Write(p[:f.room])
-		f.room = 0
-		return n, syscall.ENOSPC
-	}
-	f.room -= len(p)
-	return f.File.Write(p)
-}
-
 // TestDiskFullMidWrite: a fill that meets a full disk leaves no file behind,
 // counts the failure and says so in the log; the caller falls back.
 func TestDiskFullMidWrite(t *testing.T) {
@@ -361,8 +352,7 @@ func TestDiskFullMidWrite(t *testing.T) {
 	}
 	c.o.metrics = &metrics{diskErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "x"})}
 	c.o.create = func(dir string) (TempFile, error) {
-		f, err := os.CreateTemp(dir, "fill-*")
-		return &fullDisk{File: f, room: 1000}, err
+		return layercachetest.NewFullDisk(dir, 1000)
 	}
 	if _, err := c.Open(context.Background(), "up", w.layers[0]); !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("Open on a full disk = %v, want ENOSPC", err)
@@ -398,15 +388,7 @@ func TestDigestLinksSurviveRestart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, l := range w.layers {
-		f, err := c.Open(ctx, "up", l)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Error(err)
-		}
-	}
+	keepAll(t, c, w.layers)
 	if _, err := c.Open(ctx, "up", noDiffID{w.layers[0]}); err != nil {
 		t.Errorf("Open by digest alone = %v, want the kept layer", err)
 	}
@@ -587,8 +569,7 @@ func TestAbandonedFillLeavesNothing(t *testing.T) {
 func TestFullDiskReadGoesOn(t *testing.T) {
 	w := newWorld(t)
 	c, err := New(t.TempDir(), 1<<30, WithTempFiles(func(dir string) (TempFile, error) {
-		f, err := os.CreateTemp(dir, "fill-*")
-		return &fullDisk{File: f, room: 1000}, err
+		return layercachetest.NewFullDisk(dir, 1000)
 	}))
 	if err != nil {
 		t.Fatal(err)

@@ -2,13 +2,11 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"golang.org/x/sync/errgroup"
 )
@@ -76,14 +74,7 @@ func (p *pusher) pushBig(ctx context.Context, repoTag string, total int64, n int
 	if img, err = mutate.ConfigFile(img, cf); err != nil {
 		return bigImage{}, err
 	}
-	ref, err := p.ref(repoTag)
-	if err != nil {
-		return bigImage{}, err
-	}
-	if err := remote.Write(ref, img, p.opts...); err != nil {
-		return bigImage{}, fmt.Errorf("push %s: %w", repoTag, err)
-	}
-	if out.digest, err = img.Digest(); err != nil {
+	if out.digest, err = p.write(repoTag, img); err != nil {
 		return bigImage{}, err
 	}
 	return out, nil

@@ -12,7 +12,6 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/klauspost/compress/gzip"
 	"golang.org/x/sync/errgroup"
@@ -49,14 +48,7 @@ func (p *pusher) pushFiles(ctx context.Context, repoTag string, totalMiB int) (v
 	if err != nil {
 		return v1.Hash{}, err
 	}
-	ref, err := p.ref(repoTag)
-	if err != nil {
-		return v1.Hash{}, err
-	}
-	if err := remote.Write(ref, img, p.opts...); err != nil {
-		return v1.Hash{}, fmt.Errorf("push %s: %w", repoTag, err)
-	}
-	return img.Digest()
+	return p.write(repoTag, img)
 }
 
 // randomFilesLayer tars files of random bytes (seeded by idx) and gzips

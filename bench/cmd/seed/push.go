@@ -53,12 +53,8 @@ func smallImage(layer v1.Layer, labels map[string]string, plat v1.Platform) (v1.
 
 var linuxAMD64 = v1.Platform{OS: "linux", Architecture: "amd64"}
 
-// pushSmall pushes a one-layer image and returns its digest.
-func (p *pusher) pushSmall(_ context.Context, repoTag string, layer v1.Layer, labels map[string]string) (v1.Hash, error) {
-	img, err := smallImage(layer, labels, linuxAMD64)
-	if err != nil {
-		return v1.Hash{}, err
-	}
+// write pushes img as repoTag and returns its digest.
+func (p *pusher) write(repoTag string, img v1.Image) (v1.Hash, error) {
 	ref, err := p.ref(repoTag)
 	if err != nil {
 		return v1.Hash{}, err
@@ -67,6 +63,15 @@ func (p *pusher) pushSmall(_ context.Context, repoTag string, layer v1.Layer, la
 		return v1.Hash{}, fmt.Errorf("push %s: %w", repoTag, err)
 	}
 	return img.Digest()
+}
+
+// pushSmall pushes a one-layer image and returns its digest.
+func (p *pusher) pushSmall(_ context.Context, repoTag string, layer v1.Layer, labels map[string]string) (v1.Hash, error) {
+	img, err := smallImage(layer, labels, linuxAMD64)
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	return p.write(repoTag, img)
 }
 
 // pushTags pushes n tags t000… to repo, each a distinct manifest, so that
