@@ -19,13 +19,13 @@ import (
 )
 
 // namesHeapBound is what one request may add to the heap, server and
-// client together, while regapi reads the layers of issue #14: before the
-// bound on names, 300 MiB and more.
+// client together, while regapi reads the long-names layers: a reader
+// without a bound on names keeps 300 MiB and more.
 const namesHeapBound = 64 << 20
 
-// longNamesLayer is the attack of issue #14, scaled to 300 entries: names
-// of 1 MB, 300 MB in all, in a gzip layer of about 370 KB, under the
-// decompression ratio guard.
+// longNamesLayer is the long-names attack (bombtest.LongNames), scaled to
+// 300 entries: names of 1 MB, 300 MB in all, in a gzip layer of about
+// 370 KB, under the decompression ratio guard.
 func longNamesLayer(t *testing.T) []byte {
 	return bombtest.LongNames(t, 300, tar.TypeReg, "path", 1_000_000, true)
 }

@@ -18,15 +18,16 @@ const (
 
 // answerMemo remembers JSON answers already encoded, so that answering the
 // same data again is a lookup and a write instead of a json.Marshal (and,
-// for lists, a hash for the ETag): the CPU profile of cached reads put that
-// encoding at about a tenth of each request.
+// for lists, a hash for the ETag): in a CPU profile of cached reads that
+// encoding takes about a tenth of each request.
 //
 // It is not a cache of its own: every request still asks the client (and
 // its cache) for the data, and a memoized answer is used only when it was
 // encoded from exactly that data. Manifests are keyed by everything their
 // envelope holds, digest included (the digest fixes the bytes); a page of
 // tags is compared item by item with the page it was encoded from. So TTLs,
-// purges, write invalidation and stale answers all keep working as before.
+// purges, write invalidation and stale answers work as they would without
+// the memo.
 type answerMemo struct {
 	*sizedLRU[*memoAnswer]
 }

@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// The regexps the hand-written matchers in repopath.go replaced, kept here
-// as the oracle: each matcher must accept exactly the language of its
+// The grammars of the hand-written matchers in repopath.go as regexps, the
+// oracle: each matcher must accept exactly the language of its
 // expression. The OCI grammars (path components, tags, digests) are the
 // registry package's and are checked there.
 var (

@@ -30,11 +30,12 @@ type problemCode struct {
 	Status int
 }
 
-// The error catalog, declared once. Issue 3 lists the first sixteen codes;
-// the last four cover what that list has no code for (an unknown route, a
-// method a route does not serve, a query parameter other than paging or
-// platform, and a registry without a usable catalog). api/openapi.yaml
-// enumerates the same codes; a test keeps the two in step.
+// The error catalog, declared once: first the codes of bad input, unknown
+// names, caller access and upstream failures; then those of an unknown
+// route, a method a route does not serve, a query parameter other than
+// paging or platform, a registry without a usable catalog and a body over
+// the cap; then each feature's own. api/openapi.yaml enumerates the same
+// codes; a test keeps the two in step.
 var (
 	codeNameInvalid         = &problemCode{"NAME_INVALID", "Invalid repository name", http.StatusBadRequest}
 	codeReferenceInvalid    = &problemCode{"REFERENCE_INVALID", "Invalid reference", http.StatusBadRequest}

@@ -45,8 +45,8 @@ func (rr repoRequest) segments() []string {
 }
 
 // The grammars below are matched by hand-written byte loops rather than
-// regexps: they run on every request, and a CPU profile of cached reads
-// showed regexp matching at 3-5% of the request's time. Each accepts exactly
+// regexps: they run on every request, and in a CPU profile of cached reads
+// regexp matching takes 3-5% of the request's time. Each accepts exactly
 // the language of the expression in its comment (names_match_test.go checks
 // them against those expressions, by table and by fuzzing). The grammars
 // are ASCII-only, so lengths in bytes and in characters agree on any input
