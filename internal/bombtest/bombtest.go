@@ -1,8 +1,8 @@
-// Package bombtest builds hostile tar streams for tests, of the kind issue
-// #14 found: entries whose names, link targets or other fields come from
-// PAX records of up to 1 MiB each (archive/tar reads that much per header),
-// in a gzip stream that compresses about a thousandfold. And it measures
-// the heap a call takes while it reads one.
+// Package bombtest builds hostile tar streams for tests: entries whose
+// names, link targets or other fields come from PAX records of up to 1 MiB
+// each (archive/tar reads that much per header), in a gzip stream that
+// compresses about a thousandfold. And it measures the heap a call takes
+// while it reads one.
 package bombtest
 
 import (
@@ -103,7 +103,7 @@ func PAX(tb testing.TB, n int, typ byte, rec func(i int) []Record, gz bool) []by
 // LongNames returns a tar stream, gzip-compressed with gz, of n entries of
 // type typ whose key record ("path" or "linkpath") is a distinct value of
 // size bytes; an entry with a long "linkpath" is named "l" and its number.
-// This is the attack of issue #14: a reader without a byte bound keeps n*size
+// This is the long-names attack: a reader without a byte bound keeps n*size
 // bytes of names, and the gzip stream holds them in about a thousandth.
 func LongNames(tb testing.TB, n int, typ byte, key string, size int, gz bool) []byte {
 	tb.Helper()

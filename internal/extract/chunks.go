@@ -3,9 +3,9 @@ package extract
 import "sync/atomic"
 
 // freeChunks is a process-wide free list of chunk buffers shared by every
-// Flatten. A sync.Pool per call let each stream allocate its own buffers,
-// and the heap (and RSS) ratcheted up stream after stream until the
-// collector and scavenger caught up; a fixed list reuses the same memory.
+// Flatten. With a sync.Pool per call each stream allocates its own
+// buffers, and the heap (and RSS) ratchets up stream after stream until the
+// collector and scavenger catch up; a fixed list reuses the same memory.
 // 256 chunks of 256 KiB hold 64 MiB: the default prefetch budget of two
 // concurrent streams. Beyond it buffers are allocated and left to the GC.
 var freeChunks = make(chan []byte, 256)

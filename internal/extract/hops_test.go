@@ -18,7 +18,7 @@ import (
 )
 
 // withRememberBytes sets Lookup's bound on remembered headers; zero makes
-// every pass read every layer afresh, as Lookup did before it remembered.
+// every pass read every layer afresh, as a Lookup without memory would.
 func withRememberBytes(n int64) Option {
 	return func(o *options) error { o.rememberBytes = n; return nil }
 }
@@ -130,7 +130,7 @@ func TestLookupHopReadsLayersOnce(t *testing.T) {
 		{"link before file", true, nil, []int32{1, 1, 1}},
 		// The file's bytes went by before the link: one reopen streams them.
 		{"file before link", false, nil, []int32{2, 1, 1}},
-		// Without memory every hop reads every layer again (what Lookup did).
+		// Without memory every hop reads every layer again.
 		{"link before file, nothing remembered", true, []Option{withRememberBytes(0)}, []int32{2, 2, 2}},
 	}
 	for _, tc := range tests {
@@ -315,8 +315,8 @@ func TestLookupCancelMidHop(t *testing.T) {
 }
 
 // BenchmarkLookupSymlink looks up paths behind links, remembering what each
-// pass read and, side by side, reading every layer again on every hop (what
-// Lookup did before it remembered). The base layer is 24 MiB of files.
+// pass read and, side by side, reading every layer again on every hop (the
+// cost without memory). The base layer is 24 MiB of files.
 func BenchmarkLookupSymlink(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 5))
 	words := []byte("the quick brown fox jumps over the lazy dog lorem ipsum dolor sit amet ")

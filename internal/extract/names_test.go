@@ -63,7 +63,7 @@ func checkBounded(t *testing.T, what string, wantErr error, bound uint64, call f
 	}
 }
 
-// TestLongNamesRefused is the attack of issue #14: names of about 1 MB, in
+// TestLongNamesRefused is the long-names attack: names of about 1 MB, in
 // a layer that compresses about a thousandfold. An unbounded reader keeps
 // every name; the limit refuses the first.
 func TestLongNamesRefused(t *testing.T) {
@@ -176,7 +176,7 @@ func TestNamesKeptBudget(t *testing.T) {
 func TestLargeRecordsNotKept(t *testing.T) {
 	// Names kept as substrings would keep 128 MB of records; the bound
 	// leaves room for what a busy machine's collector has not freed yet
-	// (33 MiB was seen once against a 32 MiB bound with 64 records).
+	// (under load, 64 records of 1 MB can leave 33 MiB in the heap).
 	const n, bound = 128, 48 << 20
 	pad := strings.Repeat("x", 1_000_000) // 128 MB of records
 	layers := pushedLayers(t, bombtest.PAX(t, n, tar.TypeDir, func(i int) []bombtest.Record {

@@ -24,7 +24,7 @@ func TestLoadNameLimits(t *testing.T) {
 		bound uint64
 		want  string // in the error
 	}{
-		// The attack of issue #14: 100 MB of names in 100 KB.
+		// The long-names attack: 100 MB of names in 100 KB.
 		{"1 MB names", bombtest.LongNames(t, 100, tar.TypeReg, "path", 1_000_000, true), 32 << 20, "is 1000000 bytes, more than 4096"},
 		{"1 MB link targets", bombtest.LongNames(t, 100, tar.TypeSymlink, "linkpath", 1_000_000, true), 32 << 20, "is 1000000 bytes, more than 4096"},
 		{"just over the limit", bombtest.LongNames(t, 3, tar.TypeReg, "path", maxTarName+1, true), 32 << 20, "more than 4096"},
