@@ -65,7 +65,7 @@ func TestDistinctKeysLoadConcurrently(t *testing.T) {
 		now := inflight.Add(1)
 		defer inflight.Add(-1)
 		// A CAS loop: a plain load-then-store lets a lower count overwrite
-		// a higher one stored in between (seen as peak 41 of 50).
+		// a higher one stored in between (the peak then reads 41 of 50).
 		for p := peak.Load(); now > p && !peak.CompareAndSwap(p, now); p = peak.Load() {
 		}
 		if now == n {

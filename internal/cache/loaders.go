@@ -18,7 +18,7 @@ const (
 // for the next load when done. A load runs deep (the registry client, its
 // transports, net/http), and a new goroutine grows its stack there by
 // copying it again and again, on every miss; a kept one has grown already.
-// On a 2-core machine that was about 40 µs of a 0.5 ms cold manifest read
+// On a 2-core machine that is about 40 µs of a 0.5 ms cold manifest read
 // through regapi (BenchmarkColdManifest in cmd/server; runtime.copystack in
 // its profile). The loads themselves are the same as on goroutines of
 // their own: detached from their callers, their panics recovered by

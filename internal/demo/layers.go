@@ -71,7 +71,7 @@ func layer(mt types.MediaType, files ...file) (v1.Layer, error) {
 }
 
 // gzipWriters reuses compressors: a new one costs far more than the demo's
-// small layers (the allocation dominated seeding time).
+// small layers (the allocation would dominate seeding time).
 var gzipWriters = sync.Pool{New: func() any { return gzip.NewWriter(nil) }}
 
 // gzipLayer is a layer held in memory both compressed and not, with both

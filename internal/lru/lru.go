@@ -4,7 +4,7 @@
 // own size estimate and its own rules for what is worth keeping.
 //
 // It wraps hashicorp/golang-lru's simplelru, which bounds entries, and adds
-// the byte count and the eviction loop that both users had written by hand.
+// the byte count and the eviction loop, so that neither user keeps a copy.
 package lru
 
 import (

@@ -71,8 +71,8 @@ func TestError(t *testing.T) {
 	}
 }
 
-// TestText covers every pattern the former copies handled: the HTTP layer's
-// and the registry client's (userinfo, queries, signed blob URLs).
+// TestText covers every pattern the HTTP layer and the registry client need
+// redacted (userinfo, queries, signed blob URLs).
 func TestText(t *testing.T) {
 	tests := []struct{ name, in, want string }{
 		{"no url", "manifest unknown", "manifest unknown"},

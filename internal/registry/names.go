@@ -8,8 +8,8 @@ import (
 )
 
 // The OCI distribution spec's grammars, matched by hand-written byte loops
-// rather than regexps: they run on every request, and a CPU profile of
-// cached reads showed regexp matching at 3-5% of the request's time. Each
+// rather than regexps: they run on every request, and in a CPU profile of
+// cached reads regexp matching takes 3-5% of the request's time. Each
 // accepts exactly the language of the expression in its comment
 // (names_match_test.go checks them against those expressions, by table and
 // by fuzzing). The grammars are ASCII-only, so lengths in bytes and in

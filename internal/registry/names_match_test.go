@@ -6,8 +6,8 @@ import (
 	"testing"
 )
 
-// The regexps the hand-written matchers in names.go replaced, kept here as
-// the oracle: each matcher must accept exactly the language of its
+// The grammars of the hand-written matchers in names.go as regexps, the
+// oracle: each matcher must accept exactly the language of its
 // expression. (This package's path component expression spells the
 // separators `\.|_|__|-+`, the handlers' `[._]|__|-+`; the languages are
 // the same, and each package is checked against its own.)
@@ -139,7 +139,7 @@ func FuzzDigestMatch(f *testing.F) {
 }
 
 // BenchmarkNameMatch validates what a typical request names, a nested
-// repository path and a tag, with the old regexps and with the matchers.
+// repository path and a tag, with the oracle regexps and with the matchers.
 func BenchmarkNameMatch(b *testing.B) {
 	const (
 		repo = "acme-corp/platform/backend/api_server"

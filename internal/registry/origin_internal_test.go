@@ -24,7 +24,7 @@ func TestSameOrigin(t *testing.T) {
 		{"reg.example", false, "https://reg.example:8443/v2/", false},
 		{"reg.example", false, "https://other.example/v2/", false},
 		{"reg.example:443", true, "http://reg.example:443/v2/", true},
-		{"reg.example:443", true, "http://reg.example:80/token", false}, // the attack of issue 14
+		{"reg.example:443", true, "http://reg.example:80/token", false}, // a realm on another port of the host
 		{"reg.example:443", true, "http://reg.example/token", false},    // no port over http is :80
 		{"reg.example:443", true, "https://reg.example/v2/", false},
 		{"reg.example", true, "http://reg.example/v2/", true},

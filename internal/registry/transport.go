@@ -22,7 +22,7 @@ func baseTransport(o *Options) (http.RoundTripper, error) {
 	t.ResponseHeaderTimeout = o.ResponseHeaderTimeout
 	// A client talks to one registry (plus perhaps a blob store) on behalf
 	// of many concurrent callers; with fewer idle connections than callers,
-	// the bench profile showed re-dials at 32 concurrent cold reads (6% of
+	// a bench profile shows re-dials at 32 concurrent cold reads (6% of
 	// CPU). 64 idle connections per host cost a few KiB each.
 	t.MaxIdleConnsPerHost = 64
 	t.MaxIdleConns = 256

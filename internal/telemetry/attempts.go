@@ -14,7 +14,7 @@ import (
 //
 // Entries of requests that have been collected are dropped in bulk, when
 // the map has doubled since the last sweep, rather than by a cleanup
-// registered per request, which was a fifth of the transport's cost.
+// registered per request, which would cost a fifth of the transport's time.
 type attempts struct {
 	mu      sync.Mutex
 	last    map[weak.Pointer[http.Request]]int

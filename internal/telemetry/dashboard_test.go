@@ -152,9 +152,9 @@ func TestDashboard(t *testing.T) {
 			t.Errorf("expression %q takes a quantile of something that is not a histogram", expr)
 		}
 	}
-	// The panels: request rate, error rate, latency percentiles,
-	// cache hit ratio, upstream latency and errors, streams, sync tag
-	// outcomes, upload throughput and outcomes.
+	// The panels the dashboard must have: request rate, error rate,
+	// latency percentiles, cache hit ratio, upstream latency and errors,
+	// streams, sync tag outcomes, upload throughput and outcomes.
 	for _, n := range []string{
 		"regapi_http_requests_total", "regapi_http_request_duration_seconds_bucket",
 		"regapi_cache_hits_total", "regapi_cache_misses_total",
