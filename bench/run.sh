@@ -360,7 +360,7 @@ put extract_rss_samples_kib "${peaks[*]}; VmHWM $HWM_KIB"
 put extract_rss_above_idle_mib "$(awk -v p="$PEAK_KIB" -v i="$IDLE_KIB" 'BEGIN { printf "%.1f", (p - i) / 1024 }')"
 
 # ---------------------------------------------------------------- files: index and layer cache
-# Issue #16's targets on corpus/files (4 layers of random bytes, a quarter
+# The files targets on corpus/files (4 layers of random bytes, a quarter
 # of it data/big.bin in the base layer, /shared in every layer), through
 # the counting proxy. Each kind of request gets a fresh instance on an
 # empty --layer-cache-dir: its first request builds the file index and

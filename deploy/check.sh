@@ -16,8 +16,8 @@
 # Works from any directory: deploy/check.sh, bash /path/to/deploy/check.sh.
 set -euo pipefail
 
-# The newest helm v3 on the module proxy when this was written
-# (go list -m -versions helm.sh/helm/v3).
+# Pinned, so that a helm release cannot change the checks' outcome;
+# go list -m -versions helm.sh/helm/v3 lists the versions to move to.
 HELM_VERSION=v3.22.0
 
 deploy_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -82,11 +82,11 @@ func newBenchLayer(b *testing.B, seed uint64, files map[string]int) *benchLayer 
 	return &benchLayer{gz: gz.Bytes(), digest: sha(gz.Bytes()), diffID: sha(tb.Bytes())}
 }
 
-// BenchmarkFilesRepeat measures issue #16's targets on the image it names:
-// 256 MiB of random bytes in 4 gzip layers, a 64 MiB file in the bottom
-// one, a directory (/shared) that every layer adds to. regapi runs as run()
-// wires it, with --layer-cache-dir, in front of the CNCF distribution
-// registry (in-memory storage), over loopback HTTP.
+// BenchmarkFilesRepeat measures the files targets on the image they are
+// stated for: 256 MiB of random bytes in 4 gzip layers, a 64 MiB file in
+// the bottom one, a directory (/shared) that every layer adds to. regapi
+// runs as run() wires it, with --layer-cache-dir, in front of the CNCF
+// distribution registry (in-memory storage), over loopback HTTP.
 //
 // Each sub-benchmark starts a fresh regapi on an empty cache directory,
 // times the first request (first-ms: it builds the file index and fills

@@ -16,7 +16,7 @@ import (
 )
 
 // The Firefox test drives Debian's firefox-esr, headless, over Marionette
-// (marionette_test.go): the same UI in the other engine issue #20 names.
+// (marionette_test.go): the same UI in the other engine the UI supports.
 
 // firefoxBinary is the browser's name on PATH (Debian's package
 // "firefox-esr"; scripts/test installs it).

@@ -15,7 +15,7 @@ import (
 )
 
 // TestUIFirefox walks the UI's main views in headless Firefox against a
-// real regapi with the demo (issue #20: current Chromium and Firefox;
+// real regapi with the demo (the UI supports current Chromium and Firefox;
 // TestUIBrowser covers Chromium in depth): the registries and the tree by
 // clicks, an image table sorted and filtered through its controls, back
 // through the history, an image, the hostile image and files shown as

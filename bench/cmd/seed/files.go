@@ -17,10 +17,11 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// filesLayers is the files image's layer count (issue #16: 4 layers).
+// filesLayers is the files image's layer count, as the files rows of
+// bench/run.sh describe the image.
 const filesLayers = 4
 
-// pushFiles pushes the image of issue #16's files targets: layers of
+// pushFiles pushes the image of the files benchmarks: layers of
 // random bytes (so that gzip keeps them whole and the registry serves
 // every byte), total MiB in all; the base layer holds data/big.bin, a
 // quarter of the image, and every layer adds one file to shared/, so that
