@@ -15,48 +15,6 @@ import (
 	"github.com/regapi/regapi/internal/config"
 )
 
-// cacheOptions lays the cache flags over the file's cache section: a flag
-// (or its variable) that was set wins, else the file, else the defaults.
-func cacheOptions(file config.Cache, set map[string]bool, disabled bool, maxBytes string, stale time.Duration) (config.Cache, error) {
-	c := file
-	if set["cache-disabled"] {
-		c.Disabled = disabled
-	}
-	if set["cache-max-bytes"] {
-		n, err := config.ParseByteSize(maxBytes)
-		if err != nil || n <= 0 {
-			return c, fmt.Errorf("cache max bytes %q: want a positive size such as 512MiB", maxBytes)
-		}
-		c.MaxBytes = n
-	}
-	if set["cache-stale-window"] {
-		if stale < 0 {
-			return c, fmt.Errorf("cache stale window %s: must not be negative", stale)
-		}
-		c.StaleWindow = config.Duration(stale)
-	}
-	return c.WithDefaults(), nil
-}
-
-// sharedOptions lays --cache-shared-url and --cache-shared-password-file
-// over the file's cache.shared. A URL given as a flag or variable is checked
-// as the file's is: a password in it is refused (flags show in process
-// lists, variables in pod specs), pointing to the file settings.
-func sharedOptions(c config.Cache, set map[string]bool, url, passwordFile string) (config.Cache, error) {
-	if set["cache-shared-url"] {
-		if err := config.CheckSharedURL(url); err != nil {
-			return c, fmt.Errorf("--cache-shared-url: %w", err)
-		}
-		c.Shared.URL = url
-	}
-	if set["cache-shared-password-file"] {
-		if err := c.Shared.ResolvePasswordFile(passwordFile); err != nil {
-			return c, fmt.Errorf("--cache-shared-password-file: %w", err)
-		}
-	}
-	return c, nil
-}
-
 // newCache builds the answer cache from its configuration, or returns nil
 // when the configuration turns it off.
 func newCache(c config.Cache, reg prometheus.Registerer) (*cache.Cache, error) {
@@ -66,13 +24,15 @@ func newCache(c config.Cache, reg prometheus.Registerer) (*cache.Cache, error) {
 	opts := []cache.Option{
 		cache.WithMaxBytes(int64(c.MaxBytes)),
 		cache.WithMaxEntries(c.MaxEntries),
-		cache.WithMaxEntryBytes(int64(c.MaxEntryBytes)),
 		cache.WithTagTTL(time.Duration(c.TTL.Manifests)),
 		cache.WithTagListTTL(time.Duration(c.TTL.Tags)),
 		cache.WithRepoListTTL(time.Duration(c.TTL.Repositories)),
 		cache.WithNegativeTTL(time.Duration(c.TTL.Negative)),
 		cache.WithStaleWindow(time.Duration(c.StaleWindow)),
 		cache.WithRegisterer(reg),
+	}
+	if c.MaxEntryBytes > 0 { // zero: the cache's default, within MaxBytes
+		opts = append(opts, cache.WithMaxEntryBytes(int64(c.MaxEntryBytes)))
 	}
 	if s := c.Shared; s.URL != "" {
 		opts = append(opts,

@@ -119,7 +119,7 @@ func TestInsecureUpstreamPingsPlainHTTP(t *testing.T) {
 	}
 	for range 3 {
 		up := newUpstream(config.Upstream{Name: "plain", Endpoint: config.Endpoint{Host: front.addr, Insecure: true}},
-			withTimeoutDefaults(config.Timeouts{}, false, config.DefaultBody), logger, metrics)
+			defaultSettings(t).Timeouts, logger, metrics)
 		if _, err := up.Client.WithSegment("library/app").GetDigest(context.Background(), "v1"); err != nil {
 			t.Fatalf("GetDigest: %v", err)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"io"
 	"log/slog"
 	"net"
@@ -89,18 +90,20 @@ upstreams:
 			if err != nil {
 				t.Fatalf("parseOptions() error = %v", err)
 			}
-			tt.want.timeouts = withTimeoutDefaults(config.Timeouts{}, false, config.DefaultBody)
+			d := defaultSettings(t)
+			tt.want.timeouts = d.Timeouts
 			tt.want.maxConns = defaultMaxConnections()
-			tt.want.cache = config.Cache{}.WithDefaults()
-			tt.want.reads = config.Reads{}.WithDefaults()
+			tt.want.cache = d.Cache
+			tt.want.reads = d.Reads
 			tt.want.rateWindow = time.Minute
 			tt.want.ui = true // TestParseOptionsUI covers turning it off
 			if tt.want.uploads == (config.Uploads{}) {
-				tt.want.uploads = config.Uploads{SpoolDir: os.TempDir()}.WithDefaults()
+				tt.want.uploads = d.Uploads
+				tt.want.uploads.SpoolDir = os.TempDir()
 				tt.want.spoolDefault = true
 			}
 			if tt.want.sync == (config.Sync{}) {
-				tt.want.sync = config.Sync{}.WithDefaults()
+				tt.want.sync = d.Sync
 			}
 			if tt.want.allowAnonymous {
 				tt.want.auth.AllowAnonymous = true
@@ -110,6 +113,17 @@ upstreams:
 			}
 		})
 	}
+}
+
+// defaultSettings is every setting at its default.
+func defaultSettings(t *testing.T) *config.Config {
+	t.Helper()
+	c := &config.Config{}
+	given := config.Settings.Register(flag.NewFlagSet("defaults", flag.ContinueOnError))
+	if err := config.Settings.Apply(c, given, func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // sameTrusted compares trusted proxies by the ranges they hold.
@@ -170,7 +184,7 @@ func TestParseOptionsErrors(t *testing.T) {
 		wantErr string
 	}{
 		{"no upstreams", nil, nil, "no upstreams: give --upstream NAME=URL, --config FILE or --demo"},
-		{"bare port", []string{"--demo", "--listen", "8081"}, nil, `listen address "8081" has no host part: write ":8081"`},
+		{"bare port", []string{"--demo", "--listen", "8081"}, nil, `--listen: address "8081" has no host part: write ":8081"`},
 		{"scope of an unknown upstream", []string{"--demo", "--config", typoScope}, nil, `token "ci": scope registry "dmeo" matches no configured upstream (have demo)`},
 		{"upstream without name", []string{"--upstream", "https://r.example"}, nil, "want NAME=URL"},
 		{"upstream with credentials", []string{"--upstream", "a=https://u:hunter2@r.example"}, nil, "must not carry credentials"},
@@ -180,16 +194,16 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"twice", []string{"--upstream", "a=https://r.example", "--upstream", "a=https://s.example"}, nil, `upstream "a" is configured twice`},
 		{"demo taken", []string{"--demo", "--upstream", "demo=https://r.example"}, nil, `upstream "demo" is configured twice`},
 		{"bad platform", []string{"--demo", "--default-platform", "amd64"}, nil, `platform "amd64"`},
-		{"bad level", []string{"--demo", "--log-level", "loud"}, nil, "log level: want debug, info, warn or error"},
-		{"bad format", []string{"--demo", "--log-format", "xml"}, nil, `log format "xml": want json or text`},
-		{"bad variable", []string{"--demo"}, map[string]string{"REGAPI_SHUTDOWN_GRACE": "soon"}, "REGAPI_SHUTDOWN_GRACE: invalid value for --shutdown-grace"},
-		{"zero grace", []string{"--demo", "--shutdown-grace", "0s"}, nil, "shutdown grace must be positive"},
-		{"negative log flush", []string{"--demo", "--log-flush-interval", "-1s"}, nil, "log flush interval must not be negative"},
+		{"bad level", []string{"--demo", "--log-level", "loud"}, nil, `--log-level: "loud": want debug, info, warn or error`},
+		{"bad format", []string{"--demo", "--log-format", "xml"}, nil, `--log-format: "xml": want json or text`},
+		{"bad variable", []string{"--demo"}, map[string]string{"REGAPI_SHUTDOWN_GRACE": "soon"}, `REGAPI_SHUTDOWN_GRACE: invalid duration "soon"`},
+		{"zero grace", []string{"--demo", "--shutdown-grace", "0s"}, nil, "--shutdown-grace: must be positive"},
+		{"negative log flush", []string{"--demo", "--log-flush-interval", "-1s"}, nil, "--log-flush-interval: must not be negative"},
 		{"stray argument", []string{"--demo", "serve"}, nil, `unexpected argument "serve"`},
 		{"unknown flag", []string{"--listn", ":1"}, nil, "flag provided but not defined: -listn (regapi --help lists every flag)"},
 		{"misspelt token field", []string{"--demo", "--config", badTokens}, nil, `unknown field "scope"`},
 		{"bad trusted proxy", []string{"--demo", "--trusted-proxies", "10.0.0.0/8,ingress-nginx"}, nil, `--trusted-proxies: trusted proxy 2 ("ingress-nginx"): not an address`},
-		{"bad trusted proxy variable", []string{"--demo"}, map[string]string{"REGAPI_TRUSTED_PROXIES": "10.0.0.0/64"}, `--trusted-proxies: trusted proxy 1 ("10.0.0.0/64"): not a CIDR`},
+		{"bad trusted proxy variable", []string{"--demo"}, map[string]string{"REGAPI_TRUSTED_PROXIES": "10.0.0.0/64"}, `REGAPI_TRUSTED_PROXIES: trusted proxy 1 ("10.0.0.0/64"): not a CIDR`},
 		{"bad trusted proxy in file", []string{"--demo", "--config", badProxies}, nil, `trusted_proxies: trusted proxy 1 ("10.0.0.1:80"): not an address`},
 	}
 	for _, tt := range tests {

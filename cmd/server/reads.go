@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"time"
@@ -17,55 +15,6 @@ import (
 	"github.com/regapi/regapi/internal/layercache"
 	"github.com/regapi/regapi/internal/telemetry"
 )
-
-// readFlags are the image-reading routes' flags, merged with their
-// variables.
-type readFlags struct {
-	concurrency        int
-	idle               time.Duration
-	maxFileSize        string
-	layerCacheDir      string
-	layerCacheMaxBytes string
-	maxImageRows       int
-}
-
-// readOptions merges the image-reading routes' flags (already merged with
-// their variables; set says which were given) over the file's reads
-// section and the defaults.
-func readOptions(file config.Config, set map[string]bool, f readFlags) (config.Reads, error) {
-	r := file.Reads
-	if set["extract-concurrency"] || r.Concurrency == 0 {
-		r.Concurrency = f.concurrency
-	}
-	if set["stream-idle-timeout"] || r.StreamIdleTimeout == 0 {
-		r.StreamIdleTimeout = config.Duration(f.idle)
-	}
-	if set["max-file-size"] || r.MaxFileSize == 0 {
-		n, err := config.ParseByteSize(f.maxFileSize)
-		if err != nil {
-			return r, fmt.Errorf("max file size: %w", err)
-		}
-		r.MaxFileSize = n
-	}
-	if set["max-image-rows"] || r.MaxImageRows == 0 {
-		r.MaxImageRows = f.maxImageRows
-	}
-	if set["layer-cache-dir"] {
-		r.LayerCacheDir = f.layerCacheDir
-	}
-	if set["layer-cache-max-bytes"] || r.LayerCacheMaxBytes == 0 {
-		n, err := config.ParseByteSize(f.layerCacheMaxBytes)
-		if err != nil {
-			return r, fmt.Errorf("layer cache max bytes: %w", err)
-		}
-		r.LayerCacheMaxBytes = n
-	}
-	r = r.WithDefaults()
-	if r.Concurrency <= 0 || r.StreamIdleTimeout <= 0 || r.MaxFileSize <= 0 || r.MaxImageRows <= 0 || r.LayerCacheMaxBytes <= 0 {
-		return r, errors.New("extract concurrency, stream idle timeout, max file size, max image rows and layer cache max bytes must be positive")
-	}
-	return r, nil
-}
 
 // handlerImages is the handlers' view of the image table's settings.
 func handlerImages(r config.Reads) handlers.Images {
@@ -101,7 +50,11 @@ func handlerReads(r config.Reads, lc *layercache.Cache, m *telemetry.Metrics) ha
 		Concurrency: r.Concurrency,
 		IdleTimeout: time.Duration(r.StreamIdleTimeout),
 		MaxFileSize: int64(r.MaxFileSize),
+		IndexBytes:  int64(r.IndexMaxBytes),
 		Indexes:     m.FileIndexes,
+	}
+	if h.IndexBytes == 0 {
+		h.IndexBytes = -1 // none kept: handlers' zero means its default
 	}
 	if lc != nil { // a nil *Cache in the interface would not be nil
 		h.LayerCache = lc

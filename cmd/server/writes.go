@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -11,65 +10,6 @@ import (
 	"github.com/regapi/regapi/internal/handlers"
 	"github.com/regapi/regapi/internal/transfer"
 )
-
-// writeFlags are the write routes' flag values, merged with their
-// variables.
-type writeFlags struct {
-	maxBytes, spoolDir string
-	uploadConc         int
-	idle               time.Duration
-	minRate            string
-	maxDuration        time.Duration
-	syncConc           int
-}
-
-// writeOptions merges the write routes' flags (set says which were given)
-// over the file's uploads and sync sections and the defaults.
-func writeOptions(file config.Config, set map[string]bool, f writeFlags) (config.Uploads, config.Sync, error) {
-	u, s := file.Uploads, file.Sync
-	if set["upload-max-bytes"] || u.MaxBytes == 0 {
-		n, err := config.ParseByteSize(f.maxBytes)
-		if err != nil {
-			return u, s, fmt.Errorf("upload max bytes: %w", err)
-		}
-		u.MaxBytes = n
-	}
-	if set["spool-dir"] || u.SpoolDir == "" {
-		u.SpoolDir = f.spoolDir
-	}
-	if set["upload-concurrency"] || u.Concurrency == 0 {
-		u.Concurrency = f.uploadConc
-	}
-	if set["upload-idle-timeout"] || u.IdleTimeout == 0 {
-		u.IdleTimeout = config.Duration(f.idle)
-	}
-	if set["upload-min-rate"] || u.MinRate == 0 {
-		n, err := config.ParseByteSize(f.minRate)
-		if err != nil {
-			return u, s, fmt.Errorf("upload min rate: %w", err)
-		}
-		u.MinRate = n
-	}
-	if set["upload-max-duration"] || u.MaxDuration == 0 {
-		u.MaxDuration = config.Duration(f.maxDuration)
-	}
-	if set["sync-concurrency"] || s.Concurrency == 0 {
-		s.Concurrency = f.syncConc
-	}
-	u, s = u.WithDefaults(), s.WithDefaults()
-	if u.MaxBytes <= 0 || u.Concurrency <= 0 || u.IdleTimeout <= 0 || u.MinRate <= 0 || u.MaxDuration <= 0 {
-		return u, s, errors.New("upload max bytes, concurrency, idle timeout, min rate and max duration must be positive")
-	}
-	if err := s.Validate(); err != nil {
-		return u, s, err
-	}
-	if u.SpoolDir == "" {
-		// Resolved here, once: in Kubernetes the chart points TMPDIR at
-		// the pod's emptyDir.
-		u.SpoolDir = os.TempDir()
-	}
-	return u, s, nil
-}
 
 // handlerWrites is the handlers' view of the write settings.
 func handlerWrites(u config.Uploads, s config.Sync) handlers.Writes {

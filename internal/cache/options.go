@@ -34,35 +34,60 @@ type sharedOptions struct {
 	lease                   time.Duration
 }
 
-// maxSharedPrefix keeps keys short; a deployment name fits many times.
-const maxSharedPrefix = 128
+// MaxSharedPrefix bounds the shared tier's key prefix: keys stay short,
+// and a deployment name fits many times.
+const MaxSharedPrefix = 128
 
+// Defaults of the options; the service's settings table refers to them.
 const (
-	defaultMaxBytes = 256 << 20
+	// DefaultMaxBytes is the memory budget of the cached answers.
+	DefaultMaxBytes = 256 << 20
 	// A manifest is capped at 4 MiB by the registry client; configs are far
 	// smaller in practice. Anything larger would crowd out thousands of
 	// ordinary entries.
-	defaultMaxEntryBytes = 4 << 20
+	DefaultMaxEntryBytes = 4 << 20
 	// About 100k small entries (digests, short tag lists) fit in a few tens of
 	// MiB of bookkeeping, well inside the default byte budget.
-	defaultMaxEntries = 100_000
+	DefaultMaxEntries = 100_000
+	// DefaultTagTTL keeps a tag's resolution (manifest, digest, config
+	// read by tag) fresh; tags move, digests never do.
+	DefaultTagTTL = 30 * time.Second
+	// DefaultTagListTTL keeps a tag listing fresh.
+	DefaultTagListTTL = 30 * time.Second
+	// DefaultRepoListTTL keeps a repository listing fresh; repositories
+	// appear less often than tags.
+	DefaultRepoListTTL = 60 * time.Second
+	// DefaultNegativeTTL keeps a "not found" answer, short so that a push
+	// shows soon.
+	DefaultNegativeTTL = 5 * time.Second
+	// DefaultStaleWindow is how long past its TTL an answer is served when
+	// the upstream fails.
+	DefaultStaleWindow = 10 * time.Minute
+	// DefaultSharedPrefix starts every key of the shared tier.
+	DefaultSharedPrefix = "regapi:"
+	// DefaultSharedTimeout bounds one call to the shared tier: a hit must
+	// be far cheaper than the registry round trip it saves.
+	DefaultSharedTimeout = 50 * time.Millisecond
+	// DefaultSharedLease is how long one replica fetches a missing key for
+	// the fleet before the others fetch themselves.
+	DefaultSharedLease = 5 * time.Second
 )
 
 func makeOptions(opts ...Option) (*options, error) {
 	o := &options{
-		tagTTL:      30 * time.Second,
-		tagListTTL:  30 * time.Second,
-		repoListTTL: 60 * time.Second,
-		negativeTTL: 5 * time.Second,
-		staleWindow: 10 * time.Minute,
+		tagTTL:      DefaultTagTTL,
+		tagListTTL:  DefaultTagListTTL,
+		repoListTTL: DefaultRepoListTTL,
+		negativeTTL: DefaultNegativeTTL,
+		staleWindow: DefaultStaleWindow,
 		loadTimeout: 30 * time.Second,
-		maxBytes:    defaultMaxBytes,
-		maxEntries:  defaultMaxEntries,
+		maxBytes:    DefaultMaxBytes,
+		maxEntries:  DefaultMaxEntries,
 		clock:       time.Now,
 		shared: sharedOptions{
-			prefix:  "regapi:",
-			timeout: 50 * time.Millisecond,
-			lease:   5 * time.Second,
+			prefix:  DefaultSharedPrefix,
+			timeout: DefaultSharedTimeout,
+			lease:   DefaultSharedLease,
 		},
 	}
 	for _, opt := range opts {
@@ -71,7 +96,7 @@ func makeOptions(opts ...Option) (*options, error) {
 		}
 	}
 	if o.maxEntryBytes == 0 {
-		o.maxEntryBytes = min(defaultMaxEntryBytes, o.maxBytes)
+		o.maxEntryBytes = min(DefaultMaxEntryBytes, o.maxBytes)
 	}
 	if o.maxEntryBytes > o.maxBytes {
 		return nil, fmt.Errorf("cache: max entry bytes %d exceed max bytes %d", o.maxEntryBytes, o.maxBytes)
@@ -211,8 +236,8 @@ func WithShared(url, username, password string) Option {
 // deployments can share a server. The default value is "regapi:".
 func WithSharedPrefix(p string) Option {
 	return func(o *options) error {
-		if len(p) > maxSharedPrefix {
-			return fmt.Errorf("cache: shared prefix is longer than %d bytes", maxSharedPrefix)
+		if len(p) > MaxSharedPrefix {
+			return fmt.Errorf("cache: shared prefix is longer than %d bytes", MaxSharedPrefix)
 		}
 		o.shared.prefix = p
 		return nil

@@ -7,37 +7,20 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/regapi/regapi/internal/auth"
 	"github.com/regapi/regapi/internal/redact"
-	"github.com/regapi/regapi/internal/registry"
-)
-
-// DefaultPlatform is the platform an index resolves to when a request
-// names none, unless configured: the registry client's.
-var DefaultPlatform = registry.DefaultPlatform.String()
-
-// Defaults used when neither the file, a flag nor a variable sets a value.
-const (
-	DefaultListen          = ":8080"
-	DefaultLogLevel        = "info"
-	DefaultLogFormat       = "json"
-	DefaultShutdownGrace   = 20 * time.Second
-	DefaultReadHeader      = 10 * time.Second
-	DefaultIdle            = 2 * time.Minute
-	DefaultBody            = 30 * time.Second
-	DefaultUpstreamTimeout = time.Minute
 )
 
 // maxFileBytes bounds the configuration file; a real one is a few KiB.
 const maxFileBytes = 1 << 20
 
-// Config is the configuration file's content. Zero values mean "not set":
-// flags and REGAPI_* variables override what is set, defaults fill the rest.
+// Config holds every setting. Parse fills it from the configuration file
+// and records which keys the file holds; Table.Apply then lays flags and
+// variables over it and fills the rest with the defaults (Settings lists
+// every setting with its key, flag, variable and default).
 type Config struct {
 	// Listen is the address to serve on, e.g. ":8080".
 	Listen string `json:"listen,omitempty"`
@@ -50,6 +33,14 @@ type Config struct {
 	LogLevel string `json:"log_level,omitempty"`
 	// LogFormat is json or text.
 	LogFormat string `json:"log_format,omitempty"`
+	// LogFlushInterval holds log lines up to this long and writes them in
+	// one call; zero writes every line as it comes.
+	LogFlushInterval Duration `json:"log_flush_interval,omitempty"`
+	// Demo serves an in-memory registry with sample content as upstream
+	// "demo".
+	Demo bool `json:"demo,omitempty"`
+	// Pprof serves net/http/pprof on the MetricsListen address.
+	Pprof bool `json:"pprof,omitempty"`
 	// MetricsListen serves /metrics on a separate address (host:port)
 	// instead of the API's.
 	MetricsListen string `json:"metrics_listen,omitempty"`
@@ -97,29 +88,48 @@ type Config struct {
 	// Relative names are read relative to the file's directory.
 	TLSCert string `json:"tls_cert,omitempty"`
 	TLSKey  string `json:"tls_key,omitempty"`
-	// UI serves the browser UI at /ui/ when true or absent; false turns it
-	// off.
-	UI *bool `json:"ui,omitempty"`
+	// UI serves the browser UI at /ui/.
+	UI bool `json:"ui,omitempty"`
 
 	// Upstreams are UpstreamSpecs with credentials, CA bundles and URLs
 	// resolved; Load fills it.
 	Upstreams []Upstream `json:"-"`
+
+	// present holds the key paths the file wrote; sources says which
+	// layer gave each setting once Apply ran.
+	present map[string]bool
+	sources map[string]Source
 }
 
-// Timeouts are time limits; zero means the default.
+// Has says whether the file wrote the key ("reads.max_file_size").
+func (c *Config) Has(key string) bool { return c.present[key] }
+
+// Source says which layer gave the setting's value: a flag, a variable, the
+// file or the default. It is FromDefault before Apply.
+func (c *Config) Source(key string) Source {
+	if src, ok := c.sources[key]; ok {
+		return src
+	}
+	if c.Has(key) {
+		return FromFile
+	}
+	return FromDefault
+}
+
+// Timeouts are the server's and the upstream clients' time limits.
 type Timeouts struct {
-	// ReadHeader bounds reading a request's headers. Default 10s.
+	// ReadHeader bounds reading a request's headers.
 	ReadHeader Duration `json:"read_header,omitempty"`
-	// Idle bounds how long a keep-alive connection waits. Default 2m.
+	// Idle bounds how long a keep-alive connection waits.
 	Idle Duration `json:"idle,omitempty"`
 	// Body bounds reading a whole request body (copy and sync requests;
-	// uploads have their own rate rules in uploads). Default 30s.
+	// uploads have their own rate rules in uploads).
 	Body Duration `json:"body,omitempty"`
 	// Upstream bounds each upstream operation that does not stream a body
-	// (manifests, listings, configs). Default 1m.
+	// (manifests, listings, configs).
 	Upstream Duration `json:"upstream,omitempty"`
 	// UpstreamResponseHeader bounds the wait for an upstream's response
-	// headers. Default: the registry client's (30s).
+	// headers.
 	UpstreamResponseHeader Duration `json:"upstream_response_header,omitempty"`
 }
 
@@ -140,13 +150,13 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 
 // Parse is Load for content already read; dir anchors relative file names.
 func Parse(data []byte, dir string, getenv func(string) string) (*Config, error) {
-	var c Config
+	c := Config{present: map[string]bool{}}
 	doc, err := yaml.YAMLToJSONStrict(data)
 	if err != nil {
 		// A syntax error may quote any part of the file.
 		return nil, fmt.Errorf("parse: %s", redact.Quoted(err.Error()))
 	}
-	if err := decodeStrict(doc, &c); err != nil {
+	if err := decodeStrict(doc, &c, c.present); err != nil {
 		return nil, err
 	}
 	if err := c.validate(); err != nil {
@@ -159,9 +169,10 @@ func Parse(data []byte, dir string, getenv func(string) string) (*Config, error)
 	if c.Uploads.SpoolDir != "" {
 		c.Uploads.SpoolDir = files.path(c.Uploads.SpoolDir)
 	}
-	if err := c.Cache.Shared.resolve(dir, getenv); err != nil {
-		return nil, fmt.Errorf("cache.shared: %w", err)
+	if c.Reads.LayerCacheDir != "" {
+		c.Reads.LayerCacheDir = files.path(c.Reads.LayerCacheDir)
 	}
+	c.Cache.Shared.anchor(files)
 	seen := make(map[string]bool, len(c.UpstreamSpecs))
 	for i, spec := range c.UpstreamSpecs {
 		u, err := spec.resolve(dir, getenv)
@@ -177,38 +188,26 @@ func Parse(data []byte, dir string, getenv func(string) string) (*Config, error)
 	return &c, nil
 }
 
+// validate checks the values the file holds with the settings' own checks
+// (Table.Apply checks them again with whatever the command line laid
+// over them) and what only the file can hold.
 func (c *Config) validate() error {
-	if c.DefaultPlatform != "" {
-		if _, err := ParsePlatform(c.DefaultPlatform); err != nil {
-			return fmt.Errorf("default_platform: %w", err)
-		}
-	}
-	if err := c.Cache.validate(); err != nil {
-		return fmt.Errorf("cache: %w", err)
-	}
-	if err := c.Uploads.Validate(); err != nil {
+	if err := Settings.checkFile(c); err != nil {
 		return err
 	}
-	if err := c.Sync.Validate(); err != nil {
-		return err
+	if err := c.Cache.Shared.validate(); err != nil {
+		return fmt.Errorf("cache.shared: %w", err)
 	}
-	if err := c.Reads.Validate(); err != nil {
-		return err
-	}
-	if err := auth.CheckOrigins(c.CORSOrigins); err != nil {
-		return err
-	}
-	if _, err := auth.ParseTrustedProxies(c.TrustedProxies); err != nil {
-		return fmt.Errorf("trusted_proxies: %w", err)
-	}
-	if c.RateLimit < 0 || c.RateWindow < 0 {
-		return fmt.Errorf("rate_limit and rate_window must not be negative")
-	}
-	if c.MaxConnections < 0 {
-		return fmt.Errorf("max_connections must not be negative")
-	}
+	return c.CheckPairs()
+}
+
+// CheckPairs checks the settings that go together.
+func (c *Config) CheckPairs() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
-		return fmt.Errorf("tls_cert and tls_key go together: give both or neither")
+		return fmt.Errorf("tls_cert and tls_key go together (--tls-cert and --tls-key): give both or neither")
+	}
+	if c.Pprof && c.MetricsListen == "" {
+		return fmt.Errorf("pprof needs metrics_listen (--metrics-listen): profiles are never served on the API address")
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"flag"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // testCA returns a freshly made self-signed certificate in PEM.
@@ -215,14 +217,14 @@ cache:
 		Timeouts: Timeouts{ReadHeader: Duration(5 * time.Second), Idle: Duration(time.Minute), Upstream: Duration(90 * time.Second)},
 		Cache:    Cache{MaxBytes: 64 << 20, MaxEntries: 500, TTL: CacheTTL{Tags: Duration(10 * time.Second)}, StaleWindow: Duration(time.Minute)},
 	}
-	if diff := cmp.Diff(want, c); diff != "" {
+	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("Parse() mismatch (-want +got):\n%s", diff)
 	}
-	if got := c.Cache.WithDefaults(); got.MaxEntries != 500 || got.StaleWindow != Duration(time.Minute) || got.TTL.Manifests != Duration(30*time.Second) {
-		t.Errorf("WithDefaults() = %+v, want max_entries and stale window kept, manifests TTL 30s", got)
+	if err := Settings.Apply(c, Settings.Register(flag.NewFlagSet("t", flag.ContinueOnError)), func(string) string { return "" }); err != nil {
+		t.Fatal(err)
 	}
-	if got := (Cache{MaxBytes: 1 << 20}).WithDefaults(); got.MaxEntryBytes != 1<<20 || got.StaleWindow != Duration(10*time.Minute) {
-		t.Errorf("WithDefaults() = %+v, want the entry cap within a small budget and stale window 10m", got)
+	if got := c.Cache; got.MaxEntries != 500 || got.StaleWindow != Duration(time.Minute) || got.TTL.Manifests != Duration(30*time.Second) {
+		t.Errorf("after Apply cache = %+v, want max_entries and stale window kept, manifests TTL 30s", got)
 	}
 }
 
@@ -232,7 +234,7 @@ func TestParseServerSettingsErrors(t *testing.T) {
 		{"shutdown_grace: soon", `invalid duration "soon"`},
 		{"default_platform: linux", `platform "linux": want os/arch[/variant]`},
 		{"cache: {max_bytes: lots}", `invalid size "lots"`},
-		{"cache: {max_entries: -1}", "max_entries -1: must not be negative"},
+		{"cache: {max_entries: -1}", "cache.max_entries: must be positive"},
 		{"listen: [a, b]", "listen: want a string, not a list"},
 		{"timeouts: {upstream: 5 minutes}", `timeouts.upstream: invalid duration "5 minutes": want a form such as "30s"`},
 		{"uploads: {max_bytes: 2 gigs}", `uploads.max_bytes: invalid size "2 gigs"`},
@@ -295,7 +297,7 @@ tls_key: /etc/regapi/tls.key
 		TrustedProxies: []string{"10.0.0.0/8", "fd00::/8", "192.168.1.7"},
 		TLSCert:        "/conf/tls/regapi.crt", TLSKey: "/etc/regapi/tls.key",
 	}
-	if diff := cmp.Diff(want, c); diff != "" {
+	if diff := cmp.Diff(want, c, cmpopts.IgnoreUnexported(Config{})); diff != "" {
 		t.Errorf("Parse() mismatch (-want +got):\n%s", diff)
 	}
 }

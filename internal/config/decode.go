@@ -20,17 +20,23 @@ import (
 // matched exactly (YAML keys are case-sensitive); an unknown key is an
 // error. A value is quoted back in an error only when neither its key nor
 // its look says it may be a credential.
-func decodeStrict(data []byte, v any) error {
-	return decodeValue(data, reflect.ValueOf(v).Elem(), "")
+//
+// The key paths the file holds are added to present, so that a value written
+// in the file is told from one left out, whatever the value.
+func decodeStrict(data []byte, v any, present map[string]bool) error {
+	return decoder{present}.value(data, reflect.ValueOf(v).Elem(), "")
 }
 
-func decodeValue(raw []byte, v reflect.Value, path string) error {
+// decoder records the key paths it decodes.
+type decoder struct{ present map[string]bool }
+
+func (d decoder) value(raw []byte, v reflect.Value, path string) error {
 	if _, ok := v.Addr().Interface().(json.Unmarshaler); ok {
 		return unmarshalAt(raw, v, path)
 	}
 	switch {
 	case v.Kind() == reflect.Struct:
-		return decodeStruct(raw, v, path)
+		return d.structure(raw, v, path)
 	case v.Kind() == reflect.Slice && v.Type().Elem().Kind() == reflect.Struct:
 		if isNull(raw) {
 			return nil
@@ -41,7 +47,7 @@ func decodeValue(raw []byte, v reflect.Value, path string) error {
 		}
 		s := reflect.MakeSlice(v.Type(), len(items), len(items))
 		for i, item := range items {
-			if err := decodeValue(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
+			if err := d.value(item, s.Index(i), fmt.Sprintf("%s[%d]", path, i)); err != nil {
 				return err
 			}
 		}
@@ -51,7 +57,7 @@ func decodeValue(raw []byte, v reflect.Value, path string) error {
 	return unmarshalAt(raw, v, path)
 }
 
-func decodeStruct(raw []byte, v reflect.Value, path string) error {
+func (d decoder) structure(raw []byte, v reflect.Value, path string) error {
 	if isNull(raw) {
 		return nil
 	}
@@ -73,8 +79,11 @@ func decodeStruct(raw []byte, v reflect.Value, path string) error {
 			}
 			return fmt.Errorf("%s: unknown field (a key that does not look like one is not repeated)", pathName(path))
 		}
-		if err := decodeValue(fields[k], v.Field(i), joinPath(path, k)); err != nil {
+		if err := d.value(fields[k], v.Field(i), joinPath(path, k)); err != nil {
 			return err
+		}
+		if d.present != nil && !isNull(fields[k]) {
+			d.present[joinPath(path, k)] = true
 		}
 	}
 	return nil

@@ -4,18 +4,9 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"time"
-)
 
-// Defaults of the shared cache tier.
-const (
-	DefaultSharedPrefix  = "regapi:"
-	DefaultSharedTimeout = 50 * time.Millisecond
-	DefaultSharedLease   = 5 * time.Second
+	"github.com/regapi/regapi/internal/cache"
 )
-
-// maxSharedPrefix bounds cache.shared.prefix (and the cache's own check).
-const maxSharedPrefix = 128
 
 // CacheShared configures the shared cache tier. Its credentials are named,
 // never written inline, as an upstream's are.
@@ -32,12 +23,11 @@ type CacheShared struct {
 	PasswordFile string `json:"password_file,omitempty"`
 	PasswordEnv  string `json:"password_env,omitempty"`
 	// Prefix starts every key, so that deployments can share a server.
-	// Default "regapi:".
 	Prefix string `json:"prefix,omitempty"`
-	// Timeout bounds each call to the server. Default 50ms.
+	// Timeout bounds each call to the server.
 	Timeout Duration `json:"timeout,omitempty"`
 	// Lease is how long one replica fetches a missing key for all; the
-	// others wait at most this long. Default 5s.
+	// others wait at most this long.
 	Lease Duration `json:"lease,omitempty"`
 
 	// Password exists only so that an inline password is rejected with a
@@ -50,46 +40,53 @@ type CacheShared struct {
 	ResolvedPassword Secret `json:"-"`
 }
 
+// validate refuses an inline password; the URL and prefix are checked by
+// their settings.
 func (s CacheShared) validate() error {
 	if s.Password != nil {
 		return fmt.Errorf("inline password is not allowed: use password_file or password_env")
 	}
-	if s.URL != "" {
-		if err := CheckSharedURL(s.URL); err != nil {
-			return err
-		}
-	}
-	if len(s.Prefix) > maxSharedPrefix {
-		return fmt.Errorf("prefix is longer than %d bytes", maxSharedPrefix)
-	}
-	if s.Timeout < 0 || s.Lease < 0 {
-		return fmt.Errorf("timeout and lease must not be negative")
-	}
 	return nil
 }
 
-// resolve reads the credentials the spec names.
-func (s *CacheShared) resolve(dir string, getenv func(string) string) error {
-	r := reader{dir: dir, getenv: getenv}
+// anchor makes the file names the configuration file gives relative to its
+// directory.
+func (s *CacheShared) anchor(files reader) {
+	if s.UsernameFile != "" {
+		s.UsernameFile = files.path(s.UsernameFile)
+	}
+	if s.PasswordFile != "" {
+		s.PasswordFile = files.path(s.PasswordFile)
+	}
+}
+
+// ResolveShared reads the shared tier's credentials from where the merged
+// settings name them. A password file given by --cache-shared-password-file
+// or its variable replaces the file's source of the password, as a flag
+// replaces any value of the file.
+func (c *Config) ResolveShared(getenv func(string) string) error {
+	s := &c.Cache.Shared
+	if c.Source("cache.shared.password_file") > FromFile {
+		s.PasswordEnv = ""
+	}
+	r := reader{getenv: getenv}
 	user, err := r.one("username", s.Username, s.UsernameFile, s.UsernameEnv)
 	if err != nil {
-		return err
+		return fmt.Errorf("cache.shared: %w", err)
 	}
 	pass, err := r.one("password", "", s.PasswordFile, s.PasswordEnv)
 	if err != nil {
-		return err
+		return fmt.Errorf("cache.shared: %w", err)
 	}
 	s.ResolvedUsername, s.ResolvedPassword = user, Secret(pass)
 	return nil
 }
 
-// ResolvePasswordFile reads the password of --cache-shared-password-file.
-func (s *CacheShared) ResolvePasswordFile(path string) error {
-	pass, err := (reader{}).one("password", "", path, "")
-	if err != nil {
-		return err
+// CheckSharedPrefix bounds the key prefix.
+func CheckSharedPrefix(v any) error {
+	if len(v.(string)) > cache.MaxSharedPrefix {
+		return fmt.Errorf("longer than %d bytes", cache.MaxSharedPrefix)
 	}
-	s.ResolvedPassword = Secret(pass)
 	return nil
 }
 

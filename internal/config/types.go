@@ -95,6 +95,20 @@ func ParseByteSize(str string) (ByteSize, error) {
 	return ByteSize(n * factor), nil
 }
 
+// String writes the size with the largest power-of-1024 unit that divides
+// it: 256MiB, 16KiB, 1000 (bytes).
+func (s ByteSize) String() string {
+	for _, u := range []struct {
+		suffix string
+		factor int64
+	}{{"TiB", 1 << 40}, {"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}} {
+		if n := int64(s); n != 0 && n%u.factor == 0 {
+			return strconv.FormatInt(n/u.factor, 10) + u.suffix
+		}
+	}
+	return strconv.FormatInt(int64(s), 10)
+}
+
 // Secret holds a credential read from a file or the environment. It prints
 // as "[redacted]" through fmt, slog and encoding/json; Reveal returns the
 // value for the one place that needs it.

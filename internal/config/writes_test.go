@@ -1,6 +1,9 @@
 package config
 
 import (
+	"flag"
+
+	"github.com/regapi/regapi/internal/handlers"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +42,11 @@ func TestParseWrites(t *testing.T) {
 			}
 		})
 	}
-	if got := (Uploads{}).WithDefaults(); got.MaxBytes != DefaultUploadMaxBytes || got.Concurrency != DefaultUploadConcurrency || got.SpoolDir != "" {
-		t.Errorf("Uploads{}.WithDefaults() = %+v, want the defaults and no spool dir", got)
+	var c Config
+	if err := Settings.Apply(&c, Settings.Register(flag.NewFlagSet("t", flag.ContinueOnError)), func(string) string { return "" }); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Uploads; got.MaxBytes != handlers.DefaultMaxUploadBytes || got.Concurrency != handlers.DefaultUploadConcurrency || got.SpoolDir != "" {
+		t.Errorf("uploads at their defaults = %+v, want the handlers' defaults and no spool dir", got)
 	}
 }

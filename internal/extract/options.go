@@ -22,6 +22,10 @@ type options struct {
 	index          *IndexBuilder
 }
 
+// DefaultMaxFileSize is WithMaxFileSize's default: large enough for the
+// binaries and databases one reads whole.
+const DefaultMaxFileSize = 256 << 20
+
 const (
 	// chunkSize is the unit in which decompressed bytes move from a layer's
 	// fetch goroutine to the writer: large enough that channel operations
@@ -68,7 +72,7 @@ func makeOptions(opts ...Option) (*options, error) {
 		prefetchBytes:  32 << 20,
 		prefetchLayers: 2,
 		subtree:        ".",
-		maxFileSize:    256 << 20,
+		maxFileSize:    DefaultMaxFileSize,
 		maxBytes:       32 << 30,
 		maxRatio:       1100,
 		maxNameBytes:   32 << 20,

@@ -26,10 +26,10 @@ type Images struct {
 
 // Defaults of Images.
 const (
-	// defaultMaxImageRows: a row costs a HEAD and, the first time a digest
+	// DefaultMaxImageRows: a row costs a HEAD and, the first time a digest
 	// is met, two GETs; 5000 rows is minutes of upstream work cold and a
 	// few MiB of cache, and more than any repository a dashboard shows.
-	defaultMaxImageRows = 5000
+	DefaultMaxImageRows = 5000
 	// defaultImageConcurrency is as many requests in flight to one
 	// registry as a browser opens to one host, times a little: enough to
 	// hide latency, few enough that no registry takes it for abuse.
@@ -39,7 +39,7 @@ const (
 // withDefaults returns i with every zero field set.
 func (i Images) withDefaults() Images {
 	if i.MaxRows <= 0 {
-		i.MaxRows = defaultMaxImageRows
+		i.MaxRows = DefaultMaxImageRows
 	}
 	if i.Concurrency <= 0 {
 		i.Concurrency = defaultImageConcurrency

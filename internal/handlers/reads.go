@@ -1,6 +1,10 @@
 package handlers
 
-import "time"
+import (
+	"time"
+
+	"github.com/regapi/regapi/internal/extract"
+)
 
 // Reads configures the routes that read inside images: extract (a whole
 // filesystem as tar) and files (one path). Zero fields take the defaults
@@ -39,17 +43,19 @@ type Reads struct {
 
 // Defaults of Reads.
 const (
-	defaultReadConcurrency = 4
-	// defaultIdleTimeout is long enough for a client on a slow link to
+	// DefaultReadConcurrency: decompression is CPU-bound, so a few at a
+	// time keep a small pod responsive.
+	DefaultReadConcurrency = 4
+	// DefaultStreamIdleTimeout is long enough for a client on a slow link to
 	// drain its socket buffers, short enough that a stuck reader frees its
 	// slot (and its upstream connections) within a minute.
-	defaultIdleTimeout = time.Minute
-	// defaultMaxFileSize matches extract.WithMaxFileSize's default: large
-	// enough for binaries and databases one reads whole.
-	defaultMaxFileSize = 256 << 20
-	// defaultIndexBytes holds the indexes of hundreds of typical images
+	DefaultStreamIdleTimeout = time.Minute
+	// DefaultMaxFileSize is extract's: large enough for binaries and
+	// databases one reads whole.
+	DefaultMaxFileSize = extract.DefaultMaxFileSize
+	// DefaultIndexBytes holds the indexes of hundreds of typical images
 	// (a few hundred KiB to a few MiB each).
-	defaultIndexBytes = 128 << 20
+	DefaultIndexBytes = 128 << 20
 	// busyRetryAfter is the Retry-After of a 503 TOO_BUSY. File reads
 	// take milliseconds, extracts seconds; two seconds lets a few finish
 	// without a client hammering a full server.
@@ -59,16 +65,16 @@ const (
 // withDefaults returns r with every zero field set.
 func (r Reads) withDefaults() Reads {
 	if r.Concurrency <= 0 {
-		r.Concurrency = defaultReadConcurrency
+		r.Concurrency = DefaultReadConcurrency
 	}
 	if r.IdleTimeout <= 0 {
-		r.IdleTimeout = defaultIdleTimeout
+		r.IdleTimeout = DefaultStreamIdleTimeout
 	}
 	if r.MaxFileSize <= 0 {
-		r.MaxFileSize = defaultMaxFileSize
+		r.MaxFileSize = DefaultMaxFileSize
 	}
 	if r.IndexBytes == 0 {
-		r.IndexBytes = defaultIndexBytes
+		r.IndexBytes = DefaultIndexBytes
 	}
 	return r
 }

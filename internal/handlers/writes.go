@@ -46,15 +46,15 @@ type Writes struct {
 
 // Defaults of Writes.
 const (
-	// defaultMaxUploadBytes fits the large images CI jobs build (a CUDA
+	// DefaultMaxUploadBytes fits the large images CI jobs build (a CUDA
 	// base is 5-10 GiB uncompressed and needs the cap raised; most
 	// application images are well under 1 GiB).
-	defaultMaxUploadBytes    = 2 << 30
-	defaultUploadConcurrency = 2
-	defaultUploadIdleTimeout = time.Minute
-	defaultUploadMinRate     = 16 << 10
-	defaultUploadMaxDuration = time.Hour
-	defaultSyncConcurrency   = 4
+	DefaultMaxUploadBytes    = 2 << 30
+	DefaultUploadConcurrency = 2
+	DefaultUploadIdleTimeout = time.Minute
+	DefaultUploadMinRate     = 16 << 10
+	DefaultUploadMaxDuration = time.Hour
+	DefaultSyncConcurrency   = 4
 )
 
 // withDefaults returns w with every zero field set.
@@ -63,22 +63,22 @@ func (w Writes) withDefaults() Writes {
 		w.SpoolDir = os.TempDir()
 	}
 	if w.MaxUploadBytes <= 0 {
-		w.MaxUploadBytes = defaultMaxUploadBytes
+		w.MaxUploadBytes = DefaultMaxUploadBytes
 	}
 	if w.UploadConcurrency <= 0 {
-		w.UploadConcurrency = defaultUploadConcurrency
+		w.UploadConcurrency = DefaultUploadConcurrency
 	}
 	if w.UploadIdleTimeout <= 0 {
-		w.UploadIdleTimeout = defaultUploadIdleTimeout
+		w.UploadIdleTimeout = DefaultUploadIdleTimeout
 	}
 	if w.UploadMinRate <= 0 {
-		w.UploadMinRate = defaultUploadMinRate
+		w.UploadMinRate = DefaultUploadMinRate
 	}
 	if w.UploadMaxDuration <= 0 {
-		w.UploadMaxDuration = defaultUploadMaxDuration
+		w.UploadMaxDuration = DefaultUploadMaxDuration
 	}
 	if w.SyncConcurrency <= 0 {
-		w.SyncConcurrency = defaultSyncConcurrency
+		w.SyncConcurrency = DefaultSyncConcurrency
 	}
 	return w
 }

@@ -18,7 +18,9 @@ import (
 // Defaults for the Options fields, in one place.
 const (
 	defaultUserAgent             = "regapi"
-	defaultResponseHeaderTimeout = 30 * time.Second
+	// DefaultResponseHeaderTimeout is Options.ResponseHeaderTimeout's
+	// default; the service's settings table refers to it.
+	DefaultResponseHeaderTimeout = 30 * time.Second
 	defaultMaxRetries            = 3
 	defaultMaxRetryAfter         = 10 * time.Second
 	defaultMaxManifestBytes      = 4 << 20
@@ -148,7 +150,7 @@ func applyDefaults(o *Options) {
 		o.UserAgent = defaultUserAgent
 	}
 	if o.ResponseHeaderTimeout <= 0 {
-		o.ResponseHeaderTimeout = defaultResponseHeaderTimeout
+		o.ResponseHeaderTimeout = DefaultResponseHeaderTimeout
 	}
 	if o.MaxRetries == 0 {
 		o.MaxRetries = defaultMaxRetries
