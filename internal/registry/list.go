@@ -346,6 +346,12 @@ func filterCatalog(names []string, path, prefix, last string) (matches []string,
 	}
 	for _, r := range names {
 		switch {
+		case last != "" && !byteLess(last, r) && !walkLess(last, r):
+			// Not after last in either order: a registry that ignores
+			// "last" whose page is sorted by chance (go-containerregistry's
+			// map order). Comparing in the page's order alone would drop
+			// names that the distribution registry rightly sends ("a" after
+			// "a/0x" in walk order, before it in byte order).
 		case strings.HasPrefix(r, prefix):
 			matches = append(matches, r)
 		case r != path && prefix != "" && less(prefix, r):
