@@ -1,7 +1,3 @@
-// Package registry is regapi's client for OCI and Docker registries, built on
-// go-containerregistry. A Client is scoped to a registry host plus a
-// repository path that grows with WithSegment; every call takes a context and
-// returns errors that match the sentinels in errors.go with errors.Is.
 package registry
 
 import (

@@ -52,15 +52,12 @@ func (c *client) image(ctx context.Context, reference string, opts []ImageGetOpt
 // platformOf returns WithPlatform's platform; when absent (or nil) it is the
 // default platform if withDefault, else nil.
 func platformOf(opts []ImageGetOption, withDefault bool) *v1.Platform {
-	var o imageGetOptions
-	for _, opt := range opts {
-		opt.applyImageGet(&o)
+	p := optionsOf(opts, ImageGetOption.applyImageGet).platform
+	if p == nil && withDefault {
+		d := DefaultPlatform
+		return &d
 	}
-	if o.platform == nil && withDefault {
-		p := DefaultPlatform
-		return &p
-	}
-	return o.platform
+	return p
 }
 
 // pickChild finds the entry of the raw index for want (PickPlatform).

@@ -26,10 +26,7 @@ const maxListBody = 8 << 20
 
 // ListTags returns every tag, following pages; with WithTagsLimit, one page.
 func (c *client) ListTags(ctx context.Context, opts ...ListTagsOption) ([]string, error) {
-	var o listOptions
-	for _, opt := range opts {
-		opt.applyListTags(&o)
-	}
+	o := optionsOf(opts, ListTagsOption.applyListTags)
 	ctx, cl := c.begin(ctx, "list tags", "")
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
@@ -49,10 +46,7 @@ func (c *client) ListTags(ctx context.Context, opts ...ListTagsOption) ([]string
 // ListTagsPage returns one page of at most WithTagsLimit tags (default and
 // cap 1000) after WithTagsLast, and the cursor of the next page.
 func (c *client) ListTagsPage(ctx context.Context, opts ...ListTagsOption) (*Page, error) {
-	var o listOptions
-	for _, opt := range opts {
-		opt.applyListTags(&o)
-	}
+	o := optionsOf(opts, ListTagsOption.applyListTags)
 	ctx, cl := c.begin(ctx, "list tags page", "")
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
@@ -237,10 +231,7 @@ func nextCursor(resp *http.Response, home origin) (string, error) {
 // ListRepositories returns every repository below the client's path; with
 // WithReposLimit, one page.
 func (c *client) ListRepositories(ctx context.Context, opts ...ListRepositoriesOption) ([]string, error) {
-	var o listOptions
-	for _, opt := range opts {
-		opt.applyListRepositories(&o)
-	}
+	o := optionsOf(opts, ListRepositoriesOption.applyListRepositories)
 	ctx, cl := c.begin(ctx, "list repositories", "")
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
@@ -260,10 +251,7 @@ func (c *client) ListRepositories(ctx context.Context, opts ...ListRepositoriesO
 // ListRepositoriesPage returns one page of repositories below the client's
 // path and the cursor of the next page.
 func (c *client) ListRepositoriesPage(ctx context.Context, opts ...ListRepositoriesOption) (*Page, error) {
-	var o listOptions
-	for _, opt := range opts {
-		opt.applyListRepositories(&o)
-	}
+	o := optionsOf(opts, ListRepositoriesOption.applyListRepositories)
 	ctx, cl := c.begin(ctx, "list repositories page", "")
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
@@ -346,6 +334,12 @@ func filterCatalog(names []string, path, prefix, last string) (matches []string,
 	}
 	for _, r := range names {
 		switch {
+		case last != "" && !byteLess(last, r) && !walkLess(last, r):
+			// Not after last in either order: a registry that ignores
+			// "last" whose page is sorted by chance (go-containerregistry's
+			// map order). Comparing in the page's order alone would drop
+			// names that the distribution registry rightly sends ("a" after
+			// "a/0x" in walk order, before it in byte order).
 		case strings.HasPrefix(r, prefix):
 			matches = append(matches, r)
 		case r != path && prefix != "" && less(prefix, r):

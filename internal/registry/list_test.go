@@ -226,3 +226,25 @@ func TestCatalogNotSupported(t *testing.T) {
 		}
 	}
 }
+
+// TestCatalogLastOnSortedPage: a catalog page that is sorted but ignores
+// "last" is filtered by it; a page after "last" in the registry's own order
+// is kept whole, even where byte order disagrees with walk order.
+func TestCatalogLastOnSortedPage(t *testing.T) {
+	tests := []struct {
+		name, page, last string
+		want             []string
+	}{
+		{"ignores last, sorted by chance", `["org/a","org/b","org/c"]`, "org/a", []string{"org/b", "org/c"}},
+		{"honours last in walk order", `["a","a/b"]`, "a/0x", []string{"a", "a/b"}},
+	}
+	for _, tt := range tests {
+		host, _ := listStub(t, func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, `{"repositories":%s}`, tt.page)
+		})
+		got, err := newClient(t, host, nil).ListRepositories(ctx, registry.WithReposLast(tt.last))
+		if err != nil || !cmp.Equal(got, tt.want) {
+			t.Errorf("%s: ListRepositories(last %q) = %q, %v, want %q", tt.name, tt.last, got, err, tt.want)
+		}
+	}
+}

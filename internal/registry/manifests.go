@@ -153,10 +153,7 @@ func (c *client) GetConfigBlob(ctx context.Context, reference string, opts ...Im
 // WithManifest. ok is false when the option does not apply. The blob is
 // bounded like a manifest and checked against its digest.
 func (c *client) configOf(ctx context.Context, reference string, opts []ImageGetOption) (b []byte, ok bool, err error) {
-	var o imageGetOptions
-	for _, opt := range opts {
-		opt.applyImageGet(&o)
-	}
+	o := optionsOf(opts, ImageGetOption.applyImageGet)
 	m := o.manifest
 	if m == nil || o.platform != nil || m.GetDescriptor().GetMediaType().IsIndex() {
 		return nil, false, nil

@@ -66,22 +66,28 @@ type Options struct {
 	Logger *slog.Logger
 }
 
-// ImageGetOption adjusts a read of an image or manifest.
+// ImageGetOption adjusts a read of an image, manifest, digest or config, and
+// CopyImage: WithPlatform, WithManifest.
 type ImageGetOption interface {
 	applyImageGet(*imageGetOptions)
 }
 
-// ImagePushOption adjusts a push.
+// ImagePushOption adjusts a push. No push option exists yet: the parameter
+// keeps the seed's signature of PushImage and PushIndex. One would be a
+// named type here with an applyImagePush method that sets a field of
+// imagePushOptions, read by push.
 type ImagePushOption interface {
 	applyImagePush(*imagePushOptions)
 }
 
-// ListTagsOption adjusts ListTags and ListTagsPage.
+// ListTagsOption adjusts ListTags and ListTagsPage: WithTagsLimit,
+// WithTagsLast.
 type ListTagsOption interface {
 	applyListTags(*listOptions)
 }
 
-// ListRepositoriesOption adjusts ListRepositories and ListRepositoriesPage.
+// ListRepositoriesOption adjusts ListRepositories and ListRepositoriesPage:
+// WithReposLimit, WithReposLast.
 type ListRepositoriesOption interface {
 	applyListRepositories(*listOptions)
 }
@@ -98,8 +104,20 @@ type listOptions struct {
 	last  string
 }
 
-// WithPlatform selects the platform to use when a reference is an index.
-// A nil Platform means the default, linux/amd64.
+// optionsOf applies opts in order with apply, a method expression such as
+// ListTagsOption.applyListTags, so a later option of the same type wins.
+func optionsOf[O, T any](opts []O, apply func(O, *T)) T {
+	var o T
+	for _, opt := range opts {
+		apply(opt, &o)
+	}
+	return o
+}
+
+// WithPlatform selects the platform to use when a reference is an index:
+// WithPlatform{Platform: p}. Without it, or with a nil Platform, GetImage,
+// GetImageConfig and GetConfigBlob pick DefaultPlatform (linux/amd64), and
+// GetManifest, GetDigest and CopyImage take the index itself.
 type WithPlatform struct {
 	Platform *v1.Platform
 }
@@ -110,40 +128,37 @@ func (w WithPlatform) applyImageGet(o *imageGetOptions) { o.platform = w.Platfor
 // caller holds it already (a cache does), so that the client fetches only
 // the config blob it names instead of the manifest again. It applies when
 // the reference is that manifest's digest and the manifest is an image
-// manifest; otherwise it is ignored.
+// manifest; otherwise it is ignored. The default is to fetch the manifest.
 type WithManifest struct {
 	Manifest ManifestResult
 }
 
 func (w WithManifest) applyImageGet(o *imageGetOptions) { o.manifest = w.Manifest }
 
-type tagsLimit int
+// WithTagsLimit asks for one page of at most that many tags:
+// WithTagsLimit(50). Values above what registries accept are clamped to
+// maxPageSize (1000), as are zero and less in ListTagsPage. The default is
+// every tag from ListTags and a page of 1000 from ListTagsPage.
+type WithTagsLimit int
 
-func (n tagsLimit) applyListTags(o *listOptions) { o.limit = int(n) }
+func (n WithTagsLimit) applyListTags(o *listOptions) { o.limit = int(n) }
 
-// WithTagsLimit asks for one page of at most n tags. Values above what
-// registries accept are clamped (see maxPageSize). The default is every tag.
-func WithTagsLimit(n int) ListTagsOption { return tagsLimit(n) }
-
-type tagsLast string
-
-func (s tagsLast) applyListTags(o *listOptions) { o.last = string(s) }
-
-// WithTagsLast starts the listing after tag last. The default is the start.
-func WithTagsLast(last string) ListTagsOption { return tagsLast(last) }
-
-type reposLimit int
-
-func (n reposLimit) applyListRepositories(o *listOptions) { o.limit = int(n) }
-
-// WithReposLimit asks for one page of at most n repositories. The default is
-// every repository below the client's path.
-func WithReposLimit(n int) ListRepositoriesOption { return reposLimit(n) }
-
-type reposLast string
-
-func (s reposLast) applyListRepositories(o *listOptions) { o.last = string(s) }
-
-// WithReposLast starts the listing after repository last (a full name).
+// WithTagsLast starts the listing after that tag: WithTagsLast("v1.2.0").
 // The default is the start.
-func WithReposLast(last string) ListRepositoriesOption { return reposLast(last) }
+type WithTagsLast string
+
+func (s WithTagsLast) applyListTags(o *listOptions) { o.last = string(s) }
+
+// WithReposLimit asks for one page of at most that many repositories:
+// WithReposLimit(100). Values are clamped as WithTagsLimit's are. The
+// default is every repository below the client's path from
+// ListRepositories and a page of 1000 from ListRepositoriesPage.
+type WithReposLimit int
+
+func (n WithReposLimit) applyListRepositories(o *listOptions) { o.limit = int(n) }
+
+// WithReposLast starts the listing after that repository (a full name):
+// WithReposLast("org/app"). The default is the start.
+type WithReposLast string
+
+func (s WithReposLast) applyListRepositories(o *listOptions) { o.last = string(s) }
