@@ -17,7 +17,7 @@ import (
 
 // Defaults for the Options fields, in one place.
 const (
-	defaultUserAgent             = "regapi"
+	defaultUserAgent = "regapi"
 	// DefaultResponseHeaderTimeout is Options.ResponseHeaderTimeout's
 	// default; the service's settings table refers to it.
 	DefaultResponseHeaderTimeout = 30 * time.Second
