@@ -69,6 +69,8 @@ type shared struct {
 
 	events *redis.PubSub
 	done   chan struct{} // closed when the event loop has ended
+	// onResync, when set, is called after each resync (tests wait on it).
+	onResync atomic.Pointer[func()]
 }
 
 // newShared connects the tier. It does not wait for the server: one that is

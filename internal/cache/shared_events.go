@@ -42,16 +42,43 @@ const eventBuffer = 256
 // not to the caller of New: it starts from context.Background and Close
 // ends it.
 //
+// Events published while the subscription was down are lost, and one of
+// them may have been an invalidation: every subscription after the first
+// therefore drops what an event could have changed (resync).
+//
 //nolint:contextcheck // see above: no caller context to inherit.
 func (s *shared) subscribe() {
 	s.events = s.rdb.Subscribe(context.Background(), s.channel())
-	ch := s.events.Channel(redis.WithChannelSize(eventBuffer))
+	ch := s.events.ChannelWithSubscriptions(redis.WithChannelSize(eventBuffer))
 	go func() {
 		defer close(s.done)
+		subscribed := false
 		for msg := range ch {
-			s.handle(msg.Payload)
+			switch m := msg.(type) {
+			case *redis.Message:
+				s.handle(m.Payload)
+			case *redis.Subscription:
+				if m.Kind != "subscribe" {
+					continue
+				}
+				if subscribed {
+					s.resync()
+				}
+				subscribed = true
+			}
 		}
 	}()
+}
+
+// resync drops from memory every answer a missed event could have made
+// wrong: tag-addressed answers, listings and not-found answers. Answers
+// read by digest never change and stay.
+func (s *shared) resync() {
+	s.c.drop(func(e *entry) bool { return e.mutable() || e.err != nil })
+	s.m.resyncs.Inc()
+	if f := s.onResync.Load(); f != nil {
+		(*f)()
+	}
 }
 
 func (s *shared) handle(msg string) {

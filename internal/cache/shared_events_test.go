@@ -135,3 +135,36 @@ func TestSharedStoreAfterInvalidationIsRefused(t *testing.T) {
 		}
 	}
 }
+
+// Events published while a replica's subscription is down never reach it,
+// and one of them may have been an invalidation. When the subscription
+// comes back the replica drops its tag-addressed answers (the next read
+// goes to the tier or the registry) and keeps what was read by digest.
+func TestSharedResubscribeDropsChangeable(t *testing.T) {
+	f := newFleet(t, 2)
+	f.up.addImage(t, "org/app", "v1", []byte(`{}`))
+	f.tagsOf(t, 0)
+	if _, s, tier := f.tagsOf(t, 0); s != StatusHit || tier != TierMemory {
+		t.Fatalf("second read = %s %s, want HIT memory", s, tier)
+	}
+	resynced := make(chan struct{}, 8)
+	hook := func() { resynced <- struct{}{} }
+	f.caches[0].shared.onResync.Store(&hook)
+
+	// Every subscriber's connection is cut; go-redis reconnects and
+	// subscribes again.
+	if err := f.rdb.ClientKillByFilter(context.Background(), "TYPE", "pubsub").Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-resynced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no resync after the subscription was cut")
+	}
+	if _, s, tier := f.tagsOf(t, 0); s == StatusHit && tier == TierMemory {
+		t.Fatal("the tag list was still answered from memory after the resubscription")
+	}
+	if n := f.counter(t, 0, "regapi_cache_shared_resyncs_total", nil); n != 1 {
+		t.Fatalf("resyncs = %d, want 1", n)
+	}
+}

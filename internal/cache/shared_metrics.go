@@ -38,6 +38,7 @@ type sharedMetrics struct {
 	latency                [numCalls]prometheus.Observer
 	leases                 [numLeaseResults]prometheus.Counter
 	ackTimeouts            prometheus.Counter
+	resyncs                prometheus.Counter
 }
 
 func newSharedMetrics(reg prometheus.Registerer) (*sharedMetrics, error) {
@@ -55,14 +56,15 @@ func newSharedMetrics(reg prometheus.Registerer) (*sharedMetrics, error) {
 	}, []string{"call"})
 	leases := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "regapi_cache_shared_leases_total", Help: "Misses by what the lease did: won (this replica fetched for all), waited (another fetched), gave_up (waited, then fetched itself)."}, []string{"result"})
 	acks := prometheus.NewCounter(prometheus.CounterOpts{Name: "regapi_cache_shared_ack_timeouts_total", Help: "Purges and invalidations that not every replica confirmed in time."})
+	resyncs := prometheus.NewCounter(prometheus.CounterOpts{Name: "regapi_cache_shared_resyncs_total", Help: "Times the event subscription came back after a drop and the replica dropped its tag-addressed answers, which a missed invalidation could have made stale."})
 	if reg != nil {
-		for _, c := range []prometheus.Collector{hits, misses, rejected, errs, latency, leases, acks} {
+		for _, c := range []prometheus.Collector{hits, misses, rejected, errs, latency, leases, acks, resyncs} {
 			if err := reg.Register(c); err != nil {
 				return nil, err
 			}
 		}
 	}
-	m := &sharedMetrics{ackTimeouts: acks}
+	m := &sharedMetrics{ackTimeouts: acks, resyncs: resyncs}
 	for k := range numKinds {
 		m.hits[k] = hits.WithLabelValues(k.String())
 		m.misses[k] = misses.WithLabelValues(k.String())
