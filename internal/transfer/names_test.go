@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -69,4 +71,57 @@ func TestLoadNamesAtTheLimit(t *testing.T) {
 	if _, err := Load(spoolBytes(t, b)); err != nil {
 		t.Errorf("Load with a name of %d bytes = %v, want it loaded", len(long), err)
 	}
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// TestSpoolStopsAtTheHeader: an upload whose tar passes a bound on names
+// is refused while it is being spooled, at the header that passes it, not
+// after its whole body is read and written to disk. The tar here is a
+// header with a 1 MB name followed by 256 MiB of data.
+func TestSpoolStopsAtTheHeader(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		head []byte
+		want string
+	}{
+		{"a 1 MB name", bombtest.LongNames(t, 1, tar.TypeReg, "path", 1_000_000, false), "more than 4096"},
+		{"names past the total", bombtest.LongNames(t, 2000, tar.TypeReg, "path", 4000, false), "add up to more than"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body := &countingReader{r: io.MultiReader(bytes.NewReader(tc.head), io.LimitReader(zeros{}, 256<<20))}
+			dir := t.TempDir()
+			s, err := Spool(t.Context(), body, dir, 1<<30)
+			if err == nil {
+				closeSpool(t, s)
+			}
+			if !errors.Is(err, ErrInvalidTarball) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Spool = %.200v, want ErrInvalidTarball with %q", err, tc.want)
+			}
+			if limit := int64(len(tc.head)) + 8<<20; body.n > limit {
+				t.Errorf("Spool read %d MiB of the body before refusing it, want at most %d MiB", body.n>>20, limit>>20)
+			}
+			if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+				t.Errorf("Spool left %d files in the spool directory", len(entries))
+			}
+		})
+	}
+}
+
+// zeros reads as an endless run of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }

@@ -2,6 +2,7 @@ package transfer
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -78,14 +79,39 @@ func (s *Spooled) fill(ctx context.Context, body io.Reader, maxBytes int64) erro
 		src = zr
 		s.compressed = true
 	}
+	// The tar's headers are checked as they arrive, beside the copy: a
+	// header past a bound (names of a megabyte, a million entries) ends
+	// the upload there, not once its gigabytes are on disk.
+	pr, pw := io.Pipe()
+	checked := make(chan error, 1)
+	go func() {
+		err := checkHeaders(pr)
+		_ = pr.CloseWithError(cmp.Or(err, errHeadersChecked)) // unblocks the copy's writes
+		checked <- err
+	}()
+	// The check gets the stream in chunks of the copy's size, whatever the
+	// decompressor's reads: one hand-off between goroutines per MiB.
+	tee := bufio.NewWriterSize(pw, copyBufferSize)
 	w := &capWriter{w: s.f, left: maxBytes}
-	n, err := io.CopyBuffer(w, src, make([]byte, copyBufferSize))
+	n, err := io.CopyBuffer(w, io.TeeReader(src, tee), make([]byte, copyBufferSize))
 	s.size = n
+	if err == nil {
+		err = tee.Flush()
+	}
+	_ = pw.CloseWithError(err) // nil: the checker sees the end of the tar
+	if checkErr := <-checked; checkErr != nil {
+		return checkErr
+	}
 	if err != nil {
 		return raw.cause(err)
 	}
 	return nil
 }
+
+// errHeadersChecked ends the pipe to the header check once it returned; a
+// write after that is a body that goes on past the check's own end, which
+// cannot happen: the check reads to the end of the stream.
+var errHeadersChecked = errors.New("tar headers checked")
 
 // Size returns the size of the spooled tar in bytes (after decompression).
 func (s *Spooled) Size() int64 { return s.size }

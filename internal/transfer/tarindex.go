@@ -49,8 +49,8 @@ func indexTar(r io.ReaderAt, size int64) (*tarIndex, error) {
 	sr := io.NewSectionReader(r, 0, size)
 	tr := tar.NewReader(sr)
 	ix := &tarIndex{r: r, size: size, files: map[string]tarEntry{}}
-	names := 0 // bytes of the names and link targets read so far
-	for n := 0; ; n++ {
+	var budget headerBudget
+	for {
 		hdr, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
@@ -58,14 +58,8 @@ func indexTar(r io.ReaderAt, size int64) (*tarIndex, error) {
 		if err != nil {
 			return nil, invalidf("read tar: %v", err)
 		}
-		if n >= maxTarEntries {
-			return nil, invalidf("more than %d tar entries", maxTarEntries)
-		}
-		if l := max(len(hdr.Name), len(hdr.Linkname)); l > maxTarName {
-			return nil, invalidf("a tar entry's name or link target is %d bytes, more than %d", l, maxTarName)
-		}
-		if names += len(hdr.Name) + len(hdr.Linkname); names > maxTarNameBytes {
-			return nil, invalidf("tar entry names add up to more than %d bytes", maxTarNameBytes)
+		if err := budget.take(hdr); err != nil {
+			return nil, err
 		}
 		name, err := cleanName(hdr.Name)
 		if err != nil {
@@ -128,6 +122,47 @@ func indexTar(r io.ReaderAt, size int64) (*tarIndex, error) {
 		return nil, invalidf("no files (empty or not a tar)")
 	}
 	return ix, nil
+}
+
+// headerBudget charges a tar's headers against the bounds above: the
+// entries, the length of each name and link target, and their total.
+type headerBudget struct {
+	entries int
+	names   int // bytes of the names and link targets so far
+}
+
+// take charges hdr, or says which bound it passes.
+func (b *headerBudget) take(hdr *tar.Header) error {
+	if b.entries++; b.entries > maxTarEntries {
+		return invalidf("more than %d tar entries", maxTarEntries)
+	}
+	if l := max(len(hdr.Name), len(hdr.Linkname)); l > maxTarName {
+		return invalidf("a tar entry's name or link target is %d bytes, more than %d", l, maxTarName)
+	}
+	if b.names += len(hdr.Name) + len(hdr.Linkname); b.names > maxTarNameBytes {
+		return invalidf("tar entry names add up to more than %d bytes", maxTarNameBytes)
+	}
+	return nil
+}
+
+// checkHeaders reads the tar stream r to its end and charges every header
+// to a headerBudget: run beside the spool, it stops an upload at the header
+// that passes a bound instead of after the whole body is on disk. Only a
+// bound is its business: a stream that is not a tar, or is cut short, is
+// read to its end and left to indexTar, which says what is wrong with it.
+func checkHeaders(r io.Reader) error {
+	tr := tar.NewReader(r)
+	var budget headerBudget
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			_, _ = io.Copy(io.Discard, r) // the spool's copy reports its own errors
+			return nil
+		}
+		if err := budget.take(hdr); err != nil {
+			return err
+		}
+	}
 }
 
 // cleanName returns a tar entry's name relative to the archive root, or an
