@@ -29,7 +29,7 @@ func TestCacheOptions(t *testing.T) {
 		{name: "file wins over defaults", args: []string{"--config", file}, wantBytes: 64 << 20, wantStale: time.Minute},
 		{name: "flags win over the file", args: []string{"--config", file, "--cache-max-bytes", "1GiB", "--cache-stale-window", "0s", "--cache-disabled"},
 			wantBytes: 1 << 30, wantStale: 0, wantOff: true},
-		{name: "bad size", args: []string{"--cache-max-bytes", "lots"}, wantErr: `invalid size "lots"`},
+		{name: "bad size", args: []string{"--cache-max-bytes", "lots"}, wantErr: `invalid value "lots" for flag -cache-max-bytes: want a size`},
 		{name: "negative stale window", args: []string{"--cache-stale-window", "-1s"}, wantErr: "--cache-stale-window: must not be negative"},
 	}
 	for _, tt := range tests {

@@ -196,6 +196,11 @@ func upstreams(c *config.Config, given *config.Given, getenv func(string) string
 	for _, text := range texts {
 		items := []string{text}
 		if src == config.FromEnv {
+			// Refused whole: split at its commas, a password holding
+			// one would be quoted in part by the error about its URL.
+			if strings.Contains(text, "@") {
+				return nil, nil, fmt.Errorf("%s: a URL must not carry credentials: read them from a file or variable with --config (username_file, password_file, password_env)", s.Env())
+			}
 			items = strings.Split(text, ",")
 		}
 		for _, item := range items {

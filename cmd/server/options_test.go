@@ -200,6 +200,10 @@ func TestParseOptionsErrors(t *testing.T) {
 		{"zero grace", []string{"--demo", "--shutdown-grace", "0s"}, nil, "--shutdown-grace: must be positive"},
 		{"negative log flush", []string{"--demo", "--log-flush-interval", "-1s"}, nil, "--log-flush-interval: must not be negative"},
 		{"stray argument", []string{"--demo", "serve"}, nil, `unexpected argument "serve"`},
+		{"tls cert without key", []string{"--demo", "--tls-cert", "a.crt"}, nil, "tls_cert and tls_key go together"},
+		{"entry larger than the cache", []string{"--demo", "--cache-max-bytes", "1MiB", "--cache-max-entry-bytes", "2MiB"}, nil, "cache.max_entry_bytes (--cache-max-entry-bytes) 2MiB is more than cache.max_bytes (--cache-max-bytes) 1MiB"},
+		{"bad number flag", []string{"--demo", "--rate-limit", "many"}, nil, `invalid value "many" for flag -rate-limit: want a whole number (regapi --help`},
+		{"variable upstream with a password holding a comma", nil, map[string]string{"REGAPI_UPSTREAM": "a=https://u:hun,ter2@r.example"}, "REGAPI_UPSTREAM: a URL must not carry credentials"},
 		{"unknown flag", []string{"--listn", ":1"}, nil, "flag provided but not defined: -listn (regapi --help lists every flag)"},
 		{"misspelt token field", []string{"--demo", "--config", badTokens}, nil, `unknown field "scope"`},
 		{"bad trusted proxy", []string{"--demo", "--trusted-proxies", "10.0.0.0/8,ingress-nginx"}, nil, `--trusted-proxies: trusted proxy 2 ("ingress-nginx"): not an address`},
@@ -238,5 +242,48 @@ func TestBaseURL(t *testing.T) {
 		if got := baseURL(tt.addr); got != tt.want {
 			t.Errorf("baseURL(%s) = %q, want %q", tt.addr, got, tt.want)
 		}
+	}
+}
+
+// TestParseOptionsAcrossLayers: a setting from one layer and its partner
+// from another go together, a flag replaces the file's source of a
+// credential, relative names in the file are the file's, and levels are
+// read in any case.
+func TestParseOptionsAcrossLayers(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pass := write("redis-pass", "from-file\n")
+	file := write("regapi.yaml", `pprof: true
+tls_cert: tls/regapi.crt
+reads: {layer_cache_dir: layers}
+uploads: {spool_dir: spool}
+cache: {shared: {url: "redis://r:6379", username_env: REDIS_USER, password_env: REDIS_PASS}}
+`)
+	env := map[string]string{"REDIS_USER": "file-user", "REDIS_PASS": "from-env", "REGAPI_LOG_LEVEL": "DEBUG"}
+	o, err := parseOptions([]string{"--demo", "--config", file, "--metrics-listen", "127.0.0.1:0", "--tls-key", "/etc/key.pem",
+		"--cache-shared-username", "flag-user", "--cache-shared-password-file", pass}, func(k string) string { return env[k] }, io.Discard)
+	if err != nil {
+		t.Fatalf("parseOptions() error = %v", err)
+	}
+	if !o.pprof || o.metricsListen != "127.0.0.1:0" {
+		t.Errorf("pprof %v on %q, want on with the flag's address", o.pprof, o.metricsListen)
+	}
+	if o.tlsCert != filepath.Join(dir, "tls/regapi.crt") || o.tlsKey != "/etc/key.pem" {
+		t.Errorf("tls = %q %q, want the file's certificate (relative to it) and the flag's key", o.tlsCert, o.tlsKey)
+	}
+	if o.reads.LayerCacheDir != filepath.Join(dir, "layers") || o.uploads.SpoolDir != filepath.Join(dir, "spool") {
+		t.Errorf("directories = %q %q, want both relative to the file", o.reads.LayerCacheDir, o.uploads.SpoolDir)
+	}
+	if s := o.cache.Shared; s.ResolvedUsername != "flag-user" || s.ResolvedPassword.Reveal() != "from-file" {
+		t.Errorf("shared credentials = %q and a password from %q, want the flags' (they replace the file's sources)", s.ResolvedUsername, s.ResolvedPassword.Reveal())
+	}
+	if o.logLevel != slog.LevelDebug {
+		t.Errorf("log level = %s, want DEBUG read as debug", o.logLevel)
 	}
 }

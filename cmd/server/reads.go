@@ -50,7 +50,7 @@ func handlerReads(r config.Reads, lc *layercache.Cache, m *telemetry.Metrics) ha
 		Concurrency: r.Concurrency,
 		IdleTimeout: time.Duration(r.StreamIdleTimeout),
 		MaxFileSize: int64(r.MaxFileSize),
-		IndexBytes:  int64(r.IndexMaxBytes),
+		IndexBytes:  int64(r.FileIndexMaxBytes),
 		Indexes:     m.FileIndexes,
 	}
 	if h.IndexBytes == 0 {

@@ -42,8 +42,8 @@ func TestReadOptions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("parseOptions(%v) error = %v", tt.args, err)
 			}
-			if tt.want.IndexMaxBytes == 0 {
-				tt.want.IndexMaxBytes = 128 << 20 // its own test below
+			if tt.want.FileIndexMaxBytes == 0 {
+				tt.want.FileIndexMaxBytes = 128 << 20 // its own test below
 			}
 			if got.reads != tt.want {
 				t.Errorf("parseOptions(%v).reads = %+v, want %+v", tt.args, got.reads, tt.want)

@@ -43,6 +43,8 @@ func TestParseOptionsSharedCache(t *testing.T) {
 		{name: "flag wins over file", args: []string{"--config", file("cache: {shared: {url: 'redis://file:6379'}}\n"), "--cache-shared-url", "redis://flag:6379"},
 			want: config.CacheShared{URL: "redis://flag:6379", Prefix: "regapi:", Timeout: config.Duration(50 * time.Millisecond)}},
 		{name: "password in flag", args: []string{"--demo", "--cache-shared-url", "redis://u:hunter2@redis:6379"}, wantErr: "must not carry a password"},
+		{name: "password with a slash", args: []string{"--demo", "--cache-shared-url", "redis://:hunter2/x@redis:6379"}, wantErr: "must not carry a password"},
+		{name: "password with a hash", args: []string{"--demo", "--cache-shared-url", "redis://u:hunter2#x@redis:6379"}, wantErr: "must not carry a password"},
 		{name: "password in variable", args: []string{"--demo"}, env: map[string]string{"REGAPI_CACHE_SHARED_URL": "redis://:hunter2@redis:6379"}, wantErr: "must not carry a password"},
 		{name: "password in file url", args: []string{"--config", file("cache: {shared: {url: 'redis://u:hunter2@r:6379'}}\n")}, wantErr: "password_file"},
 		{name: "inline password", args: []string{"--config", file("cache: {shared: {url: 'redis://r:6379', password: hunter2}}\n")}, wantErr: "inline password is not allowed"},

@@ -588,6 +588,35 @@ func TestChartUI(t *testing.T) {
 	}
 }
 
+// TestChartSharedCache: sharedCache is laid over config.cache.shared, whose
+// other keys stay; a password Secret replaces a password_env of the config.
+func TestChartSharedCache(t *testing.T) {
+	out, err := helmTemplate(t, "--set", "sharedCache.url=redis://r.cache.svc:6379/0", "--set", "sharedCache.existingSecret=redis",
+		"--set", "config.cache.shared.timeout=200ms", "--set", "config.cache.shared.lease=10s",
+		"--set", "config.cache.shared.password_env=REDIS_PASSWORD", "--set", "config.cache.max_bytes=64MiB")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := decodeAll(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm := get[corev1.ConfigMap](t, r, "ConfigMap")
+	var config struct {
+		Cache struct {
+			MaxBytes string            `json:"max_bytes"`
+			Shared   map[string]string `json:"shared"`
+		} `json:"cache"`
+	}
+	if err := yaml.Unmarshal([]byte(cm.Data["config.yaml"]), &config); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"url": "redis://r.cache.svc:6379/0", "timeout": "200ms", "lease": "10s", "password_file": "/etc/regapi/shared-cache/password"}
+	if !maps.Equal(config.Cache.Shared, want) || config.Cache.MaxBytes != "64MiB" {
+		t.Errorf("cache = %+v, want max_bytes 64MiB and shared %v", config.Cache, want)
+	}
+}
+
 func TestChartRejects(t *testing.T) {
 	tests := []struct {
 		name    string

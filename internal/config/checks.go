@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strconv"
 	"strings"
@@ -83,6 +84,16 @@ func checkAddr(v any) error {
 			return fmt.Errorf("address %q has no host part: write \":%s\" to listen on port %s of every interface", addr, addr, addr)
 		}
 		return fmt.Errorf("address %q: want host:port, e.g. \":8080\" or \"127.0.0.1:8080\"", addr)
+	}
+	return nil
+}
+
+// checkLogLevel takes what slog takes: debug, info, warn or error, in any
+// case.
+func checkLogLevel(v any) error {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(v.(string))); err != nil {
+		return fmt.Errorf("%q: want debug, info, warn or error", v)
 	}
 	return nil
 }

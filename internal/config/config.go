@@ -198,11 +198,15 @@ func (c *Config) validate() error {
 	if err := c.Cache.Shared.validate(); err != nil {
 		return fmt.Errorf("cache.shared: %w", err)
 	}
-	return c.CheckPairs()
+	return nil
 }
 
-// CheckPairs checks the settings that go together.
+// CheckPairs checks the settings that go together, once flags and variables
+// are laid over the file (either half of a pair may come from either).
 func (c *Config) CheckPairs() error {
+	if c.Cache.MaxEntryBytes > c.Cache.MaxBytes {
+		return fmt.Errorf("cache.max_entry_bytes (--cache-max-entry-bytes) %s is more than cache.max_bytes (--cache-max-bytes) %s", c.Cache.MaxEntryBytes, c.Cache.MaxBytes)
+	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return fmt.Errorf("tls_cert and tls_key go together (--tls-cert and --tls-key): give both or neither")
 	}

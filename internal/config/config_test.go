@@ -247,7 +247,8 @@ func TestParseServerSettingsErrors(t *testing.T) {
 		{`trusted_proxies: ["10.0.0.0/8", "ingress"]`, `trusted_proxies: trusted proxy 2 ("ingress"): not an address`},
 		{`trusted_proxies: ["10.0.0.0/40"]`, "not a CIDR"},
 		{`trusted_proxies: 10.0.0.0/8`, "trusted_proxies: want a list, not a string"},
-		{"tls_cert: a.crt", "tls_cert and tls_key go together"},
+		{`cache: {shared: {prefix: ""}}`, "cache.shared.prefix: must not be empty"},
+		{"log_level: loud", `log_level: "loud": want debug, info, warn or error`},
 	}
 	for _, tt := range tests {
 		_, err := Parse([]byte(tt.yaml), "", func(string) string { return "" })
@@ -331,6 +332,12 @@ func TestParseUpstreamFlag(t *testing.T) {
 		{in: "https://registry-1.docker.io", wantErr: "want NAME=URL"},
 		{in: "a=https://u:hunter2@r.example", wantErr: "must not carry credentials"},
 		{in: "u:hunter2@r.example", wantErr: "want NAME=URL"},
+		// A base64 password holds "/" and "+", others "?" or "#": none
+		// ends the userinfo.
+		{in: "a=https://bot:hunter2/g+=@r.example", wantErr: "must not carry credentials"},
+		{in: "a=https://bot:hunter2#x@r.example", wantErr: "must not carry credentials"},
+		{in: "a=https://bot:hunter2?x@r.example", wantErr: "must not carry credentials"},
+		{in: "a=bot:hunter2/x@r.example", wantErr: "want http://host[:port]"},
 		{in: "a=https://r.example:99999", wantErr: "out of range"},
 		{in: "a=https://r.example?x=1", wantErr: "query and fragment are not allowed"},
 		{in: "a=https:///path", wantErr: "has no host"},

@@ -4,6 +4,11 @@
 //
 // Secrets never appear inline: credentials are read from files or
 // environment variables named in the file, kept in Secret values that do not
-// print, and no error message in this package quotes a secret. The package
-// knows nothing about HTTP serving; cmd/server turns a File into clients.
+// print, and no error message in this package quotes a secret.
+//
+// The settings table (settings.go) declares every setting once; its rows
+// refer to the default constants of the packages that use them
+// (internal/handlers, internal/cache, internal/registry), which is why this
+// package imports them. It serves nothing itself: cmd/server turns a Config
+// into clients and a server.
 package config

@@ -22,7 +22,7 @@ type Reads struct {
 	// LayerCacheMaxBytes bounds the bytes kept in LayerCacheDir, least
 	// recently used layers going first.
 	LayerCacheMaxBytes ByteSize `json:"layer_cache_max_bytes,omitempty"`
-	// IndexMaxBytes bounds the memory of the file indexes kept (one per
-	// image); zero keeps none.
-	IndexMaxBytes ByteSize `json:"index_max_bytes,omitempty"`
+	// FileIndexMaxBytes bounds the memory of the file indexes kept (one
+	// per image); zero keeps none.
+	FileIndexMaxBytes ByteSize `json:"file_index_max_bytes,omitempty"`
 }

@@ -247,7 +247,7 @@ func (v flagValue) Set(text string) error {
 	if v.s.field != nil && !v.s.isList() {
 		var scratch Config
 		if err := v.s.set(&scratch, []string{text}); err != nil {
-			return errors.New(strings.TrimPrefix(err.Error(), "invalid value "))
+			return errors.New(v.s.want())
 		}
 	}
 	// A scalar given twice keeps the last; a list keeps every use.
@@ -366,6 +366,33 @@ func (t Table) Apply(c *Config, g *Given, getenv func(string) string) error {
 		}
 	}
 	return nil
+}
+
+// sourced prefixes err with the flag or variable that set key when one did,
+// else with section, the file's part the value came from.
+func (c *Config) sourced(key, section string, err error) error {
+	if src := c.Source(key); src > FromFile {
+		if s, ok := Settings.Lookup(key); ok {
+			return fmt.Errorf("%s: %w", s.name(src), err)
+		}
+	}
+	return fmt.Errorf("%s: %w", section, err)
+}
+
+// want says what a flag of the setting takes, for an error that must not
+// quote the value twice (the flag package quotes it).
+func (s Setting) want() string {
+	switch s.field(&Config{}).(type) {
+	case *bool:
+		return "want true or false"
+	case *int:
+		return "want a whole number"
+	case *Duration:
+		return `want a duration such as "30s"`
+	case *ByteSize:
+		return `want a size such as "256MiB" or a number of bytes`
+	}
+	return "invalid value"
 }
 
 // checkFile runs every setting's Check on the values the file holds.

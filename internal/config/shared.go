@@ -66,25 +66,34 @@ func (s *CacheShared) anchor(files reader) {
 // replaces any value of the file.
 func (c *Config) ResolveShared(getenv func(string) string) error {
 	s := &c.Cache.Shared
+	// A flag or variable replaces the file's source of the value, as it
+	// replaces any value of the file.
 	if c.Source("cache.shared.password_file") > FromFile {
 		s.PasswordEnv = ""
+	}
+	if c.Source("cache.shared.username") > FromFile {
+		s.UsernameFile, s.UsernameEnv = "", ""
 	}
 	r := reader{getenv: getenv}
 	user, err := r.one("username", s.Username, s.UsernameFile, s.UsernameEnv)
 	if err != nil {
-		return fmt.Errorf("cache.shared: %w", err)
+		return c.sourced("cache.shared.username", "cache.shared", err)
 	}
 	pass, err := r.one("password", "", s.PasswordFile, s.PasswordEnv)
 	if err != nil {
-		return fmt.Errorf("cache.shared: %w", err)
+		return c.sourced("cache.shared.password_file", "cache.shared", err)
 	}
 	s.ResolvedUsername, s.ResolvedPassword = user, Secret(pass)
 	return nil
 }
 
-// CheckSharedPrefix bounds the key prefix.
+// CheckSharedPrefix bounds the key prefix, and refuses an empty one: keys
+// without it would mix with anything else the server holds.
 func CheckSharedPrefix(v any) error {
-	if len(v.(string)) > cache.MaxSharedPrefix {
+	switch p := v.(string); {
+	case p == "":
+		return fmt.Errorf("must not be empty")
+	case len(p) > cache.MaxSharedPrefix:
 		return fmt.Errorf("longer than %d bytes", cache.MaxSharedPrefix)
 	}
 	return nil
@@ -100,7 +109,9 @@ func CheckSharedURL(raw string) error {
 	if s := strings.ToLower(scheme); s != "redis" && s != "rediss" {
 		return fmt.Errorf("url scheme %q is not supported: use redis:// or rediss:// (TLS)", safeText(scheme))
 	}
-	if at := strings.LastIndex(authority(rest), "@"); at >= 0 && strings.Contains(authority(rest)[:at], ":") {
+	// The path is a database number, so the last "@" ends the userinfo,
+	// whatever "/", "?" or "#" a password holds before it.
+	if at := strings.LastIndex(rest, "@"); at >= 0 && strings.Contains(rest[:at], ":") {
 		return fmt.Errorf("url must not carry a password: use cache.shared.password_file or password_env, or --cache-shared-password-file")
 	}
 	u, err := url.Parse(raw)

@@ -113,7 +113,9 @@ func ParseURL(raw string) (Endpoint, error) {
 	default:
 		return Endpoint{}, fmt.Errorf("url scheme %q is not supported: use http:// (plain HTTP) or https:// (TLS)", safeText(scheme))
 	}
-	if at := strings.LastIndex(authority(rest), "@"); at >= 0 {
+	// A registry URL is scheme://host[:port]: an "@" anywhere is
+	// credentials, whatever "/", "?" or "#" a password holds before it.
+	if strings.Contains(rest, "@") {
 		return Endpoint{}, fmt.Errorf("url must not carry credentials: read them from a file or variable with --config (username_file, password_file, password_env)")
 	}
 	u, err := url.Parse(strings.ToLower(scheme) + "://" + rest)
@@ -140,27 +142,16 @@ func ParseURL(raw string) (Endpoint, error) {
 	return ep, nil
 }
 
-// authority returns the part of rest before the first path, query or
-// fragment character: the only place where "user:pass@" can sit.
-func authority(rest string) string {
-	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
-		return rest[:i]
-	}
-	return rest
-}
-
-// safeText drops anything that could be credentials (userinfo before "@")
-// from text quoted back in an error.
+// safeText drops anything that could be credentials from text quoted back
+// in an error: everything before its last "@" (a password may hold "/",
+// "?" or "#", so the first of those does not end it).
 func safeText(s string) string {
-	scheme, rest, ok := strings.Cut(s, "://")
-	if !ok {
-		if i := strings.LastIndex(authority(s), "@"); i >= 0 {
-			return "…@" + s[i+1:]
-		}
+	i := strings.LastIndex(s, "@")
+	if i < 0 {
 		return s
 	}
-	if i := strings.LastIndex(authority(rest), "@"); i >= 0 {
-		return scheme + "://…@" + rest[i+1:]
+	if scheme, _, ok := strings.Cut(s[:i], "://"); ok {
+		return scheme + "://…@" + s[i+1:]
 	}
-	return s
+	return "…@" + s[i+1:]
 }

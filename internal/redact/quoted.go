@@ -13,7 +13,7 @@ var (
 	fieldLike = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
 	// credentialLike is the inside of a quoted value that looks like a
 	// credential: a long run of token characters, or URL userinfo.
-	credentialLike = regexp.MustCompile("^(?:[A-Za-z0-9+/=_.~-]{20,}|[^\"`]*://[^\"`/@]*@[^\"`]*)$")
+	credentialLike = regexp.MustCompile("^(?:[A-Za-z0-9+/=_.~-]{20,}|[^\"`]*://[^\"`@]*@[^\"`]*)$")
 )
 
 // Quoted replaces every quoted string of a decoder error that does not look

@@ -49,8 +49,10 @@ func Error(err error) string {
 var (
 	// userinfo matches the credentials part of a URL of any scheme, up to
 	// the "@" that ends it; it may run over quotes so that a password
-	// holding one still goes.
-	userinfo = regexp.MustCompile(`://[^/@\s]*@`)
+	// holding one still goes, and over "/", "?" and "#", which a pasted
+	// base64 password holds (a path with an "@" in it goes too: text
+	// lost, never a secret kept).
+	userinfo = regexp.MustCompile(`://[^@\s]*@`)
 	// query matches an http(s) URL's query or fragment, where registries
 	// and storage redirects put tokens and signatures, up to the next
 	// space or double quote (Go quotes URLs in its errors that way).
