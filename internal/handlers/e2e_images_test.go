@@ -90,7 +90,8 @@ func wantRows(t *testing.T, host string, tags []string) map[string]imageRow {
 		if err != nil {
 			t.Fatalf("GET %s: %v", ref, err)
 		}
-		row := imageRow{Tag: tag, Digest: head.Digest.String(), MediaType: string(desc.MediaType)}
+		mt := string(desc.MediaType)
+		row := imageRow{Tag: tag, Digest: head.Digest.String(), MediaType: &mt}
 		if !desc.MediaType.IsIndex() {
 			img, err := desc.Image()
 			if err != nil {
