@@ -66,13 +66,7 @@ func newPartialEnv(t *testing.T, images Images) *partialEnv {
 // table GETs the table with query q, wants 200 and decodes it.
 func (e *partialEnv) table(t *testing.T, q string) (imagesResponse, response) {
 	t.Helper()
-	res := e.api.get(t, "/api/v1/repos/f/"+tableRepo+"/-/images?"+q)
-	if res.Status != http.StatusOK {
-		t.Fatalf("GET images?%s = %d %s", q, res.Status, res.Body)
-	}
-	var got imagesResponse
-	res.json(t, &got)
-	return got, res
+	return getTable(t, e.api, "f", q)
 }
 
 // noAddress fails when body names the proxy or the registry behind it.
@@ -306,7 +300,9 @@ func TestImageTableUnwellUpstreamStops(t *testing.T) {
 	})
 	dist.ResetRequests()
 	a.get(t, "/api/v1/repos/f/"+tableRepo+"/-/images?limit=1000").problem(t, http.StatusBadGateway, "UPSTREAM_UNAVAILABLE")
-	if got := upstreamKinds(dist)["GET manifest"]; got > rowFailStreak+workers {
+	got := upstreamKinds(dist)["GET manifest"]
+	if got > rowFailStreak+workers {
 		t.Errorf("%d manifest GETs for %d digests, want at most %d: the table should stop asking", got, len(digests), rowFailStreak+workers)
 	}
+	t.Logf("%d manifest GETs for %d digests", got, len(digests))
 }
