@@ -19,9 +19,10 @@ import (
 )
 
 // TestUIBrowser walks the UI in headless chromium against real regapi
-// servers (run() with --demo, and one whose upstream hangs): exploring the
-// demo, files, hostile content, a narrow screen, errors, API URLs swapped
-// to /ui/, a full server (503) and a token-protected server. One browser
+// servers (run() with --demo, one whose upstream hangs, one whose upstream
+// fails one manifest): exploring the demo, files, hostile content, a
+// narrow screen, errors, API URLs swapped to /ui/, a full server (503), an
+// incomplete image table and a token-protected server. One browser
 // serves every subtest.
 func TestUIBrowser(t *testing.T) {
 	b := startBrowser(t)
@@ -34,6 +35,7 @@ func TestUIBrowser(t *testing.T) {
 	t.Run("errors", func(t *testing.T) { testUIErrors(t, b, srv.base) })
 	t.Run("mirror", func(t *testing.T) { testUIMirror(t, b, srv.base) })
 	t.Run("busy", func(t *testing.T) { testUIBusy(t, b) })
+	t.Run("incomplete", func(t *testing.T) { testUIIncomplete(t, b) })
 	t.Run("token", func(t *testing.T) { testUIToken(t, b) })
 }
 

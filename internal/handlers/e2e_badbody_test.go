@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -15,12 +16,15 @@ import (
 // faultProxy sits between regapi and a real registry and spoils the bodies
 // of the responses whose path matches a rule: cut short (the declared
 // length, half the bytes, then the connection drops) or altered (one byte
-// flipped, the length kept: in the middle, or near the end). Faults a real registry cannot be made to show.
+// flipped, the length kept: in the middle, or near the end); or it answers
+// a status of its own ("500", "429"), with an error body naming the
+// registry's address, after the registry was asked (its log counts the
+// request). Faults a real registry cannot be made to show.
 type faultProxy struct {
 	target string
 
 	mu    sync.Mutex
-	rules map[string]string // path substring → "cut" or "flip"
+	rules map[string]string // ["HEAD "] path substring → "cut", "flip", "flip-end" or a status; GET without a method
 }
 
 func (p *faultProxy) set(substr, fault string) {
@@ -33,11 +37,15 @@ func (p *faultProxy) set(substr, fault string) {
 	p.rules[substr] = fault
 }
 
-func (p *faultProxy) fault(path string) string {
+func (p *faultProxy) fault(method, path string) string {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for s, f := range p.rules {
-		if strings.Contains(path, s) {
+		m, sub, ok := strings.Cut(s, " ")
+		if !ok {
+			m, sub = http.MethodGet, s
+		}
+		if m == method && strings.Contains(path, sub) {
 			return f
 		}
 	}
@@ -60,12 +68,21 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		panic(err)
 	}
+	fault := p.fault(r.Method, r.URL.Path)
+	if status, err := strconv.Atoi(fault); err == nil {
+		w.Header().Set("Content-Type", "application/json")
+		if status == http.StatusTooManyRequests {
+			w.Header().Set("Retry-After", "1")
+		}
+		w.WriteHeader(status)
+		fmt.Fprintf(w, `{"errors":[{"code":"UNKNOWN","message":"fault %d at http://%s"}]}`, status, p.target)
+		return
+	}
 	for k, vs := range res.Header {
 		w.Header()[k] = vs
 	}
-	fault := ""
-	if r.Method == http.MethodGet && res.StatusCode == http.StatusOK {
-		fault = p.fault(r.URL.Path)
+	if r.Method != http.MethodGet || res.StatusCode != http.StatusOK {
+		fault = ""
 	}
 	switch fault {
 	case "flip":

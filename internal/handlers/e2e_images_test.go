@@ -63,13 +63,21 @@ func newTableEnv(t *testing.T, n int, images Images) *tableEnv {
 // table GETs the table with query q and decodes it.
 func (e *tableEnv) table(t *testing.T, q string) imagesResponse {
 	t.Helper()
-	res := e.api.get(t, "/api/v1/repos/dist/"+tableRepo+"/-/images?"+q)
+	got, _ := getTable(t, e.api, "dist", q)
+	return got
+}
+
+// getTable GETs the table of tableRepo on upstream with query q, wants 200
+// and decodes it.
+func getTable(t *testing.T, a *apiEnv, upstream, q string) (imagesResponse, response) {
+	t.Helper()
+	res := a.get(t, "/api/v1/repos/"+upstream+"/"+tableRepo+"/-/images?"+q)
 	if res.Status != http.StatusOK {
 		t.Fatalf("GET images?%s = %d %s", q, res.Status, res.Body)
 	}
 	var got imagesResponse
 	res.json(t, &got)
-	return got
+	return got, res
 }
 
 // wantRows works the table out with go-containerregistry directly, tag by
@@ -90,7 +98,8 @@ func wantRows(t *testing.T, host string, tags []string) map[string]imageRow {
 		if err != nil {
 			t.Fatalf("GET %s: %v", ref, err)
 		}
-		row := imageRow{Tag: tag, Digest: head.Digest.String(), MediaType: string(desc.MediaType)}
+		mt := string(desc.MediaType)
+		row := imageRow{Tag: tag, Digest: head.Digest.String(), MediaType: &mt}
 		if !desc.MediaType.IsIndex() {
 			img, err := desc.Image()
 			if err != nil {

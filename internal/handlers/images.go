@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net/http"
 	"sync"
-	"sync/atomic"
 )
 
 // Images configures the image table (GET …/-/images), inspect
@@ -134,38 +133,25 @@ func handleImages(table, inspect, upload http.Handler) http.Handler {
 // holding one of upstream's slots. The first error cancels the calls not
 // yet started and is returned.
 func (in *insight) each(ctx context.Context, upstream string, n int, f func(ctx context.Context, i int) error) error {
-	if n == 0 {
-		return nil
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	var (
-		next  atomic.Int64
-		wg    sync.WaitGroup
-		once  sync.Once
-		first error
-	)
-	for range min(n, in.cfg.Concurrency) {
-		wg.Go(func() {
-			for {
-				i := int(next.Add(1) - 1)
-				if i >= n || ctx.Err() != nil {
-					return
-				}
-				release, err := in.slots.acquire(ctx, upstream)
-				if err == nil {
-					err = callRecovering(ctx, i, f)
-					release()
-				}
-				if err != nil {
-					once.Do(func() { first = err; cancel(err) })
-					return
-				}
-			}
-		})
+	errs, err := in.eachRow(ctx, upstream, n, func(ctx context.Context, i int) error {
+		err := f(ctx, i)
+		if err != nil {
+			cancel(err)
+		}
+		return err
+	})
+	if err != nil {
+		return err
 	}
-	wg.Wait()
-	return first
+	// A call that panicked failed without canceling.
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // callRecovering calls f, turning a panic into an error: the calls run on

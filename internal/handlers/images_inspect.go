@@ -126,6 +126,11 @@ func (in *insight) tagsOf(ctx context.Context, t repoTarget, digest string) ([]s
 	if err := in.summarizeEntries(ctx, t, entries); err != nil {
 		return nil, err
 	}
+	// A tag that could not be described might point at digest: a list
+	// without it would be wrong, not incomplete.
+	if o := outcomeOf(entries); o.failed > 0 {
+		return nil, o.first
+	}
 	out := []string{}
 	for _, e := range entries {
 		if e.sum != nil && e.sum.has(digest) {

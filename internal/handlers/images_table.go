@@ -2,15 +2,14 @@ package handlers
 
 import (
 	"cmp"
-	"context"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"time"
 
 	"github.com/Masterminds/semver/v3"
 
-	"github.com/regapi/regapi/internal/registry"
+	"github.com/regapi/regapi/internal/redact"
 )
 
 // imagesResponse is the answer of GET …/-/images.
@@ -19,18 +18,26 @@ type imagesResponse struct {
 	Repository string     `json:"repository"`
 	Images     []imageRow `json:"images"`
 	Next       string     `json:"next,omitempty"`
+	// Incomplete is set when a tag the answer depends on could not be
+	// described: its row, if on this page, carries Error; a date sort or
+	// digest= filter may have placed or left out what it could not read.
+	Incomplete bool `json:"incomplete,omitempty"`
 }
 
-// imageRow is one tag of the table.
+// imageRow is one tag of the table: described, or failed (Error set, with
+// the digest when the tag's HEAD gave one, and nothing else).
 type imageRow struct {
-	Tag       string `json:"tag"`
-	Digest    string `json:"digest"`
-	MediaType string `json:"mediaType"`
-	Created   string `json:"created,omitempty"`
+	Tag    string `json:"tag"`
+	Digest string `json:"digest,omitempty"`
+	// MediaType is nil only on a failed row: a described one always has
+	// it, empty when the registry sent none.
+	MediaType *string `json:"mediaType,omitempty"`
+	Created   string  `json:"created,omitempty"`
 	// Size is absent for an index: each platform downloads its own (see
 	// Platforms).
 	Size      *int64          `json:"size,omitempty"`
 	Platforms []imagePlatform `json:"platforms,omitempty"`
+	Error     *rowError       `json:"error,omitempty"`
 }
 
 // imagePlatform is one platform of a row.
@@ -44,12 +51,23 @@ type imagePlatform struct {
 }
 
 // tableEntry is a tag on its way into the table: its place in the
-// registry's order and, once computed, its summary.
+// registry's order and, once computed, its digest and summary, or why they
+// could not be.
 type tableEntry struct {
 	tag     string
 	pos     int
 	version *semver.Version
-	sum     *imageSummary // nil until computed, or when the tag vanished
+	digest  string        // "" until resolved, when the tag vanished, or when its HEAD failed
+	sum     *imageSummary // nil until computed, when the tag vanished, or when err is set
+	err     error         // why the tag could not be resolved or described
+}
+
+// created is the entry's date, zero when unknown.
+func (e *tableEntry) created() time.Time {
+	if e.sum == nil {
+		return time.Time{}
+	}
+	return e.sum.created
 }
 
 // handleImageTable serves GET …/-/images?sort=&include=&exclude=&semver=&digest=&limit=&last=:
@@ -60,6 +78,12 @@ type tableEntry struct {
 // rows are then computed for the page answered. Sorting by date and
 // filtering by digest need every row, so a repository with more matching
 // tags than Images.MaxRows answers 400 TOO_MANY_TAGS for them.
+//
+// A tag whose digest, manifest or config the upstream fails to give (other
+// than not found) fails only its row: the answer is 200, incomplete, and
+// neither cached by clients nor given an ETag, so that the next request
+// asks again. Only when no row could be described is the answer the first
+// failure, as it was before rows could fail on their own.
 func (in *insight) handleImageTable() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
@@ -74,6 +98,7 @@ func (in *insight) handleImageTable() http.Handler {
 			writeError(w, r, in.logger, fmt.Errorf("list tags: %w", err))
 			return
 		}
+		var outcome tableOutcome
 		entries := make([]*tableEntry, 0, len(tags))
 		for i, tag := range tags {
 			if tq.keepName(tag) {
@@ -91,9 +116,8 @@ func (in *insight) handleImageTable() http.Handler {
 				writeError(w, r, in.logger, err)
 				return
 			}
-			entries = slices.DeleteFunc(entries, func(e *tableEntry) bool {
-				return e.sum == nil || tq.digest != "" && !e.sum.has(tq.digest)
-			})
+			outcome = outcomeOf(entries)
+			entries = slices.DeleteFunc(entries, func(e *tableEntry) bool { return !tq.keepRow(e) })
 		}
 		sortEntries(entries, tq.sort)
 		page, more, err := pageOf(entries, tq.last, tq.limit)
@@ -106,10 +130,18 @@ func (in *insight) handleImageTable() http.Handler {
 				writeError(w, r, in.logger, err)
 				return
 			}
+			outcome = outcomeOf(page)
+		}
+		if outcome.allFailed() {
+			writeError(w, r, in.logger, outcome.first)
+			return
 		}
 		resp := imagesResponse{Registry: t.Registry, Repository: t.Repository, Images: make([]imageRow, 0, len(page))}
 		for _, e := range page {
-			if e.sum != nil {
+			switch {
+			case e.err != nil:
+				resp.Images = append(resp.Images, imageRow{Tag: e.tag, Digest: e.digest, Error: rowErrorOf(e.err)})
+			case e.sum != nil:
 				resp.Images = append(resp.Images, rowOf(e.tag, e.sum))
 			}
 		}
@@ -117,8 +149,33 @@ func (in *insight) handleImageTable() http.Handler {
 			resp.Next = nextURL(t.repoRequest, tq.nextValues(page[len(page)-1].tag))
 			setNextLink(w, resp.Next)
 		}
-		respondJSON(w, r, in.logger, resp, "", cacheControlShort)
+		if outcome.failed == 0 {
+			respondJSON(w, r, in.logger, resp, "", cacheControlShort)
+			return
+		}
+		// No ETag and no-store: a client must not keep, or revalidate
+		// into, an answer that the next request may complete.
+		resp.Incomplete = true
+		in.logger.WarnContext(ctx, "image table incomplete", "registry", t.Registry, "repository", t.Repository,
+			"failed", outcome.failed, "described", outcome.described, "err", redact.Text(outcome.first.Error()))
+		w.Header().Set("Cache-Control", cacheControlNone)
+		setCacheStatus(w, r)
+		encode(w, r, http.StatusOK, resp)
 	})
+}
+
+// keepRow reports whether an entry with every row computed stays in the
+// table: not a tag that vanished, and with digest= one that points at the
+// digest or at an index that has it. A failed row stays only when its
+// digest is known to be the one asked for.
+func (tq tableQuery) keepRow(e *tableEntry) bool {
+	switch {
+	case e.err != nil:
+		return tq.digest == "" || e.digest == tq.digest
+	case e.sum == nil:
+		return false
+	}
+	return tq.digest == "" || e.sum.has(tq.digest)
 }
 
 // sortEntries orders entries by order; ties and entries without the key
@@ -135,10 +192,11 @@ func sortEntries(entries []*tableEntry, order string) {
 		}
 	case sortCreated, sortCreatedDesc:
 		key = func(a, b *tableEntry) (int, bool) {
-			if a.sum.created.IsZero() || b.sum.created.IsZero() {
-				return 0, a.sum.created.IsZero() && b.sum.created.IsZero()
+			ca, cb := a.created(), b.created()
+			if ca.IsZero() || cb.IsZero() {
+				return 0, ca.IsZero() && cb.IsZero()
 			}
-			return a.sum.created.Compare(b.sum.created), true
+			return ca.Compare(cb), true
 		}
 	default:
 		slices.SortStableFunc(entries, func(a, b *tableEntry) int { return cmp.Compare(a.pos, b.pos) })
@@ -168,7 +226,7 @@ func hasKey(e *tableEntry, order string) bool {
 	if order == sortSemver || order == sortSemverDesc {
 		return e.version != nil
 	}
-	return !e.sum.created.IsZero()
+	return !e.created().IsZero()
 }
 
 // pageOf returns the limit entries after the one tagged last ("" is the
@@ -189,7 +247,7 @@ func pageOf(entries []*tableEntry, last string, limit int) ([]*tableEntry, bool,
 
 // rowOf is the table row of tag at summary s.
 func rowOf(tag string, s *imageSummary) imageRow {
-	row := imageRow{Tag: tag, Digest: s.digest, MediaType: s.mediaType, Created: formatCreated(s.created)}
+	row := imageRow{Tag: tag, Digest: s.digest, MediaType: &s.mediaType, Created: formatCreated(s.created)}
 	if s.hasSize {
 		row.Size = &s.imgSize
 	}
@@ -222,56 +280,4 @@ func platformOf(s *imageSummary) *imagePlatform {
 		ip.Size = &s.imgSize
 	}
 	return ip
-}
-
-// summarizeEntries fills in each entry's summary: the digest its tag points
-// at, by HEAD (the cache remembers it for the tag TTL), then one summary per
-// distinct digest (manifests and configs by digest, cached for good). A HEAD
-// rather than a GET by tag: registries such as Docker Hub count manifest
-// GETs, not HEADs, against their pull limits, so a tag costs a pull only
-// for a digest never seen, and aliases share it.
-// Work is bounded per upstream by in.slots. A tag deleted since the tag
-// list was read is left without a summary and so without a row.
-func (in *insight) summarizeEntries(ctx context.Context, t repoTarget, entries []*tableEntry) error {
-	c := t.client()
-	digests := make([]string, len(entries))
-	err := in.each(ctx, t.Registry, len(entries), func(ctx context.Context, i int) error {
-		h, err := c.GetDigest(ctx, entries[i].tag)
-		if errors.Is(err, registry.ErrImageNotFound) {
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("get digest of %s: %w", entries[i].tag, err)
-		}
-		digests[i] = h.String()
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	var unique []string
-	seen := map[string]bool{}
-	for _, d := range digests {
-		if d != "" && !seen[d] {
-			seen[d] = true
-			unique = append(unique, d)
-		}
-	}
-	sums := make([]*imageSummary, len(unique))
-	err = in.each(ctx, t.Registry, len(unique), func(ctx context.Context, i int) error {
-		s, err := in.summary(ctx, t, unique[i])
-		sums[i] = s
-		return err
-	})
-	if err != nil {
-		return err
-	}
-	by := make(map[string]*imageSummary, len(unique))
-	for i, d := range unique {
-		by[d] = sums[i]
-	}
-	for i, e := range entries {
-		e.sum = by[digests[i]]
-	}
-	return nil
 }

@@ -65,17 +65,22 @@ export function replace(el, ...children) {
   return el;
 }
 
-// table builds a <table> from header labels and rows of cells (strings or
-// nodes); a row may be {cells, attrs}. Wrapped for horizontal scrolling on
-// narrow screens.
+// table builds a <table> from header labels and rows of cells (strings,
+// nodes, or <td> elements of their own, for a cell that spans columns); a
+// row may be {cells, attrs}. Wrapped for horizontal scrolling on narrow
+// screens.
 export function table(id, headers, rows, caption) {
   return h('div', { class: 'scroll' },
     h('table', { id },
       caption ? h('caption', null, caption) : null,
       h('thead', null, h('tr', null, headers.map((x) => h('th', null, x)))),
       h('tbody', null, rows.map((r) => Array.isArray(r)
-        ? h('tr', null, r.map((c) => h('td', null, c)))
-        : h('tr', r.attrs, r.cells.map((c) => h('td', null, c)))))));
+        ? h('tr', null, r.map(cell))
+        : h('tr', r.attrs, r.cells.map(cell))))));
+}
+
+function cell(c) {
+  return c instanceof HTMLTableCellElement ? c : h('td', null, c);
 }
 
 // link is an internal link the router follows without reloading.

@@ -113,10 +113,11 @@ function renderTable(el, route, d, url, ctx) {
   el.appendChild(h('h2', null, 'Images'));
   el.appendChild(controls(route, ctx));
   const imgs = d.images || [];
+  if (d.incomplete) el.appendChild(incompleteNotice(query, ctx));
   if (!imgs.length) {
     el.appendChild(h('p', { class: 'muted', id: 'images-empty' }, 'No tags' + (query.toString() ? ' match.' : '.')));
   } else {
-    el.appendChild(table('images-table', ['Tag', 'Digest', 'Created', 'Size', 'Platforms'], imgs.map((im) => ({
+    el.appendChild(table('images-table', ['Tag', 'Digest', 'Created', 'Size', 'Platforms'], imgs.map((im) => (im.error ? failedRow(route, im) : {
       attrs: { 'data-tag': im.tag },
       cells: [
         link(imagePath(registry, repo, im.tag), im.tag),
@@ -140,6 +141,33 @@ function renderTable(el, route, d, url, ctx) {
   if (pager.childNodes.length) el.appendChild(pager);
   el.appendChild(apiBox([{ url }]));
   setState(el, 'ready');
+}
+
+// incompleteNotice says that some tags could not be read: their rows say
+// why, and the answer is worth asking for again.
+function incompleteNotice(query, ctx) {
+  const byRows = ['created', '-created'].includes(query.get('sort')) || query.get('digest');
+  return h('div', { class: 'problem', role: 'status', id: 'images-incomplete' },
+    h('h3', { class: 'problem-title' }, 'Incomplete'),
+    h('p', { class: 'problem-detail' }, 'The registry failed to give the images of some tags; their rows say why.' +
+      (byRows ? ' The order by date and the digest filter could not take them into account.' : '')),
+    h('button', { type: 'button', class: 'retry', onclick: () => ctx.rerender() }, 'Retry'));
+}
+
+// failedRow is the row of a tag the server could not describe: the tag,
+// the digest when known, and the problem's code and detail, as text.
+function failedRow(route, im) {
+  const e = im.error || {};
+  return {
+    attrs: { 'data-tag': im.tag, 'data-error': e.code || '', class: 'failed' },
+    cells: [
+      link(imagePath(route.registry, route.repo, im.tag), im.tag),
+      h('span', { class: 'mono', title: im.digest || '' }, im.digest ? shortDigest(im.digest) : '—'),
+      h('td', { colspan: 3, class: 'row-error' },
+        h('code', { class: 'problem-code' }, e.code || 'ERROR'), ' ',
+        h('span', { class: 'row-error-detail' }, e.detail || '')),
+    ],
+  };
 }
 
 function withSearch(path, params) {
