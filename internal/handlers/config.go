@@ -94,8 +94,8 @@ type Config struct {
 	// Streams counts streamed bodies (extract tars, file reads); nil
 	// counts nothing.
 	Streams Streams
-	// Insight counts the rows the image table computed; nil counts
-	// nothing.
+	// Insight counts the rows the image table computed and those it
+	// answered with an error; nil counts nothing.
 	Insight Insight
 	// Stores counts the evictions of the answer memo, the image summaries
 	// and the scoped clients; nil counts nothing.

@@ -29,6 +29,7 @@ type partialEnv struct {
 	proxy *faultProxy
 	host  string              // the proxy's address, the upstream regapi knows
 	want  map[string]imageRow // the rows as the registry says, tag by tag
+	rows  *countingInsight
 }
 
 // partialTags are the fixture's tags in the registry's order.
@@ -55,12 +56,14 @@ func newPartialEnv(t *testing.T, images Images) *partialEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rows := &countingInsight{}
 	a := newAPI(t, Config{
 		Upstreams: []Upstream{{Name: "f", Host: host, Client: c.Wrap("f", clientFor(host, nil))}},
 		Cache:     c,
 		Images:    images,
+		Insight:   rows,
 	})
-	return &partialEnv{api: a, dist: dist, proxy: proxy, host: host, want: want}
+	return &partialEnv{api: a, dist: dist, proxy: proxy, host: host, want: want, rows: rows}
 }
 
 // table GETs the table with query q, wants 200 and decodes it.
@@ -116,6 +119,9 @@ func TestImageTableFailedRow(t *testing.T) {
 	got, res := e.table(t, "")
 	wantIncomplete(t, "", got, res)
 	e.noAddress(t, "the incomplete table", res.Body)
+	if n := e.rows.failed.Load(); n != 1 {
+		t.Errorf("failed rows counted = %d, want 1", n)
+	}
 	if len(got.Images) != len(partialTags) {
 		t.Fatalf("table = %v, want a row for each of %v", rowTags(got.Images), partialTags)
 	}
@@ -189,6 +195,9 @@ func TestImageTableFailedHead(t *testing.T) {
 	got, res := e.table(t, "")
 	wantIncomplete(t, "", got, res)
 	e.noAddress(t, "the incomplete table", res.Body)
+	if n := e.rows.failed.Load(); n != 2 {
+		t.Errorf("failed rows counted = %d, want 2", n)
+	}
 	want := []imageRow{
 		failedRow("1.0.0", e.want["1.0.0"].Digest, "UPSTREAM_INVALID", "the upstream registry answered something regapi cannot use"),
 		e.want["1.1.0"], e.want["2.0.0"],

@@ -36,9 +36,10 @@ type tableEnv struct {
 }
 
 // countingInsight counts the rows the table reports computed.
-type countingInsight struct{ n atomic.Int64 }
+type countingInsight struct{ n, failed atomic.Int64 }
 
 func (c *countingInsight) RowsComputed(n int) { c.n.Add(int64(n)) }
+func (c *countingInsight) RowsFailed(n int)   { c.failed.Add(int64(n)) }
 
 func newTableEnv(t *testing.T, n int, images Images) *tableEnv {
 	t.Helper()

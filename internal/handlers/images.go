@@ -51,12 +51,15 @@ func (i Images) withDefaults() Images {
 // memo's misses).
 type Insight interface {
 	RowsComputed(n int)
+	// RowsFailed counts rows answered with an error (an incomplete table).
+	RowsFailed(n int)
 }
 
 // noInsight counts nothing.
 type noInsight struct{}
 
 func (noInsight) RowsComputed(int) {}
+func (noInsight) RowsFailed(int)   {}
 
 // insightOr returns i, or an Insight that counts nothing when i is nil.
 func insightOr(i Insight) Insight {

@@ -156,6 +156,7 @@ func (in *insight) handleImageTable() http.Handler {
 		// No ETag and no-store: a client must not keep, or revalidate
 		// into, an answer that the next request may complete.
 		resp.Incomplete = true
+		in.metrics.RowsFailed(outcome.failed)
 		in.logger.WarnContext(ctx, "image table incomplete", "registry", t.Registry, "repository", t.Repository,
 			"failed", outcome.failed, "described", outcome.described, "err", redact.Text(outcome.first.Error()))
 		w.Header().Set("Cache-Control", cacheControlNone)

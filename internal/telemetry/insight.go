@@ -8,18 +8,32 @@ import "github.com/prometheus/client_golang/prometheus"
 // by operation in regapi_upstream_requests_total. A nil *Insight is valid
 // and counts nothing.
 type Insight struct {
-	rows prometheus.Counter
+	rows, failed prometheus.Counter
 }
 
 func newInsight() *Insight {
-	return &Insight{rows: prometheus.NewCounter(prometheus.CounterOpts{
-		Namespace: namespace, Name: "image_rows_computed_total",
-		Help: "Image summaries (table rows, inspect answers) worked out from manifests and configs, not found in the summary memo.",
-	})}
+	return &Insight{
+		rows: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "image_rows_computed_total",
+			Help: "Image summaries (table rows, inspect answers) worked out from manifests and configs, not found in the summary memo.",
+		}),
+		failed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "image_rows_failed_total",
+			Help: "Image table rows answered with an error because the upstream failed on their tag (the table was answered incomplete).",
+		}),
+	}
 }
 
 func (i *Insight) collectors() []prometheus.Collector {
-	return []prometheus.Collector{i.rows}
+	return []prometheus.Collector{i.rows, i.failed}
+}
+
+// RowsFailed counts n rows answered with an error. Negative n is ignored.
+func (i *Insight) RowsFailed(n int) {
+	if i == nil || n <= 0 {
+		return
+	}
+	i.failed.Add(float64(n))
 }
 
 // RowsComputed counts n rows worked out. Negative n is ignored.
