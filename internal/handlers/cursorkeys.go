@@ -72,12 +72,17 @@ func newCursorKeyring(key []byte, shared SharedSecrets, logger *slog.Logger) *cu
 // sealer returns the sealer to use now, first asking the shared tier for
 // the deployment's key when that is due.
 func (k *cursorKeyring) sealer(ctx context.Context) *cursorSealer {
-	s := k.current.Load()
 	if k.shared == nil || k.now().UnixNano() < k.due.Load() || !k.asking.CompareAndSwap(false, true) {
-		return s
+		return k.current.Load()
 	}
 	defer k.asking.Store(false)
-	got, err := k.shared.SharedSecret(ctx, cursorKeyName, s.secret)
+	s := k.current.Load()
+	if k.now().UnixNano() < k.due.Load() {
+		return s // another request has just asked
+	}
+	// The answer serves the process, not only this request: a caller that
+	// goes away does not cut it short (the tier's timeout bounds it).
+	got, err := k.shared.SharedSecret(context.WithoutCancel(ctx), cursorKeyName, s.secret)
 	if err != nil {
 		if !s.shared {
 			k.due.Store(k.now().Add(retryEvery).UnixNano())

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -170,5 +171,40 @@ func checkNoKey(t *testing.T, logs string, key []byte) {
 		if strings.Contains(logs, form) {
 			t.Fatalf("the logs hold the key:\n%s", logs)
 		}
+	}
+}
+
+// TestCursorKeyringConcurrent: requests racing for the first key each get a
+// sealer whose cursors open on both replicas, once the replicas have asked
+// the tier.
+func TestCursorKeyringConcurrent(t *testing.T) {
+	tier := startSharedTier(t)
+	var logs bytes.Buffer
+	a, _ := tier.replica(t, &logs)
+	b, _ := tier.replica(t, &logs)
+	a.now, b.now = time.Now, time.Now
+	cursors := make(chan string, 8*20)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 20 {
+				cursors <- a.sealer(t.Context()).seal(keyBind, keyPoint)
+			}
+		}()
+	}
+	wg.Wait()
+	close(cursors)
+	for c := range cursors {
+		if !opens(t, a, c) {
+			t.Fatal("replica a does not open a cursor it sealed")
+		}
+	}
+	if !a.current.Load().shared {
+		t.Fatal("replica a seals with its own key though the tier answers")
+	}
+	if !opens(t, b, a.sealer(t.Context()).seal(keyBind, keyPoint)) {
+		t.Error("replica b does not open a cursor replica a sealed")
 	}
 }
