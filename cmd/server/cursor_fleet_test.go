@@ -126,9 +126,9 @@ func (r *cursorRegistry) walk(t *testing.T, replicas []*running, first string) [
 // crossWalk lists everything the narrow caller sees twice, each page asked
 // of the other replica than the one before: a, b, a… then b, a, b…, so
 // that a cursor one replica sealed is opened by the other, both ways. It
-// returns the pages of the first walk and which were asked with a sealed
-// cursor.
-func (r *cursorRegistry) crossWalk(t *testing.T, a, b *running) ([]listPage, []int) {
+// returns the pages of the first walk and the first of them asked with a
+// sealed cursor.
+func (r *cursorRegistry) crossWalk(t *testing.T, a, b *running) ([]listPage, int) {
 	t.Helper()
 	var first []listPage
 	for _, order := range [][]*running{{a, b}, {b, a}} {
@@ -136,14 +136,12 @@ func (r *cursorRegistry) crossWalk(t *testing.T, a, b *running) ([]listPage, []i
 		if got := namesFrom(pages, 0); !slices.Equal(got, r.visible) {
 			t.Fatalf("listing over both replicas = %q, want %q", got, r.visible)
 		}
-		if len(sealedPages(t, pages)) == 0 {
-			t.Fatalf("no page was asked with a sealed cursor: %d pages", len(pages))
-		}
+		firstSealed(t, pages)
 		if first == nil {
 			first = pages
 		}
 	}
-	return first, sealedPages(t, first)
+	return first, firstSealed(t, first)
 }
 
 // namesFrom returns the names of pages[i:].
@@ -155,16 +153,17 @@ func namesFrom(pages []listPage, i int) []string {
 	return names
 }
 
-// sealedPages returns the indexes of the pages asked with a sealed cursor.
-func sealedPages(t *testing.T, pages []listPage) []int {
+// firstSealed returns the index of the first page asked with a sealed
+// cursor; it fails the test when there is none.
+func firstSealed(t *testing.T, pages []listPage) int {
 	t.Helper()
-	var sealed []int
 	for i, p := range pages {
 		if strings.HasPrefix(mustQuery(t, p.path).Get("last"), "~") {
-			sealed = append(sealed, i)
+			return i
 		}
 	}
-	return sealed
+	t.Fatalf("none of %d pages was asked with a sealed cursor", len(pages))
+	return 0
 }
 
 // tampered changes one base64url character in the middle of path's sealed
@@ -226,7 +225,7 @@ func TestFleetCursorSharedTier(t *testing.T) {
 
 	pages, sealed := reg.crossWalk(t, a, b)
 	for i, rep := range []*running{a, b} {
-		status, _, body := reg.get(t, rep, tampered(t, pages[sealed[0]].path))
+		status, _, body := reg.get(t, rep, tampered(t, pages[sealed].path))
 		wantPaginationInvalid(t, fmt.Sprintf("replica %d, an altered cursor", i), status, body)
 	}
 
@@ -254,16 +253,15 @@ func TestFleetCursorKeyFile(t *testing.T) {
 	a, b := reg.start(t, "--cursor-key-file", file), reg.start(t, "--cursor-key-file", file)
 
 	pages, sealed := reg.crossWalk(t, a, b)
-	status, _, body := reg.get(t, b, tampered(t, pages[sealed[0]].path))
+	status, _, body := reg.get(t, b, tampered(t, pages[sealed].path))
 	wantPaginationInvalid(t, "an altered cursor", status, body)
 
 	if _, err := a.stop(t, 30*time.Second); err != nil {
 		t.Fatalf("stop replica a: %v", err)
 	}
 	again := reg.start(t, "--cursor-key-file", file)
-	i := sealed[0]
-	rest := reg.walk(t, []*running{again}, pages[i].path)
-	if got, want := namesFrom(rest, 0), namesFrom(pages, i); !slices.Equal(got, want) {
+	rest := reg.walk(t, []*running{again}, pages[sealed].path)
+	if got, want := namesFrom(rest, 0), namesFrom(pages, sealed); !slices.Equal(got, want) {
 		t.Errorf("the restarted replica, from a cursor sealed before: %q, want %q", got, want)
 	}
 	checkKeyNotLogged(t, []byte(key), a, b, again)
@@ -280,18 +278,15 @@ func TestFleetCursorPerProcess(t *testing.T) {
 	if got := namesFrom(pages, 0); !slices.Equal(got, reg.visible) {
 		t.Fatalf("listing on replica a = %q, want %q", got, reg.visible)
 	}
-	sealed := sealedPages(t, pages)
-	if len(sealed) == 0 {
-		t.Fatal("no page was asked with a sealed cursor")
-	}
-	path := pages[sealed[0]].path
+	sealed := firstSealed(t, pages)
+	path := pages[sealed].path
 	status, _, body := reg.get(t, b, path)
 	wantPaginationInvalid(t, "replica b, a cursor replica a sealed", status, body)
 	if status, _, body := reg.get(t, a, path); status != http.StatusOK {
 		t.Errorf("replica a, its own cursor = %d %s, want 200", status, body)
 	}
 	for i, rep := range []*running{a, b} {
-		if logs := rep.stderr.String(); !strings.Contains(logs, `key_source=process`) && !strings.Contains(logs, `"key_source":"process"`) {
+		if logs := rep.stderr.String(); !strings.Contains(logs, `"key_source":"process"`) {
 			t.Errorf("replica %d does not log that its cursor key is its own:\n%s", i, logs)
 		}
 	}
@@ -308,11 +303,8 @@ func TestFleetCursorRedisDownAtStart(t *testing.T) {
 	a, b := reg.start(t, "--cache-shared-url", rs.URL), reg.start(t, "--cache-shared-url", rs.URL)
 
 	pages := reg.walk(t, []*running{a}, listFirst)
-	sealed := sealedPages(t, pages)
-	if len(sealed) == 0 {
-		t.Fatal("no page was asked with a sealed cursor")
-	}
-	during := pages[sealed[0]].path
+	sealed := firstSealed(t, pages)
+	during := pages[sealed].path
 	status, _, body := reg.get(t, b, during)
 	wantPaginationInvalid(t, "Redis down: replica b, a cursor replica a sealed", status, body)
 
@@ -321,9 +313,9 @@ func TestFleetCursorRedisDownAtStart(t *testing.T) {
 	// ask Redis at most once a second, so a few rounds are needed.
 	deadline := time.Now().Add(20 * time.Second)
 	for rounds := 1; ; rounds++ {
-		_, p, body := reg.get(t, a, pages[sealed[0]-1].path)
+		_, p, body := reg.get(t, a, pages[sealed-1].path)
 		if !strings.HasPrefix(mustQuery(t, p.next).Get("last"), "~") {
-			t.Fatalf("page %s: next %q is not sealed (%s)", pages[sealed[0]-1].path, p.next, body)
+			t.Fatalf("page %s: next %q is not sealed (%s)", pages[sealed-1].path, p.next, body)
 		}
 		if status, _, _ := reg.get(t, b, p.next); status == http.StatusOK {
 			t.Logf("replica b opened replica a's cursor after %d rounds", rounds)
