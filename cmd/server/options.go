@@ -47,6 +47,9 @@ type options struct {
 	trustedProxies auth.TrustedProxies
 	tlsCert        string
 	tlsKey         string
+	// cursorKey seals listing cursors (cursor_key_file's content); empty:
+	// the shared tier's key, else the process's own.
+	cursorKey config.Secret
 	// uploads and sync configure the write routes; uploads.SpoolDir is
 	// resolved (never empty).
 	uploads config.Uploads
@@ -110,6 +113,9 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	if err := c.ResolveShared(getenv); err != nil {
 		return nil, err
 	}
+	if err := c.ResolveCursorKey(); err != nil {
+		return nil, err
+	}
 
 	o := &options{
 		listen:         c.Listen,
@@ -127,6 +133,7 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 		rateWindow:     time.Duration(c.RateWindow),
 		tlsCert:        c.TLSCert,
 		tlsKey:         c.TLSKey,
+		cursorKey:      c.CursorKey,
 		uploads:        c.Uploads,
 		sync:           c.Sync,
 		reads:          c.Reads,

@@ -193,6 +193,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			cfg.Reads.Shared = answers
 		}
 	}
+	cursorKey := "process"
+	switch {
+	case opts.cursorKey != "":
+		cfg.CursorKey, cursorKey = []byte(opts.cursorKey.Reveal()), "file"
+	case answers != nil && opts.cache.Shared.URL != "":
+		// Listing cursors one replica seals open on every other.
+		cfg.CursorSecrets, cursorKey = answers, "shared tier"
+	}
+	logger.Info("listing cursors", "key_source", cursorKey)
 	if opts.ui {
 		cfg.UI = ui.Handler()
 	}

@@ -22,6 +22,8 @@ import (
 //	v1:r:<location>    repository-list keys under location
 //	v1:l:<memory key>  the lease of the replica fetching an answer
 //	v1:g:<location>    the location's generation, counted up by every write
+//	v1:s:<name>        a secret the replicas agree on (SharedSecret); kept
+//	                   without expiry, never purged
 //	v1:events          the pub/sub channel of invalidations and leases
 const (
 	sharedVersion = "v1:"
@@ -30,6 +32,7 @@ const (
 	nsRepoIndex   = "r:"
 	nsLease       = "l:"
 	nsGeneration  = "g:"
+	nsSecret      = "s:"
 )
 
 // digestTTL is how long a digest-addressed answer stays in the shared tier.

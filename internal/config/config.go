@@ -80,6 +80,11 @@ type Config struct {
 	// X-Forwarded-For header names the client; none by default: the TCP
 	// peer is the client.
 	TrustedProxies []string `json:"trusted_proxies,omitempty"`
+	// CursorKeyFile names a file of at least handlers.MinCursorKeyBytes
+	// of secret that seals the repository listings' opaque cursors, the
+	// same on every replica. Relative names are read relative to the
+	// file's directory.
+	CursorKeyFile string `json:"cursor_key_file,omitempty"`
 	// MaxConnections caps the client connections served at once; more
 	// wait to be accepted. Default: three quarters of the process's
 	// file-descriptor limit.
@@ -94,6 +99,8 @@ type Config struct {
 	// Upstreams are UpstreamSpecs with credentials, CA bundles and URLs
 	// resolved; Load fills it.
 	Upstreams []Upstream `json:"-"`
+	// CursorKey is CursorKeyFile's content; ResolveCursorKey reads it.
+	CursorKey Secret `json:"-"`
 
 	// present holds the key paths the file wrote; sources says which
 	// layer gave each setting once Apply ran.
@@ -173,6 +180,9 @@ func Parse(data []byte, dir string, getenv func(string) string) (*Config, error)
 		c.Reads.LayerCacheDir = files.path(c.Reads.LayerCacheDir)
 	}
 	c.Cache.Shared.anchor(files)
+	if c.CursorKeyFile != "" {
+		c.CursorKeyFile = files.path(c.CursorKeyFile)
+	}
 	seen := make(map[string]bool, len(c.UpstreamSpecs))
 	for i, spec := range c.UpstreamSpecs {
 		u, err := spec.resolve(dir, getenv)

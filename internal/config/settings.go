@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/regapi/regapi/internal/cache"
@@ -94,6 +95,9 @@ var Settings = Table{
 	{Key: "trusted_proxies", Flag: "trusted-proxies", Arg: "CIDRS", Helm: "trustedProxies", Check: checkProxies,
 		Help:  "reverse proxies (CIDRs or addresses) whose X-Forwarded-For names the client, for the rate limit and the logs; none by default: the connection's peer is the client (docs/security.md, Behind a reverse proxy)",
 		field: func(c *Config) any { return &c.TrustedProxies }},
+	{Key: "cursor_key_file", Flag: "cursor-key-file", Arg: "FILE", DefaultText: "none", Helm: "config",
+		Help:  "file of at least " + strconv.Itoa(handlers.MinCursorKeyBytes) + " bytes of secret that seals the opaque cursors of repository listings; give every replica the same file and any replica, restarted or not, resumes a listing another one paged. Without it the replicas agree on a random key in cache.shared when there is one; else each process draws its own, and its cursors fail on other replicas and after a restart",
+		field: func(c *Config) any { return &c.CursorKeyFile }},
 
 	// The answer cache.
 	{Key: "cache.disabled", Flag: "cache-disabled", Default: false, Helm: "config",

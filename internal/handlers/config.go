@@ -105,6 +105,21 @@ type Config struct {
 	// counts nothing.
 	Transfers Transfers
 
+	// CursorKey seals the opaque cursors of repository listings: at least
+	// MinCursorKeyBytes of secret, from which the AES-256-GCM key is
+	// derived. Every replica given the same key accepts the others'
+	// cursors, across restarts. The default value, nil, leaves the key to
+	// CursorSecrets.
+	CursorKey []byte
+	// CursorSecrets, when set and CursorKey is not, is where the replicas
+	// agree on a random cursor key (the shared cache tier). Until it
+	// answers, this process seals with a key of its own, asks again every
+	// second, and once it has switched keeps opening what it sealed
+	// before. The default value, nil, with no CursorKey: the key is the
+	// process's own, and its cursors fail on other replicas and after a
+	// restart.
+	CursorSecrets SharedSecrets
+
 	// listBudget bounds the upstream names one repositories listing reads
 	// (defaultListBudget when 0); tests shrink it to cross it cheaply.
 	listBudget int

@@ -3,7 +3,9 @@ package handlers
 import (
 	"crypto/aes"
 	"crypto/cipher"
+	"crypto/hkdf"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"strings"
@@ -25,8 +27,8 @@ const maxSealedCursor = 1024
 // longer is answered UPSTREAM_INVALID.
 const maxResumeBytes = 640
 
-// errCursorInvalid is a sealed cursor that this process did not issue for
-// this caller and listing, or that was altered.
+// errCursorInvalid is a sealed cursor that this deployment did not issue
+// for this caller and listing, or that was altered.
 var errCursorInvalid = errors.New("cursor invalid")
 
 // resumePoint is where a listing goes on when the cursor it could show
@@ -37,19 +39,37 @@ type resumePoint struct {
 	prefix   string
 }
 
-// cursorSealer seals resume points into opaque cursors. The key is random
-// per process: a sealed cursor reveals nothing, cannot be forged, and dies
-// with the process (a caller then starts the listing again).
+// cursorSealer seals resume points into opaque cursors under one key: a
+// sealed cursor reveals nothing and cannot be forged. It opens what its
+// key sealed and, after a switch of keys (see cursorKeyring), what the
+// previous one did.
 type cursorSealer struct {
-	aead cipher.AEAD
+	secret   []byte // the key's source, offered to the other replicas
+	aead     cipher.AEAD
+	previous cipher.AEAD // opens only; nil when there is none
+	shared   bool        // secret is the deployment's, as the shared tier holds it
 }
 
-// newCursorSealer draws a fresh AES-256-GCM key.
+// newCursorSealer draws a fresh key: this process's own.
 func newCursorSealer() *cursorSealer {
-	key := make([]byte, 32)
+	secret := make([]byte, MinCursorKeyBytes)
 	// crypto/rand.Read never fails on the platforms Go supports (it
 	// crashes the program instead), so there is no error to handle.
-	_, _ = rand.Read(key)
+	_, _ = rand.Read(secret)
+	return sealerFor(secret)
+}
+
+// cursorKeyInfo labels the derivation of the cursor key: a secret used
+// for anything else never yields this key.
+const cursorKeyInfo = "regapi listing cursor key v1"
+
+// sealerFor returns the sealer whose AES-256-GCM key is derived from
+// secret (at least MinCursorKeyBytes; any longer secret works alike).
+func sealerFor(secret []byte) *cursorSealer {
+	key, err := hkdf.Key(sha256.New, secret, nil, cursorKeyInfo, 32)
+	if err != nil {
+		panic("handlers: hkdf: " + err.Error()) // 32 bytes of SHA-256 is far below its limit
+	}
 	block, err := aes.NewCipher(key)
 	if err != nil {
 		panic("handlers: aes key: " + err.Error()) // 32 bytes is a valid key
@@ -58,7 +78,7 @@ func newCursorSealer() *cursorSealer {
 	if err != nil {
 		panic("handlers: gcm: " + err.Error()) // AES has a 16-byte block
 	}
-	return &cursorSealer{aead: aead}
+	return &cursorSealer{secret: secret, aead: aead}
 }
 
 // cursorBinding is what a sealed cursor is issued for: the caller, and the
@@ -104,8 +124,11 @@ func (s *cursorSealer) open(b cursorBinding, cursor string) (resumePoint, error)
 	if err != nil || len(raw) < s.aead.NonceSize() {
 		return resumePoint{}, errCursorInvalid
 	}
-	n := s.aead.NonceSize()
+	n := s.aead.NonceSize() // GCM's, whatever the key
 	plain, err := s.aead.Open(nil, raw[:n], raw[n:], b.bytes())
+	if err != nil && s.previous != nil {
+		plain, err = s.previous.Open(nil, raw[:n], raw[n:], b.bytes())
+	}
 	if err != nil {
 		return resumePoint{}, errCursorInvalid
 	}

@@ -32,7 +32,7 @@ type repositoriesResponse struct {
 // (a cache below stores them for every caller) and filtered here, reading
 // on until the page is full (see listLevel); next is the last name shown,
 // never one the caller may not pull, or, when scanning ran out of budget
-// among hidden names, a cursor sealed by lc.sealer for this caller and
+// among hidden names, a cursor sealed by lc.keys for this caller and
 // listing.
 func handleRepositories(logger *slog.Logger, lc listConfig) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +54,7 @@ func handleRepositories(logger *slog.Logger, lc listConfig) http.Handler {
 			return
 		}
 		bind := cursorBinding{principal: caller.Name(), anonymous: caller.Anonymous(), registry: t.Registry, base: t.Repository, delimited: delimiter != ""}
-		from, err := parseListCursor(lc.sealer, bind, t.Repository, q.Get("last"), delimiter != "")
+		from, err := parseListCursor(r.Context(), lc.keys, bind, t.Repository, q.Get("last"), delimiter != "")
 		if err != nil {
 			writeError(w, r, logger, err)
 			return
@@ -78,7 +78,7 @@ func handleRepositories(logger *slog.Logger, lc listConfig) http.Handler {
 				writeError(w, r, logger, errorf(codeUpstreamInvalid, "the upstream registry's listing cursor is longer than %d bytes", maxResumeBytes))
 				return
 			}
-			next = lc.sealer.seal(bind, *lv.resume)
+			next = lc.keys.sealer(r.Context()).seal(bind, *lv.resume)
 		}
 		if next != "" {
 			nq := url.Values{"limit": {strconv.Itoa(limit)}, "last": {next}}
@@ -94,7 +94,7 @@ func handleRepositories(logger *slog.Logger, lc listConfig) http.Handler {
 
 // listConfig is what the repositories route needs besides the request.
 type listConfig struct {
-	sealer *cursorSealer
+	keys *cursorKeyring
 	// budget bounds the upstream names one request reads (see listLevel).
 	budget int
 }
@@ -111,13 +111,13 @@ const maxScanPages = 10
 
 // parseListCursor reads a caller's last: a repository name (shown on an
 // earlier page, so the caller knows it) or a sealed cursor, opened under
-// bind. It returns where the listing resumes.
-func parseListCursor(s *cursorSealer, bind cursorBinding, base, last string, delimited bool) (resumePoint, error) {
+// bind with keys. It returns where the listing resumes.
+func parseListCursor(ctx context.Context, keys *cursorKeyring, bind cursorBinding, base, last string, delimited bool) (resumePoint, error) {
 	switch {
 	case last == "":
 		return resumePoint{}, nil
 	case isSealed(last):
-		p, err := s.open(bind, last)
+		p, err := keys.sealer(ctx).open(bind, last)
 		if err != nil {
 			return resumePoint{}, errorf(codePaginationInvalid, "invalid last: not a cursor this server issued for this listing")
 		}

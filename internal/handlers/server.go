@@ -44,7 +44,7 @@ func NewServer(cfg Config) http.Handler {
 	addUI(mux, cfg.UI)
 	addFrontDoor(mux, cfg.UI != nil)
 	addRoutes(mux, logger, ups, platform, ready, cfg.Cache, cfg.Metrics, cfg.Writes.withDefaults(), cfg.Reads.withDefaults(), streamsOr(cfg.Streams), transfersOr(cfg.Transfers),
-		listConfig{sealer: newCursorSealer(), budget: cfg.listBudget}, newInsight(logger, cfg.Images, cfg.Insight, cfg.Stores),
+		listConfig{keys: newCursorKeyring(cfg.CursorKey, cfg.CursorSecrets, logger), budget: cfg.listBudget}, newInsight(logger, cfg.Images, cfg.Insight, cfg.Stores),
 		newAnswerMemo(evictedFunc(cfg.Stores, storeAnswerMemo)))
 	return mux
 }

@@ -34,6 +34,10 @@ type DistributionOptions struct {
 	CatalogMaxEntries int
 	// MaxTags caps a tags page. Zero means no cap.
 	MaxTags int
+	// EmptyRepositories are planted straight in the registry's storage:
+	// each is in the catalog and holds nothing. Tens of thousands take
+	// moments, where pushing them takes minutes under -race.
+	EmptyRepositories []string
 }
 
 // NewDistribution starts the CNCF distribution registry v3 with in-memory
@@ -53,12 +57,18 @@ func StartDistribution(t testing.TB, opts *DistributionOptions) *Registry {
 	quietLogrus()
 
 	cfg := &configuration.Configuration{}
+	storage := configuration.Storage{"inmemory": configuration.Parameters{}}
+	if len(opts.EmptyRepositories) > 0 {
+		storage = configuration.Storage{plantedDriver: configuration.Parameters{"repositories": opts.EmptyRepositories}}
+	}
 	cfg.Storage = configuration.Storage{
-		"inmemory": configuration.Parameters{},
 		// The purger is a goroutine that outlives the test otherwise.
 		"maintenance": configuration.Parameters{
 			"uploadpurging": map[any]any{"enabled": false},
 		},
+	}
+	for name, params := range storage {
+		cfg.Storage[name] = params
 	}
 	cfg.Catalog.MaxEntries = opts.CatalogMaxEntries
 	if cfg.Catalog.MaxEntries <= 0 {
