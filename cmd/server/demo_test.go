@@ -7,11 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/regapi/regapi/internal/demo"
+	"github.com/regapi/regapi/internal/registry/registrytest"
 )
 
 // testDemo is one seeded demo registry shared by the tests that only read
@@ -62,5 +65,20 @@ func tarFiles(b []byte) (map[string]string, error) {
 			}
 			files[h.Name] = string(c)
 		}
+	}
+}
+
+// TestDemoAnonymousIsTheDemos: --demo without tokens lets anonymous callers
+// pull from the demo, not from a real registry configured next to it.
+func TestDemoAnonymousIsTheDemos(t *testing.T) {
+	dist := registrytest.StartDistribution(t, nil)
+	registrytest.PushRandomImage(t, dist.Host, "team/app", "v1")
+	r := startRun(t, nil, "--listen", "127.0.0.1:0", "--demo", "--upstream", "real=http://"+dist.Host)
+	c := &http.Client{Timeout: 30 * time.Second}
+	if status, body, _ := get(t, c, http.MethodGet, r.base+"/api/v1/repos/demo/library/alpine/-/tags"); status != http.StatusOK {
+		t.Errorf("anonymous demo tags = %d %s, want 200", status, body)
+	}
+	if status, body, _ := get(t, c, http.MethodGet, r.base+"/api/v1/repos/real/team/app/-/tags"); status != http.StatusUnauthorized {
+		t.Errorf("anonymous tags of the real registry next to the demo = %d %s, want 401", status, body)
 	}
 }

@@ -178,8 +178,13 @@ func parseOptions(args []string, getenv func(string) string, stderr io.Writer) (
 	// The demo is for trying regapi out: its printed curl lines carry no
 	// token. With tokens configured, or allow_anonymous set either way by
 	// a flag, a variable or the file, the configuration decides.
+	// The pulls it lets in are the demo's only: an upstream configured next
+	// to it stays closed to callers without a token.
 	if o.demo && len(o.auth.Tokens) == 0 && c.Source("allow_anonymous") == config.FromDefault {
 		o.allowAnonymous, o.auth.AllowAnonymous, o.demoAnonymous = true, true, true
+		if len(o.auth.AnonymousScopes) == 0 {
+			o.auth.AnonymousScopes = []auth.Scope{{Registry: demoUpstream, Repositories: []string{"**"}, Actions: []auth.Action{auth.ActionPull}}}
+		}
 	}
 
 	var names []string

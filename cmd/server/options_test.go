@@ -48,7 +48,9 @@ upstreams:
 		// --demo without tokens lets anonymous callers pull.
 		want: options{listen: ":8080", demo: true, defaultPlatform: v1.Platform{OS: "linux", Architecture: "amd64"},
 			logLevel: slog.LevelInfo, logFormat: "json", logFlush: time.Second, shutdownGrace: 20 * time.Second,
-			allowAnonymous: true, demoAnonymous: true},
+			allowAnonymous: true, demoAnonymous: true,
+			// The demo's anonymous pulls are the demo's only.
+			auth: auth.Config{AnonymousScopes: []auth.Scope{{Registry: "demo", Repositories: []string{"**"}, Actions: []auth.Action{auth.ActionPull}}}}},
 	}, {
 		name: "variables",
 		env: map[string]string{

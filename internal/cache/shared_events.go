@@ -42,29 +42,30 @@ const eventBuffer = 256
 // not to the caller of New: it starts from context.Background and Close
 // ends it.
 //
-// Events published while the subscription was down are lost, and one of
-// them may have been an invalidation: every subscription after the first
-// therefore drops what an event could have changed (resync).
+// Events published while the subscription is not in place are lost, and one
+// of them may have been an invalidation. The first confirmation is awaited
+// here, for at most the tier's timeout; every confirmation after it (a
+// subscription back after a drop, or the first one of a replica that started
+// with the server away and served from memory meanwhile) drops what an event
+// could have changed (resync).
 //
 //nolint:contextcheck // see above: no caller context to inherit.
 func (s *shared) subscribe() {
 	s.events = s.rdb.Subscribe(context.Background(), s.channel())
+	// Best effort: without a confirmation now, the first one comes over
+	// the channel and resyncs.
+	_, _ = s.events.ReceiveTimeout(context.Background(), s.timeout)
 	ch := s.events.ChannelWithSubscriptions(redis.WithChannelSize(eventBuffer))
 	go func() {
 		defer close(s.done)
-		subscribed := false
 		for msg := range ch {
 			switch m := msg.(type) {
 			case *redis.Message:
 				s.handle(m.Payload)
 			case *redis.Subscription:
-				if m.Kind != "subscribe" {
-					continue
-				}
-				if subscribed {
+				if m.Kind == "subscribe" {
 					s.resync()
 				}
-				subscribed = true
 			}
 		}
 	}()

@@ -168,3 +168,34 @@ func TestSharedResubscribeDropsChangeable(t *testing.T) {
 		t.Fatalf("resyncs = %d, want 1", n)
 	}
 }
+
+// A replica that starts while the server is away serves from memory; a
+// write through another replica meanwhile reaches no one. When the server is
+// back, the late replica's first subscription drops its tag-addressed
+// answers as a re-subscription does, and it serves the write.
+func TestSharedLateFirstSubscriptionResyncs(t *testing.T) {
+	f := newFleet(t, 1)
+	f.up.addImage(t, "org/app", "v1", []byte(`{}`))
+	f.tagsOf(t, 0)
+
+	f.redis.Stop()
+	late := f.add(t)
+	resynced := make(chan struct{}, 8)
+	hook := func() { resynced <- struct{}{} }
+	f.caches[late].shared.onResync.Store(&hook)
+	if tags, _, _ := f.tagsOf(t, late); !slices.Equal(tags, []string{"v1"}) {
+		t.Fatalf("late replica = %v, want [v1]", tags)
+	}
+	if err := f.hubs[0].WithSegment("org", "app").PushImage(context.Background(), "v2", testImage(t)); err != nil {
+		t.Fatal(err)
+	}
+	f.redis.Restart()
+	select {
+	case <-resynced:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the late replica's first subscription did not resync")
+	}
+	if tags, s, tier := f.tagsOf(t, late); !slices.Equal(tags, []string{"v1", "v2"}) {
+		t.Fatalf("late replica after the server came back = %v (%s %s), want [v1 v2]", tags, s, tier)
+	}
+}

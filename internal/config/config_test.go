@@ -331,13 +331,17 @@ func TestParseUpstreamFlag(t *testing.T) {
 		{in: "v6=http://[::1]:5000", want: Upstream{Name: "v6", Endpoint: Endpoint{Host: "[::1]:5000", Insecure: true}}},
 		{in: "https://registry-1.docker.io", wantErr: "want NAME=URL"},
 		{in: "a=https://u:hunter2@r.example", wantErr: "must not carry credentials"},
-		{in: "u:hunter2@r.example", wantErr: "want NAME=URL"},
+		{in: "u:hunter2@r.example", wantErr: "must not carry credentials"},
+		// NAME= forgotten and a base64 password: the "=" in it must not
+		// make its first part a name quoted back.
+		{in: "https://bot:hunter2Q=@r.example", wantErr: "must not carry credentials"},
+		{in: "bot:hunter2=x@r.example", wantErr: "must not carry credentials"},
 		// A base64 password holds "/" and "+", others "?" or "#": none
 		// ends the userinfo.
 		{in: "a=https://bot:hunter2/g+=@r.example", wantErr: "must not carry credentials"},
 		{in: "a=https://bot:hunter2#x@r.example", wantErr: "must not carry credentials"},
 		{in: "a=https://bot:hunter2?x@r.example", wantErr: "must not carry credentials"},
-		{in: "a=bot:hunter2/x@r.example", wantErr: "want http://host[:port]"},
+		{in: "a=bot:hunter2/x@r.example", wantErr: "must not carry credentials"},
 		{in: "a=https://r.example:99999", wantErr: "out of range"},
 		{in: "a=https://r.example?x=1", wantErr: "query and fragment are not allowed"},
 		{in: "a=https:///path", wantErr: "has no host"},

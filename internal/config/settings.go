@@ -77,7 +77,7 @@ var Settings = Table{
 
 	// Access.
 	{Key: "allow_anonymous", Flag: "allow-anonymous", Default: false, Helm: "allowAnonymous",
-		Help:  "let callers without a token pull (push and admin always need one); --demo turns it on unless tokens are configured or this is set",
+		Help:  "let callers without a token pull (push and admin always need one); --demo turns it on for the demo upstream only, unless tokens are configured or this is set",
 		field: func(c *Config) any { return &c.AllowAnonymous }},
 	{Key: "tokens", Helm: "callerTokens.existingSecret",
 		Help: "caller tokens and their scopes (file only; see docs/security.md); each secret comes from secret_file or secret_env"},

@@ -81,7 +81,14 @@ func ValidateName(name string) error {
 
 // ParseUpstream reads the NAME=URL notation of --upstream and
 // REGAPI_UPSTREAM, e.g. "hub=https://registry-1.docker.io".
+//
+// The notation never carries credentials: a text holding an "@" is refused
+// before it is split, since a password holding "=" (base64) would otherwise
+// be quoted in part as a name.
 func ParseUpstream(s string) (Upstream, error) {
+	if strings.Contains(s, "@") {
+		return Upstream{}, fmt.Errorf("upstream URL must not carry credentials: read them from a file or variable with --config (username_file, password_file, password_env)")
+	}
 	name, raw, ok := strings.Cut(s, "=")
 	if !ok {
 		return Upstream{}, fmt.Errorf("upstream %q: want NAME=URL, e.g. hub=https://registry-1.docker.io", safeText(s))

@@ -24,7 +24,7 @@ type faultProxy struct {
 	target string
 
 	mu    sync.Mutex
-	rules map[string]string // ["HEAD "] path substring → "cut", "flip", "flip-end" or a status; GET without a method
+	rules map[string]string // ["HEAD "] path substring → "cut", "flip", "flip-end", "type=<Content-Type>" or a status; GET without a method
 }
 
 func (p *faultProxy) set(substr, fault string) {
@@ -80,6 +80,9 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	for k, vs := range res.Header {
 		w.Header()[k] = vs
+	}
+	if ct, ok := strings.CutPrefix(fault, "type="); ok {
+		w.Header().Set("Content-Type", ct)
 	}
 	if r.Method != http.MethodGet || res.StatusCode != http.StatusOK {
 		fault = ""
@@ -162,5 +165,53 @@ func TestBadUpstreamBodyIsBadGateway(t *testing.T) {
 				t.Errorf("once the upstream behaves: %d %s (a bad answer was cached?)", res.Status, res.Body)
 			}
 		})
+	}
+}
+
+// TestUpstreamContentTypeNeverAPage: an upstream that labels a manifest or
+// a config text/html (or SVG) cannot make a browser run it as a page of
+// regapi's origin, where the UI keeps a token: the raw bytes go out as
+// application/octet-stream (a config as application/json), never sniffed,
+// and sandboxed if opened.
+func TestUpstreamContentTypeNeverAPage(t *testing.T) {
+	dist := registrytest.StartDistribution(t, nil)
+	img := registrytest.PushRandomImage(t, dist.Host, "evil/app", "v1")
+	digest, err := img.Digest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := &faultProxy{target: dist.Host, rules: map[string]string{}}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	host := strings.TrimPrefix(front.URL, "http://")
+	a := newAPI(t, Config{Upstreams: []Upstream{{Name: "f", Host: host, Client: clientFor(host, nil)}}})
+
+	for _, tc := range []struct {
+		label, path, want string
+	}{
+		{"text/html", "/api/v1/repos/f/evil/app/-/manifests/" + digest.String() + "?raw=true", "application/octet-stream"},
+		{"image/svg+xml", "/api/v1/repos/f/evil/app/-/manifests/v1?raw=true", "application/octet-stream"},
+		{"application/xhtml+xml", "/api/v1/repos/f/evil/app/-/manifests/v1?raw=true", "application/octet-stream"},
+	} {
+		t.Run(tc.label, func(t *testing.T) {
+			proxy.set("/manifests/", "type="+tc.label)
+			defer proxy.set("/manifests/", "")
+			res := a.do(t, http.MethodGet, tc.path, nil)
+			if res.Status != http.StatusOK {
+				t.Fatalf("GET %s = %d %s", tc.path, res.Status, res.Body)
+			}
+			h := res.Header
+			if got := h.Get("Content-Type"); got != tc.want {
+				t.Errorf("Content-Type = %q for an upstream's %q, want %q", got, tc.label, tc.want)
+			}
+			if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Content-Security-Policy") != "sandbox" {
+				t.Errorf("headers = %v, want nosniff and a sandbox", h)
+			}
+		})
+	}
+	// A manifest's own JSON type goes through as it is.
+	res := a.do(t, http.MethodGet, "/api/v1/repos/f/evil/app/-/manifests/v1?raw=true", nil)
+	if got := res.Header.Get("Content-Type"); !strings.HasPrefix(got, "application/vnd.") || !strings.HasSuffix(got, "+json") {
+		t.Errorf("Content-Type of a plain manifest = %q, want its media type", got)
 	}
 }

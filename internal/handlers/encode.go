@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -67,13 +68,36 @@ func encodeBody(v any) ([]byte, error) {
 }
 
 // respondBytes answers 200 with body as contentType, or 304.
+//
+// The body may be an upstream's bytes (a raw manifest, a config): a browser
+// must never run them as a page of regapi's origin, where the UI keeps a
+// token. So nothing is sniffed, the bytes run in a sandbox if opened, and
+// contentType should have come through upstreamContentType.
 func respondBytes(w http.ResponseWriter, r *http.Request, contentType string, body []byte, etag, cacheControl string) {
 	if notModified(w, r, etag, cacheControl) {
 		return
 	}
-	w.Header().Set("Content-Type", contentType)
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
 	setCacheStatus(w, r)
 	writeBody(w, r, http.StatusOK, body)
+}
+
+// jsonMediaType matches the media types of manifests and configs: JSON,
+// application/<name>+json, and Docker's signed schema 1
+// (application/vnd.docker.distribution.manifest.v1+prettyjws).
+var jsonMediaType = regexp.MustCompile(`^application/(?:json|[a-z0-9][a-z0-9.-]*\+(?:json|prettyjws))$`)
+
+// upstreamContentType is the Content-Type for bytes an upstream labelled
+// mediaType: the label when it names a JSON document, else fallback. An
+// upstream's text/html or image/svg+xml never reaches a browser as such.
+func upstreamContentType(mediaType, fallback string) string {
+	if jsonMediaType.MatchString(mediaType) {
+		return mediaType
+	}
+	return fallback
 }
 
 // contentETag is a strong entity tag from a body's sha256 (128 bits are

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
@@ -39,16 +38,6 @@ func handleConfig(logger *slog.Logger, defaultPlatform v1.Platform) http.Handler
 			writeError(w, r, logger, fmt.Errorf("get config blob of %s: %w", ref, err))
 			return
 		}
-		respondBytes(w, r, configContentType(string(cfg.GetMediaType())), blob, digestETag(cfgDigest), cc)
+		respondBytes(w, r, upstreamContentType(string(cfg.GetMediaType()), "application/json"), blob, digestETag(cfgDigest), cc)
 	})
-}
-
-// configContentType is the config's media type when it is JSON (OCI and
-// Docker image configs are), else application/json: an image config is JSON
-// whatever an artifact's manifest calls it.
-func configContentType(mediaType string) string {
-	if strings.HasSuffix(mediaType, "+json") {
-		return mediaType
-	}
-	return "application/json"
 }
