@@ -28,7 +28,8 @@ type Hostile struct {
 	// PerPage is how many names a page holds.
 	PerPage int
 	// Pages is how many pages there are; 0 means that every page links to
-	// a next one.
+	// a next one. The last page holds one name less than PerPage, so that
+	// a client reading on after a full page without a Link stops there.
 	Pages int
 	// BadName, when set, is the first name of every page.
 	BadName string
@@ -108,7 +109,12 @@ func (h *Hostile) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // it is the last.
 func (h *Hostile) page(w http.ResponseWriter, r *http.Request, key string) {
 	n := h.ListPages.Add(1)
-	names := make([]string, h.PerPage)
+	last := h.Pages > 0 && n >= int64(h.Pages)
+	count := h.PerPage
+	if last {
+		count = max(0, count-1)
+	}
+	names := make([]string, count)
 	for i := range names {
 		s := fmt.Sprintf("n%09d-%06d", n, i)
 		names[i] = s + strings.Repeat("a", max(0, h.NameLen-len(s)))
@@ -116,7 +122,7 @@ func (h *Hostile) page(w http.ResponseWriter, r *http.Request, key string) {
 	if h.BadName != "" && len(names) > 0 {
 		names[0] = h.BadName
 	}
-	if h.Pages == 0 || n < int64(h.Pages) {
+	if !last {
 		cursor := fmt.Sprintf("n%09d", n)
 		cursor += strings.Repeat("c", max(0, h.CursorLen-len(cursor)))
 		w.Header().Set("Link", fmt.Sprintf(`<%s?n=1000&last=%s>; rel="next"`, r.URL.Path, cursor))
