@@ -175,9 +175,9 @@ func (s *shared) getList(ctx context.Context, scope string, res authn.Resource, 
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
 		return "", err
 	}
-	body := &countingReader{r: io.LimitReader(resp.Body, maxListBody+1)}
+	body := &io.LimitedReader{R: resp.Body, N: maxListBody + 1}
 	if err := json.NewDecoder(body).Decode(out); err != nil {
-		if body.n > maxListBody {
+		if body.N == 0 { // it read the byte past maxListBody
 			return "", fmt.Errorf("%w: %s page over %d bytes", ErrUpstreamInvalid, path, maxListBody)
 		}
 		if ctx.Err() != nil {

@@ -2,7 +2,6 @@ package registry
 
 import (
 	"fmt"
-	"io"
 )
 
 // Bounds on one listing (every page ListTags or ListRepositories follows,
@@ -29,8 +28,8 @@ const (
 	maxListPages = 2_000
 	// maxCursorBytes caps the "last" of a Link header. A cursor is a tag
 	// or a repository name (at most 255 bytes) for most registries and an
-	// opaque token of a few hundred bytes for some (ECR); the response
-	// header limit (10 MB by default) is no bound on what is kept.
+	// opaque token for some (ECR); the response header limit (10 MB by
+	// default) is no bound on what is kept.
 	maxCursorBytes = 4096
 )
 
@@ -85,16 +84,4 @@ func checkRepositories(names []string) error {
 		}
 	}
 	return nil
-}
-
-// countingReader counts the bytes read through it.
-type countingReader struct {
-	r io.Reader
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
 }
