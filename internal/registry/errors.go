@@ -36,9 +36,11 @@ var (
 	// ErrManifestTooLarge: a manifest exceeded the size cap.
 	ErrManifestTooLarge = errors.New("manifest too large")
 	// ErrUpstreamInvalid: the registry answered something regapi cannot
-	// use: a pagination that loops, or a token realm or foreign layer URL
-	// that go-containerregistry refuses. (A host the client itself
-	// refuses is ErrHostRefused.)
+	// use: a pagination that loops, a listing past its bounds or with a
+	// name that breaks the grammar, a config larger than
+	// Options.MaxManifestBytes or unlike its descriptor, or a token realm
+	// or foreign layer URL that go-containerregistry refuses. (A host the
+	// client itself refuses is ErrHostRefused.)
 	ErrUpstreamInvalid = errors.New("upstream answer unusable")
 )
 

@@ -5,9 +5,12 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
 )
 
 // GetImage resolves reference to an image; an index resolves to the
@@ -20,12 +23,12 @@ func (c *client) GetImage(ctx context.Context, reference string, opts ...ImageGe
 	if err != nil {
 		return nil, cl.end(ctx, err, kindManifest)
 	}
-	return &clientImage{Image: img}, cl.end(ctx, nil, kindManifest)
+	return img, cl.end(ctx, nil, kindManifest)
 }
 
 // image fetches the manifest at reference and, on an index, the child for
 // the requested (or default) platform.
-func (c *client) image(ctx context.Context, reference string, opts []ImageGetOption) (v1.Image, error) {
+func (c *client) image(ctx context.Context, reference string, opts []ImageGetOption) (*clientImage, error) {
 	ref, err := c.reference(reference)
 	if err != nil {
 		return nil, err
@@ -34,19 +37,20 @@ func (c *client) image(ctx context.Context, reference string, opts []ImageGetOpt
 	if err != nil {
 		return nil, err
 	}
-	if !desc.MediaType.IsIndex() {
-		return desc.Image()
+	if desc.MediaType.IsIndex() {
+		child, err := pickChild(desc.Manifest, *platformOf(opts, true))
+		if err != nil {
+			return nil, err
+		}
+		if desc, err = c.s.puller(ref).Get(ctx, ref.Context().Digest(child.Digest.String())); err != nil {
+			return nil, err
+		}
 	}
-	want := platformOf(opts, true)
-	child, err := pickChild(desc.Manifest, *want)
+	img, err := desc.Image()
 	if err != nil {
 		return nil, err
 	}
-	desc, err = c.s.puller(ref).Get(ctx, ref.Context().Digest(child.Digest.String()))
-	if err != nil {
-		return nil, err
-	}
-	return desc.Image()
+	return c.wrapImage(ctx, ref.Context(), img), nil
 }
 
 // platformOf returns WithPlatform's platform; when absent (or nil) it is the
@@ -85,9 +89,54 @@ func parseIndex(raw []byte) (*v1.IndexManifest, error) {
 	return im, nil
 }
 
-// clientImage adds Extract to a remote image.
+// clientImage adds Extract to a remote image, and reads its config
+// through readConfig: ggcr's remote image would read it whole at the size
+// its manifest declares, for ConfigFile, RawConfigFile, a layer's DiffID
+// and LayerByDiffID alike.
 type clientImage struct {
 	v1.Image
+	// ctx is the context of the call that made the image: v1.Image's
+	// methods take none, so, like ggcr's remote images, it reads lazily
+	// with the caller's.
+	ctx  context.Context
+	c    *client
+	repo name.Repository
+
+	mu     sync.Mutex // guards config
+	config []byte     // the raw config once read; a failed read is tried again
+}
+
+// wrapImage makes img, read from repo with ctx, a clientImage.
+func (c *client) wrapImage(ctx context.Context, repo name.Repository, img v1.Image) *clientImage {
+	return &clientImage{Image: img, ctx: ctx, c: c, repo: repo}
+}
+
+// RawConfigFile returns the config blob, read once through readConfig.
+func (i *clientImage) RawConfigFile() ([]byte, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if i.config != nil {
+		return i.config, nil
+	}
+	m, err := i.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	b, err := i.c.readConfig(i.ctx, i.repo, m.Config)
+	if err != nil {
+		return nil, err
+	}
+	i.config = b
+	return b, nil
+}
+
+// ConfigFile parses RawConfigFile.
+func (i *clientImage) ConfigFile() (*v1.ConfigFile, error) {
+	b, err := i.RawConfigFile()
+	if err != nil {
+		return nil, err
+	}
+	return parseConfig(b)
 }
 
 // Layers returns the image's layers; their blob reads mark ggcr's refusals
@@ -100,14 +149,45 @@ func (i *clientImage) Layers() ([]v1.Layer, error) {
 	}
 	out := make([]v1.Layer, len(ls))
 	for j, l := range ls {
-		out[j] = &clientLayer{Layer: l}
+		out[j] = &clientLayer{Layer: l, img: i}
 	}
 	return out, nil
 }
 
-// clientLayer is a remote layer whose read errors go through markRefusal.
+// LayerByDigest returns the layer with digest h, as Layers does.
+func (i *clientImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	l, err := i.Image.LayerByDigest(h)
+	if err != nil {
+		return nil, markRefusal(err)
+	}
+	return &clientLayer{Layer: l, img: i}, nil
+}
+
+// LayerByDiffID returns the layer whose uncompressed digest the config
+// names d.
+func (i *clientImage) LayerByDiffID(d v1.Hash) (v1.Layer, error) {
+	h, err := partial.DiffIDToBlob(i, d)
+	if err != nil {
+		return nil, err
+	}
+	return i.LayerByDigest(h)
+}
+
+// clientLayer is a remote layer whose read errors go through markRefusal
+// and whose DiffID comes from its image's bounded config.
 type clientLayer struct {
 	v1.Layer
+	img *clientImage
+}
+
+// DiffID returns the uncompressed digest the image's config names for
+// the layer.
+func (l *clientLayer) DiffID() (v1.Hash, error) {
+	h, err := l.Digest()
+	if err != nil {
+		return v1.Hash{}, err
+	}
+	return partial.BlobToDiffID(l.img, h)
 }
 
 func (l *clientLayer) Compressed() (io.ReadCloser, error) {

@@ -21,7 +21,9 @@ import (
 // above 1000 (https://github.com/google/go-containerregistry/issues/1091).
 const maxPageSize = 1000
 
-// maxListBody caps a listing response; a 1000-entry page is far smaller.
+// maxListBody caps a listing response; a 1000-entry page is far smaller
+// (1000 tags of 128 bytes are 131 KB of JSON). A page over it is
+// ErrUpstreamInvalid. What a whole listing reads is bounded in listbounds.go.
 const maxListBody = 8 << 20
 
 // ListTags returns every tag, following pages; with WithTagsLimit, one page.
@@ -30,15 +32,16 @@ func (c *client) ListTags(ctx context.Context, opts ...ListTagsOption) ([]string
 	ctx, cl := c.begin(ctx, "list tags", "")
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
+	var b listBudget
 	if o.limit > 0 {
-		p, err := c.tagsPage(ctx, o)
+		p, err := c.tagsPage(ctx, o, &b)
 		if err != nil {
 			return nil, cl.end(ctx, err, kindTags)
 		}
 		return p.Items, cl.end(ctx, nil, kindTags)
 	}
 	all, err := followPages(o.last, func(last string) (*Page, error) {
-		return c.tagsPage(ctx, listOptions{limit: maxPageSize, last: last})
+		return c.tagsPage(ctx, listOptions{limit: maxPageSize, last: last}, &b)
 	})
 	return all, cl.end(ctx, err, kindTags)
 }
@@ -50,11 +53,13 @@ func (c *client) ListTagsPage(ctx context.Context, opts ...ListTagsOption) (*Pag
 	ctx, cl := c.begin(ctx, "list tags page", "")
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
-	p, err := c.tagsPage(ctx, o)
+	p, err := c.tagsPage(ctx, o, &listBudget{})
 	return p, cl.end(ctx, err, kindTags)
 }
 
-func (c *client) tagsPage(ctx context.Context, o listOptions) (*Page, error) {
+// tagsPage reads one page of tags, charging it to b. A page holding a tag
+// that breaks the grammar is refused (checkTags).
+func (c *client) tagsPage(ctx context.Context, o listOptions, b *listBudget) (*Page, error) {
 	repo, err := c.repository()
 	if err != nil {
 		return nil, err
@@ -65,6 +70,12 @@ func (c *client) tagsPage(ctx context.Context, o listOptions) (*Page, error) {
 	}
 	next, err := c.s.getList(ctx, repo.Scope("pull"), repo, "/v2/"+repo.RepositoryStr()+"/tags/list", limit, o.last, &body)
 	if err != nil {
+		return nil, err
+	}
+	if err := b.charge(body.Tags, next); err != nil {
+		return nil, err
+	}
+	if err := checkTags(body.Tags); err != nil {
 		return nil, err
 	}
 	p := truncate(body.Tags, limit, next)
@@ -98,7 +109,9 @@ func truncate(items []string, limit int, next string) *Page {
 }
 
 // followPages collects pages from cursor last until a page has no next
-// cursor. A cursor seen twice is an error: the registry would loop.
+// cursor. A cursor seen twice is an error: the registry would loop. page
+// charges what it reads to the listing's budget, which ends a listing that
+// never loops but never ends.
 func followPages(last string, page func(last string) (*Page, error)) ([]string, error) {
 	seen := map[string]bool{}
 	var all []string
@@ -162,8 +175,15 @@ func (s *shared) getList(ctx context.Context, scope string, res authn.Resource, 
 	if err := transport.CheckError(resp, http.StatusOK); err != nil {
 		return "", err
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, maxListBody)).Decode(out); err != nil {
-		return "", fmt.Errorf("decode %s: %w", path, err)
+	body := &io.LimitedReader{R: resp.Body, N: maxListBody + 1}
+	if err := json.NewDecoder(body).Decode(out); err != nil {
+		if body.N == 0 { // it read the byte past maxListBody
+			return "", fmt.Errorf("%w: %s page over %d bytes", ErrUpstreamInvalid, path, maxListBody)
+		}
+		if ctx.Err() != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("%w: decode %s: %w", ErrUpstreamInvalid, path, err)
 	}
 	return nextCursor(resp, s.home)
 }
@@ -222,7 +242,11 @@ func nextCursor(resp *http.Response, home origin) (string, error) {
 			if !home.is(originOf(u)) {
 				return "", fmt.Errorf("%w: Link header points to %s://%s", errHostRefused, u.Scheme, u.Host)
 			}
-			return u.Query().Get("last"), nil
+			last := u.Query().Get("last")
+			if len(last) > maxCursorBytes {
+				return "", fmt.Errorf("%w: Link header cursor of %d bytes, cap %d", ErrUpstreamInvalid, len(last), maxCursorBytes)
+			}
+			return last, nil
 		}
 	}
 	return "", nil
@@ -235,15 +259,16 @@ func (c *client) ListRepositories(ctx context.Context, opts ...ListRepositoriesO
 	ctx, cl := c.begin(ctx, "list repositories", "")
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
+	var b listBudget
 	if o.limit > 0 {
-		p, err := c.reposPage(ctx, o)
+		p, err := c.reposPage(ctx, o, &b)
 		if err != nil {
 			return nil, cl.end(ctx, err, kindCatalog)
 		}
 		return p.Items, cl.end(ctx, nil, kindCatalog)
 	}
 	all, err := followPages(o.last, func(last string) (*Page, error) {
-		return c.reposPage(ctx, listOptions{limit: maxPageSize, last: last})
+		return c.reposPage(ctx, listOptions{limit: maxPageSize, last: last}, &b)
 	})
 	return all, cl.end(ctx, err, kindCatalog)
 }
@@ -255,7 +280,7 @@ func (c *client) ListRepositoriesPage(ctx context.Context, opts ...ListRepositor
 	ctx, cl := c.begin(ctx, "list repositories page", "")
 	ctx, cancel := c.bounded(ctx)
 	defer cancel()
-	p, err := c.reposPage(ctx, o)
+	p, err := c.reposPage(ctx, o, &listBudget{})
 	return p, cl.end(ctx, err, kindCatalog)
 }
 
@@ -270,7 +295,10 @@ func (c *client) ListRepositoriesPage(ctx context.Context, opts ...ListRepositor
 // On a page ordered either way, a name past the subtree ends the scan. A
 // page in neither order (go-containerregistry's registry, which also
 // ignores "last") is filtered by the cursor and sorted.
-func (c *client) reposPage(ctx context.Context, o listOptions) (*Page, error) {
+//
+// Every catalog page read is charged to b, matching or not, and a page
+// holding a name that breaks the grammar is refused (checkRepositories).
+func (c *client) reposPage(ctx context.Context, o listOptions, b *listBudget) (*Page, error) {
 	if c.s.err != nil {
 		return nil, c.s.err
 	}
@@ -300,6 +328,12 @@ func (c *client) reposPage(ctx context.Context, o listOptions) (*Page, error) {
 		// and a registry that ignores "last" must send everything at once.
 		next, err := c.s.getList(ctx, "registry:catalog:*", c.s.reg, "/v2/_catalog", maxPageSize, cursor, &body)
 		if err != nil {
+			return nil, err
+		}
+		if err := b.charge(body.Repositories, next); err != nil {
+			return nil, err
+		}
+		if err := checkRepositories(body.Repositories); err != nil {
 			return nil, err
 		}
 		page, passed := filterCatalog(body.Repositories, c.path, prefix, o.last)

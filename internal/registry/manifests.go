@@ -1,7 +1,6 @@
 package registry
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -128,7 +127,7 @@ func (c *client) GetImageConfig(ctx context.Context, reference string, opts ...I
 	if err != nil {
 		return nil, cl.end(ctx, err, kindManifest)
 	}
-	cf, err := img.ConfigFile()
+	cf, err := img.ConfigFile() // bounded: readConfig
 	return cf, cl.end(ctx, err, kindManifest)
 }
 
@@ -145,13 +144,13 @@ func (c *client) GetConfigBlob(ctx context.Context, reference string, opts ...Im
 	if err != nil {
 		return nil, cl.end(ctx, err, kindManifest)
 	}
-	b, err := img.RawConfigFile()
+	b, err := img.RawConfigFile() // bounded: readConfig
 	return b, cl.end(ctx, err, kindManifest)
 }
 
 // configOf reads the config blob named by a manifest handed over with
-// WithManifest. ok is false when the option does not apply. The blob is
-// bounded like a manifest and checked against its digest.
+// WithManifest, through readConfig. ok is false when the option does not
+// apply.
 func (c *client) configOf(ctx context.Context, reference string, opts []ImageGetOption) (b []byte, ok bool, err error) {
 	o := optionsOf(opts, ImageGetOption.applyImageGet)
 	m := o.manifest
@@ -170,25 +169,6 @@ func (c *client) configOf(ctx context.Context, reference string, opts []ImageGet
 	if err != nil {
 		return nil, false, nil // the usual path says what is wrong with it
 	}
-	cfg := mf.GetConfig()
-	if cfg.GetSize() > c.s.opts.MaxManifestBytes {
-		return nil, true, fmt.Errorf("%w: config of %d bytes, cap %d", ErrManifestTooLarge, cfg.GetSize(), c.s.opts.MaxManifestBytes)
-	}
-	want := cfg.GetDigest()
-	l, err := c.s.puller(ref).Layer(ctx, ref.Context().Digest(want.String()))
-	if err != nil {
-		return nil, true, err
-	}
-	rc, err := l.Compressed()
-	if err != nil {
-		return nil, true, err
-	}
-	defer func() { _ = rc.Close() }() // read-only; the digest check below vouches for b
-	if b, err = readBounded(rc, c.s.opts.MaxManifestBytes); err != nil {
-		return nil, true, err
-	}
-	if got, _, err := v1.SHA256(bytes.NewReader(b)); err != nil || got != want {
-		return nil, true, fmt.Errorf("config blob %s: content has digest %s", want, got)
-	}
-	return b, true, nil
+	b, err = c.readConfig(ctx, ref.Context(), mf.m.Config)
+	return b, true, err
 }

@@ -50,7 +50,8 @@ type Options struct {
 	// MaxRetryAfter caps how long a 429's Retry-After is honoured before the
 	// error is returned to the caller instead. The default value is 10 seconds.
 	MaxRetryAfter time.Duration
-	// MaxManifestBytes caps a manifest's size. The default value is 4 MiB.
+	// MaxManifestBytes caps a manifest's size, and a config blob's (a
+	// config declared larger is refused unread). The default value is 4 MiB.
 	MaxManifestBytes int64
 	// RedirectHosts lists the hosts (host for any port, host:port, or
 	// "*.domain" for any subdomain) that requests may go

@@ -61,8 +61,15 @@ func (c *client) copyTo(ctx context.Context, reference string, dst Client, dstTa
 			return nil, err
 		}
 		if want != nil {
-			// A platform named for a single image must be its own.
-			cf, err := img.ConfigFile()
+			// A platform named for a single image must be its own. The
+			// config is read through readConfig; img itself goes to the
+			// push unwrapped, so that ggcr streams its blobs (the config
+			// too) and mounts them across repositories.
+			repo, err := c.repository()
+			if err != nil {
+				return nil, err
+			}
+			cf, err := c.wrapImage(ctx, repo, img).ConfigFile()
 			if err != nil {
 				return nil, err
 			}

@@ -38,6 +38,11 @@ type DistributionOptions struct {
 	// each is in the catalog and holds nothing. Tens of thousands take
 	// moments, where pushing them takes minutes under -race.
 	EmptyRepositories []string
+	// Tags are planted straight in the registry's storage too: repository
+	// → tags. They list, page by page as pushed ones do, but name no
+	// manifest. Thousands take moments, where pushing them takes a minute
+	// under -race.
+	Tags map[string][]string
 }
 
 // NewDistribution starts the CNCF distribution registry v3 with in-memory
@@ -58,8 +63,11 @@ func StartDistribution(t testing.TB, opts *DistributionOptions) *Registry {
 
 	cfg := &configuration.Configuration{}
 	storage := configuration.Storage{"inmemory": configuration.Parameters{}}
-	if len(opts.EmptyRepositories) > 0 {
-		storage = configuration.Storage{plantedDriver: configuration.Parameters{"repositories": opts.EmptyRepositories}}
+	if len(opts.EmptyRepositories) > 0 || len(opts.Tags) > 0 {
+		storage = configuration.Storage{plantedDriver: configuration.Parameters{
+			"repositories": append([]string{}, opts.EmptyRepositories...),
+			"tags":         opts.Tags,
+		}}
 	}
 	cfg.Storage = configuration.Storage{
 		// The purger is a goroutine that outlives the test otherwise.

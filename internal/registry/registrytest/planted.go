@@ -4,14 +4,16 @@ import (
 	"context"
 	"fmt"
 	"path"
+	"strings"
 
 	storagedriver "github.com/distribution/distribution/v3/registry/storage/driver"
 	"github.com/distribution/distribution/v3/registry/storage/driver/factory"
 	"github.com/distribution/distribution/v3/registry/storage/driver/inmemory"
 )
 
-// plantedDriver names the storage of DistributionOptions.EmptyRepositories:
-// in memory, with the repositories laid out before the registry starts.
+// plantedDriver names the storage of DistributionOptions.EmptyRepositories
+// and Tags: in memory, with the repositories and tags laid out before the
+// registry starts.
 const plantedDriver = "registrytest-planted"
 
 // The distribution registry finds storage drivers by name, registered once.
@@ -28,10 +30,24 @@ func (plantedFactory) Create(ctx context.Context, params map[string]any) (storag
 	if !ok {
 		return nil, fmt.Errorf("registrytest: repositories parameter of %T, want []string", params["repositories"])
 	}
+	tags, ok := params["tags"].(map[string][]string)
+	if !ok && params["tags"] != nil {
+		return nil, fmt.Errorf("registrytest: tags parameter of %T, want map[string][]string", params["tags"])
+	}
 	d := inmemory.New()
 	for _, name := range names {
 		if err := d.PutContent(ctx, path.Join("/docker/registry/v2/repositories", name, "_manifests", "planted"), nil); err != nil {
 			return nil, fmt.Errorf("registrytest: plant %s: %w", name, err)
+		}
+	}
+	// The tags listing walks the directories below _manifests/tags; the
+	// link it would resolve a tag with names no manifest here.
+	for name, ts := range tags {
+		for _, tag := range ts {
+			link := path.Join("/docker/registry/v2/repositories", name, "_manifests", "tags", tag, "current", "link")
+			if err := d.PutContent(ctx, link, []byte("sha256:"+strings.Repeat("0", 64))); err != nil {
+				return nil, fmt.Errorf("registrytest: plant %s:%s: %w", name, tag, err)
+			}
 		}
 	}
 	return d, nil
