@@ -71,7 +71,7 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 		opts := []extract.Option{extract.WithSubtree(sub)}
 		var ib *extract.IndexBuilder
 		if sub == "/" {
-			if ib = indexes.builder(digest); ib != nil {
+			if ib = indexes.builder(t.Registry, digest); ib != nil {
 				opts = append(opts, extract.WithIndex(ib))
 			}
 		}
