@@ -48,25 +48,15 @@ func newTrickleProxy(t *testing.T, target string, blobs ...v1.Hash) *trickleProx
 }
 
 func (p *trickleProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+p.target+r.URL.RequestURI(), nil)
-	if err != nil {
-		panic(err)
+	res, err := forward(w, r, p.target)
+	if res.Status == 0 || err != nil {
+		return // unreachable (answered 502), or the caller went away
 	}
-	out.Header = r.Header.Clone()
-	res, err := http.DefaultTransport.RoundTrip(out)
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
-	}
-	defer res.Body.Close()
-	body, err := io.ReadAll(res.Body)
-	if err != nil {
-		return // the caller went away
-	}
+	body := res.Body
 	for k, vs := range res.Header {
 		w.Header()[k] = vs
 	}
-	w.WriteHeader(res.StatusCode)
+	w.WriteHeader(res.Status)
 	_, d, _ := strings.Cut(r.URL.Path, "/blobs/")
 	p.mu.Lock()
 	trickle := r.Method == http.MethodGet && p.blobs[d] && len(body) > 1
