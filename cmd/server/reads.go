@@ -47,11 +47,15 @@ func newLayerCache(r config.Reads, reg prometheus.Registerer, logger *slog.Logge
 // handlerReads is the handlers' view of the read settings.
 func handlerReads(r config.Reads, lc *layercache.Cache, m *telemetry.Metrics) handlers.Reads {
 	h := handlers.Reads{
-		Concurrency: r.Concurrency,
-		IdleTimeout: time.Duration(r.StreamIdleTimeout),
-		MaxFileSize: int64(r.MaxFileSize),
-		IndexBytes:  int64(r.FileIndexMaxBytes),
-		Indexes:     m.FileIndexes,
+		Concurrency:       r.Concurrency,
+		CallerConcurrency: r.CallerConcurrency, // 0: the handlers' half
+		IdleTimeout:       time.Duration(r.StreamIdleTimeout),
+		MinRate:           int64(r.StreamMinRate),
+		MaxDuration:       time.Duration(r.MaxDuration),
+		MaxFileSize:       int64(r.MaxFileSize),
+		IndexBytes:        int64(r.FileIndexMaxBytes),
+		Indexes:           m.FileIndexes,
+		Metrics:           m.Reads,
 	}
 	if h.IndexBytes == 0 {
 		h.IndexBytes = -1 // none kept: handlers' zero means its default

@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/regapi/regapi/internal/config"
+	"github.com/regapi/regapi/internal/handlers"
+	"github.com/regapi/regapi/internal/telemetry"
 )
 
 func TestReadOptions(t *testing.T) {
@@ -35,6 +39,12 @@ func TestReadOptions(t *testing.T) {
 			config.Reads{Concurrency: 9, StreamIdleTimeout: config.Duration(5 * time.Second), MaxFileSize: 1 << 20, MaxImageRows: 300, LayerCacheDir: "/var/cache/regapi", LayerCacheMaxBytes: 2 << 30}},
 		{"flag over file", []string{"--config", file, "--extract-concurrency", "1", "--max-image-rows", "7", "--layer-cache-dir", ""}, nil,
 			config.Reads{Concurrency: 1, StreamIdleTimeout: config.Duration(5 * time.Second), MaxFileSize: 1 << 20, MaxImageRows: 7, LayerCacheMaxBytes: 2 << 30}},
+		{"read bounds by flag", []string{"--extract-caller-concurrency", "3", "--stream-min-rate", "1KiB", "--read-max-duration", "30m"}, nil,
+			config.Reads{Concurrency: 4, CallerConcurrency: 3, StreamIdleTimeout: config.Duration(time.Minute), StreamMinRate: 1 << 10, MaxDuration: config.Duration(30 * time.Minute),
+				MaxFileSize: 256 << 20, MaxImageRows: 5000, LayerCacheMaxBytes: 8 << 30}},
+		{"read bounds by variable", nil, map[string]string{"REGAPI_EXTRACT_CALLER_CONCURRENCY": "1", "REGAPI_STREAM_MIN_RATE": "64KiB", "REGAPI_READ_MAX_DURATION": "2h"},
+			config.Reads{Concurrency: 4, CallerConcurrency: 1, StreamIdleTimeout: config.Duration(time.Minute), StreamMinRate: 64 << 10, MaxDuration: config.Duration(2 * time.Hour),
+				MaxFileSize: 256 << 20, MaxImageRows: 5000, LayerCacheMaxBytes: 8 << 30}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,6 +54,12 @@ func TestReadOptions(t *testing.T) {
 			}
 			if tt.want.FileIndexMaxBytes == 0 {
 				tt.want.FileIndexMaxBytes = 128 << 20 // its own test below
+			}
+			if tt.want.StreamMinRate == 0 {
+				tt.want.StreamMinRate = 16 << 10 // set in the read bounds rows
+			}
+			if tt.want.MaxDuration == 0 {
+				tt.want.MaxDuration = config.Duration(4 * time.Hour)
 			}
 			if got.reads != tt.want {
 				t.Errorf("parseOptions(%v).reads = %+v, want %+v", tt.args, got.reads, tt.want)
@@ -57,6 +73,9 @@ func TestReadOptions(t *testing.T) {
 		{"--max-file-size", "-1"},
 		{"--max-image-rows", "-1"},
 		{"--layer-cache-max-bytes", "-1"},
+		{"--extract-caller-concurrency", "-1"},
+		{"--stream-min-rate", "0"},
+		{"--read-max-duration", "0s"},
 	} {
 		if _, err := parseOptions(append(args, "--demo"), func(string) string { return "" }, io.Discard); err == nil {
 			t.Errorf("parseOptions(%v) = nil error, want one", args)
@@ -100,6 +119,28 @@ func TestRunReads(t *testing.T) {
 	for _, store := range []string{"answer_memo", "image_summaries", "scoped_clients", "extract_chunks"} {
 		if series := `regapi_store_evictions_total{store="` + store + `"} `; !strings.Contains(string(metrics), series) {
 			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+	for _, series := range []string{`regapi_read_cuts_total{reason="slow"} 0`, `regapi_reads_refused_total{reason="caller"} 0`} {
+		if !strings.Contains(string(metrics), series) {
+			t.Errorf("/metrics lacks %s", series)
+		}
+	}
+}
+
+// TestHandlerReads: the read bounds reach the handlers as set; a zero
+// caller share is left for the handlers to derive from the concurrency.
+func TestHandlerReads(t *testing.T) {
+	m, err := telemetry.NewMetrics(prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, share := range []int{0, 3} {
+		got := handlerReads(config.Reads{Concurrency: 6, CallerConcurrency: share, StreamIdleTimeout: config.Duration(time.Minute),
+			StreamMinRate: 1 << 10, MaxDuration: config.Duration(30 * time.Minute)}, nil, m)
+		if got.Concurrency != 6 || got.CallerConcurrency != share || got.IdleTimeout != time.Minute ||
+			got.MinRate != 1<<10 || got.MaxDuration != 30*time.Minute || got.Metrics != handlers.ReadMetrics(m.Reads) {
+			t.Errorf("handlerReads(share %d) = %+v", share, got)
 		}
 	}
 }

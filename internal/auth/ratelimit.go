@@ -40,7 +40,7 @@ func RateLimitWith(requests int, window time.Duration, writeError func(http.Resp
 		w.Header().Set("Retry-After", retry)
 		writeError(w, r, ErrRateLimited)
 	}
-	return httprate.LimitBy(requests, window, callerKey,
+	return httprate.LimitBy(requests, window, func(r *http.Request) (string, error) { return CallerKey(r), nil },
 		httprate.WithLimitHandler(onLimit),
 		// The in-memory counter never fails; should one, refuse rather
 		// than echo its error text as httprate's default does.
@@ -48,12 +48,18 @@ func RateLimitWith(requests int, window time.Duration, writeError func(http.Resp
 	)
 }
 
-// callerKey is the rate-limit bucket of a request.
-func callerKey(r *http.Request) (string, error) {
+// CallerKey names the caller of r, as the rate limit counts callers: a
+// token by its name ("token:ci"), so that one token is one caller from any
+// address; an anonymous or unauthenticated request by its client address,
+// an IPv6 one by its /64 ("ip:192.0.2.1", "ip:2001:db8::/64"). Other
+// per-caller bounds (the handlers' share of the read slots) use it too, so
+// that a caller is the same thing everywhere. It must run after Middleware
+// and ClientAddresses. The key names no secret.
+func CallerKey(r *http.Request) string {
 	if p, err := FromContext(r.Context()); err == nil && !p.Anonymous() {
-		return "token:" + p.Name(), nil
+		return "token:" + p.Name()
 	}
-	return addrKey(ClientAddr(r), r.RemoteAddr), nil
+	return addrKey(ClientAddr(r), r.RemoteAddr)
 }
 
 // addrKey is the bucket of an anonymous caller at a: the address, or for

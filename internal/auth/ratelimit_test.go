@@ -3,8 +3,11 @@ package auth
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -134,6 +137,40 @@ func TestRateLimitDisabled(t *testing.T) {
 		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
 		if rec.Code != http.StatusOK {
 			t.Fatalf("RateLimit(0) request %d: status %d, want 200", i, rec.Code)
+		}
+	}
+}
+
+// TestCallerKey: a token is its name wherever it calls from; anonymous
+// callers and wrong tokens are their address, IPv6 by its /64.
+func TestCallerKey(t *testing.T) {
+	a := newTestAuthorizer(t, true)
+	srv := httptest.NewServer(ClientAddresses(TrustedProxies{})(a.Middleware(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(CallerKey(r)))
+	}))))
+	t.Cleanup(srv.Close)
+	for _, tt := range []struct{ who, secret, want string }{
+		{"reader", readerSecret, "token:reader"},
+		{"ci", ciSecret, "token:ci"},
+		{"anonymous", "", "ip:127.0.0.1"},
+		{"wrong token", "guess-0123456789abcdef", "ip:127.0.0.1"},
+	} {
+		resp := get(t, srv, tt.secret)
+		var b strings.Builder
+		if _, err := io.Copy(&b, resp.Body); err != nil {
+			t.Fatal(err)
+		}
+		if b.String() != tt.want {
+			t.Errorf("CallerKey(%s) = %q, want %q", tt.who, b.String(), tt.want)
+		}
+	}
+	for _, tt := range []struct{ addr, want string }{
+		{"2001:db8:1:2:3:4:5:6", "ip:2001:db8:1:2::/64"},
+		{"2001:db8:1:2:ffff::1", "ip:2001:db8:1:2::/64"},
+		{"::ffff:192.0.2.7", "ip:192.0.2.7"},
+	} {
+		if got := addrKey(netip.MustParseAddr(tt.addr).Unmap(), ""); got != tt.want {
+			t.Errorf("addrKey(%s) = %q, want %q", tt.addr, got, tt.want)
 		}
 	}
 }

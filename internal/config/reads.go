@@ -6,9 +6,17 @@ type Reads struct {
 	// together; beyond it the answer is 503 with Retry-After, never a
 	// queue.
 	Concurrency int `json:"concurrency,omitempty"`
+	// CallerConcurrency is the most of those one caller (a token, or an
+	// anonymous caller's address) may hold; zero is half, at least one.
+	CallerConcurrency int `json:"caller_concurrency,omitempty"`
 	// StreamIdleTimeout cuts a response whose client stopped reading for
 	// this long.
 	StreamIdleTimeout Duration `json:"stream_idle_timeout,omitempty"`
+	// StreamMinRate is the average bytes per second a response must keep
+	// once its first StreamIdleTimeout has passed.
+	StreamMinRate ByteSize `json:"stream_min_rate,omitempty"`
+	// MaxDuration bounds one extract or files read, whatever its rate.
+	MaxDuration Duration `json:"max_duration,omitempty"`
 	// MaxFileSize caps the regular file the files route serves (413
 	// beyond).
 	MaxFileSize ByteSize `json:"max_file_size,omitempty"`

@@ -26,7 +26,6 @@ func TestImports(t *testing.T) {
 		// The image table's sort=semver and semver= grammar, a query
 		// parameter parser like regexp for include=.
 		"github.com/Masterminds/semver/v3": true,
-		"golang.org/x/sync/singleflight":   true, // one build of a file index per image
 	}
 	imports, err := depcheck.Imports(".")
 	if err != nil {

@@ -52,8 +52,11 @@ func (p *faultProxy) fault(method, path string) string {
 	return ""
 }
 
-func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	out, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+p.target+r.URL.RequestURI(), nil)
+// forward sends r, as it came, to the registry at target and returns its
+// answer with the body read whole. A registry that cannot be reached is
+// answered 502 here, and the answer's Status is 0.
+func forward(w http.ResponseWriter, r *http.Request, target string) (response, error) {
+	out, err := http.NewRequestWithContext(r.Context(), r.Method, "http://"+target+r.URL.RequestURI(), nil)
 	if err != nil {
 		panic(err)
 	}
@@ -61,10 +64,18 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	res, err := http.DefaultTransport.RoundTrip(out)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
+		return response{}, err
 	}
 	defer res.Body.Close()
 	body, err := io.ReadAll(res.Body)
+	return response{Status: res.StatusCode, Header: res.Header, Body: body}, err
+}
+
+func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	res, err := forward(w, r, p.target)
+	if res.Status == 0 {
+		return
+	}
 	if err != nil {
 		panic(err)
 	}
@@ -84,25 +95,25 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if ct, ok := strings.CutPrefix(fault, "type="); ok {
 		w.Header().Set("Content-Type", ct)
 	}
-	if r.Method != http.MethodGet || res.StatusCode != http.StatusOK {
+	if r.Method != http.MethodGet || res.Status != http.StatusOK {
 		fault = ""
 	}
 	switch fault {
 	case "flip":
-		body[len(body)/2] ^= 0x01
+		res.Body[len(res.Body)/2] ^= 0x01
 	case "flip-end":
 		// In a gzip blob, the trailer's CRC: the tar decompresses whole
 		// and only the checks at the end fail.
-		body[len(body)-5] ^= 0x01
+		res.Body[len(res.Body)-5] ^= 0x01
 	case "cut":
-		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
-		w.WriteHeader(res.StatusCode)
-		w.Write(body[:len(body)/2])
+		w.Header().Set("Content-Length", strconv.Itoa(len(res.Body)))
+		w.WriteHeader(res.Status)
+		w.Write(res.Body[:len(res.Body)/2])
 		w.(http.Flusher).Flush()
 		panic(http.ErrAbortHandler) // the connection drops mid-body
 	}
-	w.WriteHeader(res.StatusCode)
-	w.Write(body)
+	w.WriteHeader(res.Status)
+	w.Write(res.Body)
 }
 
 // TestBadUpstreamBodyIsBadGateway: a body the upstream cut short or whose

@@ -121,7 +121,7 @@ func TestLayerCacheConcurrentFirstReads(t *testing.T) {
 	}
 	paths := []string{"extract/v1", "extract/v1", "files/v1/etc/os-release", "files/v1/etc", "extract/v1", "files/v1/big"}
 	plain := api(Reads{IndexBytes: -1})
-	cached := api(Reads{LayerCache: newLayerCache(t, t.TempDir()), Concurrency: len(paths)})
+	cached := api(Reads{LayerCache: newLayerCache(t, t.TempDir()), Concurrency: len(paths), CallerConcurrency: len(paths)})
 	base := "/api/v1/repos/g/reads/single/-/"
 	want := map[string]response{}
 	for _, p := range paths {

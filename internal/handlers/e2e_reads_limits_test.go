@@ -21,9 +21,11 @@ import (
 
 // TestReadsConcurrencyLimit holds two reads (an extract and a file) open
 // on a gated upstream: a third is refused at once with 503 and
-// Retry-After, and once they finish a read goes through again.
+// Retry-After, and once they finish a read goes through again. One caller
+// holds both, its share raised to the whole: the server's limit is under
+// test (TestReadsCallerShare tests the share).
 func TestReadsConcurrencyLimit(t *testing.T) {
-	a := newReadsAPI(t, Reads{Concurrency: 2})
+	a := newReadsAPI(t, Reads{Concurrency: 2, CallerConcurrency: 2})
 	a.g.holdBlob(must(a.single[2].Digest())) // the top layer: both reads start there
 	base := a.URL + "/api/v1/repos/g/reads/single/-/"
 	done := make(chan error, 2)
@@ -120,9 +122,10 @@ func TestExtractIdleTimeout(t *testing.T) {
 	layer := static.NewLayer(fxTar(t, fxFile("blob", string(blob))), types.OCIUncompressedLayer)
 	registrytest.Push(t, g.Host+"/idle/img:v1", imageOf(t, readsPlatforms[0], layer))
 	streams := newCountingStreams()
+	rec := newReadRecorder()
 	a := newAPI(t, Config{
 		Upstreams: []Upstream{{Name: "g", Host: g.Host, Client: clientFor(g.Host, nil)}},
-		Reads:     Reads{IdleTimeout: 200 * time.Millisecond},
+		Reads:     Reads{IdleTimeout: 200 * time.Millisecond, Metrics: rec},
 		Streams:   streams,
 		// As telemetry's middleware does: the deadline must reach the
 		// connection through a wrapped writer.
@@ -146,6 +149,9 @@ func TestExtractIdleTimeout(t *testing.T) {
 	}
 	if sent := streams.bytes.Load(); sent == 0 || sent >= int64(len(blob)) {
 		t.Errorf("streams counted %d bytes, want some but not all of %d", sent, len(blob))
+	}
+	if why := rec.waitCut(t); why != cutIdle {
+		t.Errorf("cut reason = %q, want %q", why, cutIdle)
 	}
 }
 

@@ -53,7 +53,7 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 		}
 		if r.Method == http.MethodHead {
 			// The headers are known from the manifest: no layer is read.
-			newStreamWriter(w, r, reads.IdleTimeout, streams, "application/x-tar").start()
+			newStreamWriter(w, r, reads, streams, "application/x-tar").start()
 			return
 		}
 		layers, err := imageLayers(ctx, t, digest)
@@ -65,13 +65,13 @@ func handleExtract(logger *slog.Logger, defaultPlatform v1.Platform, reads Reads
 		layers = cachedLayers(ctx, reads.LayerCache, t.Registry, layers)
 
 		defer streams.Start()()
-		sw := newStreamWriter(w, r, reads.IdleTimeout, streams, "application/x-tar")
+		sw := newStreamWriter(w, r, reads, streams, "application/x-tar")
 		defer sw.finish()
 		out := &holdZeros{w: sw}
 		opts := []extract.Option{extract.WithSubtree(sub)}
 		var ib *extract.IndexBuilder
 		if sub == "/" {
-			if ib = indexes.builder(digest); ib != nil {
+			if ib = indexes.builder(t.Registry, digest); ib != nil {
 				opts = append(opts, extract.WithIndex(ib))
 			}
 		}

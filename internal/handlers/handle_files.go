@@ -124,7 +124,7 @@ func serveFile(w http.ResponseWriter, r *http.Request, logger *slog.Logger, read
 	// HTML or SVG file it was sent as part of regapi's origin.
 	h.Set("Content-Security-Policy", "sandbox")
 	h.Set("X-Content-Type-Options", "nosniff")
-	sw := newStreamWriter(w, r, reads.IdleTimeout, streams, http.DetectContentType(head))
+	sw := newStreamWriter(w, r, reads, streams, http.DetectContentType(head))
 	defer sw.finish()
 	sw.start()
 	if len(head) == 0 || r.Method == http.MethodHead {

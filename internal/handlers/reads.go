@@ -15,11 +15,29 @@ type Reads struct {
 	// Beyond it a request is answered 503 TOO_BUSY with Retry-After at
 	// once, never queued. The default value is 4.
 	Concurrency int
+	// CallerConcurrency bounds the reads of Concurrency that one caller
+	// (a token, or an anonymous caller's address, as auth.CallerKey says)
+	// may hold at once; beyond it the caller is answered 503 TOO_BUSY
+	// while others still get a slot. The default value, 0, is half of
+	// Concurrency, at least 1.
+	CallerConcurrency int
 	// IdleTimeout cuts a response whose client stopped reading: every
 	// write must complete within it. It is refreshed before each write,
-	// so a long download that keeps moving is never cut. The default
-	// value is 1m.
+	// so a long download that keeps moving is never cut by it. It is also
+	// the grace period of MinRate. The default value is 1m.
 	IdleTimeout time.Duration
+	// MinRate is the average rate, in bytes per second, a response body
+	// must keep once IdleTimeout has passed since it began: bytes sent buy
+	// time at this rate, so a client (or an upstream) that trickles is cut
+	// and frees its slot. The default value is 16 KiB/s.
+	MinRate int64
+	// MaxDuration bounds one read, from the slot taken to the last byte,
+	// whatever its rate: past it the stream is cut, or, before the first
+	// byte, the answer is 504. The default value is 4h.
+	MaxDuration time.Duration
+	// Metrics counts the streams cut and the reads refused; nil counts
+	// nothing.
+	Metrics ReadMetrics
 	// MaxFileSize caps the regular file the files route serves (413
 	// FILE_TOO_LARGE beyond). The default value is 256 MiB.
 	MaxFileSize int64
@@ -39,7 +57,28 @@ type Reads struct {
 	// that reading an image again (extract, a file's bytes) downloads
 	// nothing. The default value, nil, keeps none.
 	LayerCache LayerCache
+
+	// now is the clock of the rate and duration rules; nil is time.Now.
+	// Tests drive it to play slow readers without waiting.
+	now func() time.Time
 }
+
+// ReadMetrics counts what the bounds of extract and files did; telemetry's
+// *Reads satisfies it.
+type ReadMetrics interface {
+	// StreamCut counts a read cut by its bounds: reason is "idle" (a write
+	// did not complete within IdleTimeout), "slow" (below MinRate) or
+	// "duration" (past MaxDuration).
+	StreamCut(reason string)
+	// Refused counts a read answered 503 TOO_BUSY: reason is "busy" (every
+	// slot taken) or "caller" (its caller held its share).
+	Refused(reason string)
+}
+
+type noReadMetrics struct{}
+
+func (noReadMetrics) StreamCut(string) {}
+func (noReadMetrics) Refused(string)   {}
 
 // Defaults of Reads.
 const (
@@ -56,6 +95,17 @@ const (
 	// DefaultIndexBytes holds the indexes of hundreds of typical images
 	// (a few hundred KiB to a few MiB each).
 	DefaultIndexBytes = 128 << 20
+	// DefaultStreamMinRate is the uploads' floor: 16 KiB/s (128 kbit/s),
+	// averaged after the first minute, is below any link a client pulls
+	// images over (a poor mobile link does ten times that), and it ends a
+	// trickle like curl --limit-rate 8k, four of which held every slot of
+	// a 64 MiB extract for 2.3 h.
+	DefaultStreamMinRate = 16 << 10
+	// DefaultReadMaxDuration lets an honest slow client finish the reads
+	// people make: a 1 GiB image over a 1 Mbit/s link takes 2.3 h, 16 GiB
+	// at 10 Mbit/s 3.6 h. It bounds what the rate cannot see: an index
+	// build or an upstream that stalls before the first byte.
+	DefaultReadMaxDuration = 4 * time.Hour
 	// busyRetryAfter is the Retry-After of a 503 TOO_BUSY. File reads
 	// take milliseconds, extracts seconds; two seconds lets a few finish
 	// without a client hammering a full server.
@@ -67,8 +117,24 @@ func (r Reads) withDefaults() Reads {
 	if r.Concurrency <= 0 {
 		r.Concurrency = DefaultReadConcurrency
 	}
+	if r.CallerConcurrency <= 0 {
+		r.CallerConcurrency = max(1, r.Concurrency/2)
+	}
+	r.CallerConcurrency = min(r.CallerConcurrency, r.Concurrency)
 	if r.IdleTimeout <= 0 {
 		r.IdleTimeout = DefaultStreamIdleTimeout
+	}
+	if r.MinRate <= 0 {
+		r.MinRate = DefaultStreamMinRate
+	}
+	if r.MaxDuration <= 0 {
+		r.MaxDuration = DefaultReadMaxDuration
+	}
+	if r.Metrics == nil {
+		r.Metrics = noReadMetrics{}
+	}
+	if r.now == nil {
+		r.now = time.Now
 	}
 	if r.MaxFileSize <= 0 {
 		r.MaxFileSize = DefaultMaxFileSize

@@ -76,9 +76,10 @@ func addUI(mux chi.Router, ui http.Handler) {
 }
 
 // readHandlers returns the extract and files handlers behind one shared
-// limiter of reads.Concurrency, sharing the file indexes.
+// limiter of reads.Concurrency (reads.CallerConcurrency per caller),
+// sharing the file indexes.
 func readHandlers(logger *slog.Logger, platform v1.Platform, reads Reads, streams Streams) (extract, files http.Handler) {
-	l := newLimiter(logger, reads.Concurrency, busyRetryAfter)
+	l := newLimiter(logger, reads, busyRetryAfter)
 	ix := newFileIndexes(logger, reads.IndexBytes, reads.Indexes, reads.Shared)
 	return l.wrap(handleExtract(logger, platform, reads, streams, ix)), l.wrap(handleFiles(logger, platform, reads, streams, ix))
 }

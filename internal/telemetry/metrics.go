@@ -32,6 +32,9 @@ type Metrics struct {
 	// FileIndexes counts the use of the files route's file indexes;
 	// handlers call its methods.
 	FileIndexes *FileIndexes
+	// Reads counts the extract and files reads cut or refused by their
+	// bounds; handlers call its methods.
+	Reads *Reads
 	// Connections counts client connections and slow bodies; the server's
 	// ConnState hook and the handlers call its methods.
 	Connections *Connections
@@ -175,6 +178,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 		Streams:     newStreams(),
 		Transfers:   newTransfers(),
 		FileIndexes: newFileIndexes(),
+		Reads:       newReads(),
 
 		Connections: newConnections(),
 		Insight:     newInsight(),
@@ -193,6 +197,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...Option) (*Metrics, error) {
 	}
 	cs = append(cs, m.Transfers.collectors()...)
 	cs = append(cs, m.FileIndexes.collectors()...)
+	cs = append(cs, m.Reads.collectors()...)
 	cs = append(cs, m.Connections.collectors()...)
 	cs = append(cs, m.Insight.collectors()...)
 	cs = append(cs, m.Stores)
