@@ -68,21 +68,26 @@ func encodeBody(v any) ([]byte, error) {
 }
 
 // respondBytes answers 200 with body as contentType, or 304.
-//
-// The body may be an upstream's bytes (a raw manifest, a config): a browser
-// must never run them as a page of regapi's origin, where the UI keeps a
-// token. So nothing is sniffed, the bytes run in a sandbox if opened, and
-// contentType should have come through upstreamContentType.
 func respondBytes(w http.ResponseWriter, r *http.Request, contentType string, body []byte, etag, cacheControl string) {
 	if notModified(w, r, etag, cacheControl) {
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", contentType)
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox")
+	w.Header().Set("Content-Type", contentType)
 	setCacheStatus(w, r)
 	writeBody(w, r, http.StatusOK, body)
+}
+
+// respondUpstreamBytes is respondBytes for an upstream's bytes (a raw
+// manifest, a config), labelled mediaType by the upstream: a browser must
+// never run them as a page of regapi's origin, where the UI keeps a token.
+// The label is kept only when it names JSON (else fallback), nothing is
+// sniffed, and the bytes run in a sandbox if opened. regapi's own JSON, on
+// the hot path, does without the two headers.
+func respondUpstreamBytes(w http.ResponseWriter, r *http.Request, mediaType, fallback string, body []byte, etag, cacheControl string) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox")
+	respondBytes(w, r, upstreamContentType(mediaType, fallback), body, etag, cacheControl)
 }
 
 // jsonMediaType matches the media types of manifests and configs: JSON,

@@ -38,6 +38,6 @@ func handleConfig(logger *slog.Logger, defaultPlatform v1.Platform) http.Handler
 			writeError(w, r, logger, fmt.Errorf("get config blob of %s: %w", ref, err))
 			return
 		}
-		respondBytes(w, r, upstreamContentType(string(cfg.GetMediaType()), "application/json"), blob, digestETag(cfgDigest), cc)
+		respondUpstreamBytes(w, r, string(cfg.GetMediaType()), "application/json", blob, digestETag(cfgDigest), cc)
 	})
 }

@@ -58,7 +58,7 @@ func handleManifest(logger *slog.Logger, memo *answerMemo) http.Handler {
 		w.Header().Set("Docker-Content-Digest", digest)
 		setPlatformHeader(w, res.platform)
 		if raw {
-			respondBytes(w, r, upstreamContentType(string(desc.GetMediaType()), "application/octet-stream"), res.manifest.GetRaw(), digestETag(digest), cc)
+			respondUpstreamBytes(w, r, string(desc.GetMediaType()), "application/octet-stream", res.manifest.GetRaw(), digestETag(digest), cc)
 			return
 		}
 		served := platformName(res.platform)
