@@ -116,6 +116,17 @@ func (p *faultProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Write(res.Body)
 }
 
+// newFaultAPI puts a faultProxy in front of the registry at target and
+// regapi in front of the proxy, as upstream "f".
+func newFaultAPI(t *testing.T, target string) (*faultProxy, *apiEnv) {
+	t.Helper()
+	proxy := &faultProxy{target: target, rules: map[string]string{}}
+	front := httptest.NewServer(proxy)
+	t.Cleanup(front.Close)
+	host := strings.TrimPrefix(front.URL, "http://")
+	return proxy, newAPI(t, Config{Upstreams: []Upstream{{Name: "f", Host: host, Client: clientFor(host, nil)}}})
+}
+
 // TestBadUpstreamBodyIsBadGateway: a body the upstream cut short or whose
 // bytes do not match their digest is the upstream's fault: 502
 // UPSTREAM_INVALID, for manifests, configs and tag pages, never cached (the
@@ -150,11 +161,7 @@ func TestBadUpstreamBodyIsBadGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := &faultProxy{target: dist.Host, rules: map[string]string{}}
-	front := httptest.NewServer(proxy)
-	t.Cleanup(front.Close)
-	host := strings.TrimPrefix(front.URL, "http://")
-	a := newAPI(t, Config{Upstreams: []Upstream{{Name: "f", Host: host, Client: clientFor(host, nil)}}})
+	proxy, a := newFaultAPI(t, dist.Host)
 
 	tests := []struct {
 		name, rule, fault, path string
@@ -191,11 +198,7 @@ func TestUpstreamContentTypeNeverAPage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	proxy := &faultProxy{target: dist.Host, rules: map[string]string{}}
-	front := httptest.NewServer(proxy)
-	t.Cleanup(front.Close)
-	host := strings.TrimPrefix(front.URL, "http://")
-	a := newAPI(t, Config{Upstreams: []Upstream{{Name: "f", Host: host, Client: clientFor(host, nil)}}})
+	proxy, a := newFaultAPI(t, dist.Host)
 
 	for _, tc := range []struct {
 		label, path, want string
