@@ -62,10 +62,11 @@ func EnvName(flagName string) string {
 }
 
 // isList says whether the setting holds a list: its flag may be repeated
-// and its variable is comma-separated.
+// and its variable is comma-separated. A structured entry (upstreams) is
+// the caller's to read.
 func (s Setting) isList() bool {
 	if s.field == nil {
-		return s.Flag == "upstream"
+		return false
 	}
 	_, ok := s.field(&Config{}).(*[]string)
 	return ok
@@ -224,7 +225,6 @@ func (s Setting) check(c *Config, src Source) error {
 // Given holds what the command line said, flag by flag, as text.
 type Given struct {
 	texts map[string][]string
-	fs    *flag.FlagSet
 }
 
 // Texts returns the texts given for the flag: one per use of the flag.
@@ -244,7 +244,7 @@ type flagValue struct {
 func (v flagValue) String() string { return "" }
 
 func (v flagValue) Set(text string) error {
-	if v.s.field != nil && !v.s.isList() {
+	if v.s.field != nil && !v.s.isList() { // a list's items are checked by its Check
 		var scratch Config
 		if err := v.s.set(&scratch, []string{text}); err != nil {
 			return errors.New(v.s.want())
@@ -261,7 +261,7 @@ func (v flagValue) IsBoolFlag() bool { return v.s.isBool() }
 // where their texts are kept. The flags carry no defaults of their own:
 // Apply fills what nothing set.
 func (t Table) Register(fs *flag.FlagSet) *Given {
-	g := &Given{texts: map[string][]string{}, fs: fs}
+	g := &Given{texts: map[string][]string{}}
 	for _, s := range t {
 		if s.Flag == "" {
 			continue
