@@ -12,8 +12,8 @@ type Reads struct {
 	// StreamIdleTimeout cuts a response whose client stopped reading for
 	// this long.
 	StreamIdleTimeout Duration `json:"stream_idle_timeout,omitempty"`
-	// StreamMinRate is the average bytes per second a response must keep
-	// once its first StreamIdleTimeout has passed.
+	// StreamMinRate is the bytes per second a client must take a response
+	// at, once it has kept it waiting a first StreamIdleTimeout.
 	StreamMinRate ByteSize `json:"stream_min_rate,omitempty"`
 	// MaxDuration bounds one extract or files read, whatever its rate.
 	MaxDuration Duration `json:"max_duration,omitempty"`

@@ -166,7 +166,7 @@ var Settings = Table{
 		Help:  "cut an extract or file download whose client stops reading this long; also the grace period before stream_min_rate applies",
 		field: func(c *Config) any { return &c.Reads.StreamIdleTimeout }},
 	{Key: "reads.stream_min_rate", Flag: "stream-min-rate", Arg: "SIZE", Default: ByteSize(handlers.DefaultStreamMinRate), Helm: "config", Check: positive,
-		Help:  "average bytes per second an extract or file download must keep once its first stream_idle_timeout has passed; a slower one (client or upstream) is cut, a broken transfer",
+		Help:  "bytes per second a client must take an extract or file download at: the time it keeps the download waiting, past a first stream_idle_timeout, must be paid for at this rate, or it is cut (a broken transfer); waiting for the upstream does not count",
 		field: func(c *Config) any { return &c.Reads.StreamMinRate }},
 	{Key: "reads.max_duration", Flag: "read-max-duration", Arg: "DURATION", Default: time.Duration(handlers.DefaultReadMaxDuration), Helm: "config", Check: positive,
 		Help:  "longest an extract or file read may take, from its slot to its last byte, whatever its rate: past it the download is cut (504 UPSTREAM_TIMEOUT before the first byte)",

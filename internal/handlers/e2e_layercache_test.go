@@ -8,6 +8,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -121,7 +122,11 @@ func TestLayerCacheConcurrentFirstReads(t *testing.T) {
 	}
 	paths := []string{"extract/v1", "extract/v1", "files/v1/etc/os-release", "files/v1/etc", "extract/v1", "files/v1/big"}
 	plain := api(Reads{IndexBytes: -1})
-	cached := api(Reads{LayerCache: newLayerCache(t, t.TempDir()), Concurrency: len(paths), CallerConcurrency: len(paths)})
+	// One caller holds every read, and the files reads wait for the
+	// index build however long a loaded machine makes it: past indexWait
+	// a waiter reads the layers it needs itself, and may fetch one the
+	// build fetches too (a fill whose only reader left early stops).
+	cached := api(Reads{LayerCache: newLayerCache(t, t.TempDir()), Concurrency: len(paths), CallerConcurrency: len(paths), indexWait: time.Minute})
 	base := "/api/v1/repos/g/reads/single/-/"
 	want := map[string]response{}
 	for _, p := range paths {

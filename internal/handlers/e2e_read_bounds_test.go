@@ -4,14 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	v1 "github.com/google/go-containerregistry/pkg/v1"
+	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
@@ -61,14 +63,14 @@ func (m *readRecorder) waitCut(t *testing.T) string {
 
 // bigImage pushes an image of one uncompressed layer holding a file of n
 // random bytes (incompressible, larger than loopback socket buffers) and
-// returns the file and the layer's digest.
-func bigImage(t *testing.T, host, repo string, n int) ([]byte, v1.Hash) {
+// returns the file.
+func bigImage(t *testing.T, host, repo string, n int) []byte {
 	t.Helper()
 	blob := make([]byte, n)
 	rand.Read(blob)
 	layer := static.NewLayer(fxTar(t, fxFile("blob", string(blob))), types.OCIUncompressedLayer)
 	registrytest.Push(t, host+"/"+repo+":v1", imageOf(t, readsPlatforms[0], layer))
-	return blob, must(layer.Digest())
+	return blob
 }
 
 // readPaced reads the body of GET url in 64 KiB pieces and moves clk as a
@@ -103,19 +105,21 @@ func readPaced(t *testing.T, c *http.Client, url string, clk *fakeClock, speed f
 	}
 }
 
-// TestReadsSlowReaderIsCut: a stream averaging less than MinRate once its
-// grace period (IdleTimeout) has passed is cut, counted and logged, and
-// the client sees a broken transfer; one that reads at twice the rate gets
-// the whole tar. Time is a clock the reader moves, so the test is as fast
-// as loopback whatever the rates.
+// TestReadsSlowReaderIsCut: a client that keeps its stream waiting longer
+// than its bytes pay for at MinRate, past a grace period (IdleTimeout), is
+// cut, counted and logged, and sees a broken transfer; one that reads at
+// twice the rate gets the whole tar. Time is a clock the reader moves, so
+// the test is as fast as loopback whatever the rates.
 func TestReadsSlowReaderIsCut(t *testing.T) {
 	g := registrytest.StartGGCR(t, false)
-	blob, _ := bigImage(t, g.Host, "slow/img", 32<<20)
-	// The rate's grace is a minute: it buys 15 MiB at 256 KiB/s, and what
-	// the server wrote ahead into socket buffers counts as sent. A reader
-	// at an eighth of the rate falls behind by 7/8 of what it reads, so it
-	// is cut after some 5 MiB of 32, whatever the buffers hold (a few MiB
-	// on loopback).
+	blob := bigImage(t, g.Host, "slow/img", 32<<20)
+	// The server waits for a reader at a sixteenth of the rate sixteen
+	// times as long as its bytes buy: once the socket buffers are full
+	// (a few MiB on loopback, counted as sent) it waits in every write,
+	// and the minute of grace (15 MiB at 256 KiB/s) is spent after some
+	// 8 MiB of 32 read, even if only half the clock's moves fall inside
+	// a write. One at twice the rate never makes it wait more than half
+	// what its bytes buy.
 	const rate = 256 << 10
 	clk := &fakeClock{}
 	rec := newReadRecorder()
@@ -139,9 +143,9 @@ func TestReadsSlowReaderIsCut(t *testing.T) {
 		t.Fatalf("cuts counted for a reader above the rate: %v", cuts)
 	}
 
-	got, err = readPaced(t, a.c, url, clk, rate/8, 0)
+	got, err = readPaced(t, a.c, url, clk, rate/16, 0)
 	if err == nil || len(got) >= len(blob) {
-		t.Errorf("a reader at an eighth of the minimum rate read %d bytes, err %v; want a broken, short transfer", len(got), err)
+		t.Errorf("a reader at a sixteenth of the minimum rate read %d bytes, err %v; want a broken, short transfer", len(got), err)
 	}
 	if why := rec.waitCut(t); why != cutSlow {
 		t.Errorf("cut reason = %q, want %q", why, cutSlow)
@@ -157,7 +161,7 @@ func TestReadsSlowReaderIsCut(t *testing.T) {
 func TestReadsMaxDuration(t *testing.T) {
 	t.Run("streaming", func(t *testing.T) {
 		g := registrytest.StartGGCR(t, false)
-		blob, _ := bigImage(t, g.Host, "long/img", 32<<20)
+		blob := bigImage(t, g.Host, "long/img", 32<<20)
 		clk := &fakeClock{}
 		rec := newReadRecorder()
 		a := newAPI(t, Config{
@@ -196,42 +200,47 @@ func TestReadsMaxDuration(t *testing.T) {
 	})
 }
 
-// TestReadsUpstreamStallIsCut: a stream whose upstream stops sending
-// mid-layer has no write pending for a deadline to end; the rate's timer
-// cuts it, which cancels the upstream fetch and frees the slot.
-func TestReadsUpstreamStallIsCut(t *testing.T) {
-	g := registrytest.StartGGCR(t, false)
-	blob, layer := bigImage(t, g.Host, "stall/img", 2<<20)
-	stall := newTrickleProxy(t, g.Host, layer) // half the layer, then nothing
+// TestReadsWaitingForUpstreamIsNotSlow: the rate counts the time a stream
+// waits for its client, not for its upstream: a download whose upstream
+// pauses longer than the grace period, with a rate no byte count could
+// pay for, is not cut.
+func TestReadsWaitingForUpstreamIsNotSlow(t *testing.T) {
+	blob := make([]byte, 1<<20)
+	rand.Read(blob)
+	layer := static.NewLayer(fxTar(t, fxFile("blob", string(blob))), types.OCIUncompressedLayer)
+	const grace = time.Second
+	drip := &dripBlob{
+		next:   ggcrregistry.New(ggcrregistry.Logger(log.New(io.Discard, "", 0))),
+		digest: must(layer.Digest()).String(),
+		piece:  512 << 10, // above Flatten's 256 KiB chunks: each piece is written on its own
+		pause:  3 * grace / 2,
+	}
+	srv := httptest.NewServer(drip)
+	t.Cleanup(srv.Close)
+	host := srv.Listener.Addr().String()
+	registrytest.Push(t, host+"/wait/img:v1", imageOf(t, readsPlatforms[0], layer))
 	rec := newReadRecorder()
-	streams := newCountingStreams()
-	// Real time: the stalled stream writes nothing a clock could be read
-	// at. A second of grace, then 1 MiB sent buys 1/16 s at 16 MiB/s.
 	a := newAPI(t, Config{
-		Upstreams: []Upstream{{Name: "s", Host: stall.host, Client: clientFor(stall.host, nil)}},
-		Reads:     Reads{IdleTimeout: time.Second, MinRate: 16 << 20, Metrics: rec},
-		Streams:   streams,
+		Upstreams: []Upstream{{Name: "w", Host: host, Client: clientFor(host, nil)}},
+		// A GiB a second: every moment spent waiting for this client past
+		// the grace would cut it.
+		Reads: Reads{IdleTimeout: grace, MinRate: 1 << 30, Metrics: rec},
 	})
-	t.Cleanup(stall.release)
-	// The client's own bound only ends the test should the cut not come.
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	res := getCtx(t, ctx, a.c, a.URL+"/api/v1/repos/s/stall/img/-/extract/v1")
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		t.Fatalf("extract = %s", res.Status)
+
+	started := time.Now()
+	res := a.get(t, "/api/v1/repos/w/wait/img/-/extract/v1")
+	took := time.Since(started)
+	if res.Status != http.StatusOK {
+		t.Fatalf("extract = %d %.200s", res.Status, res.Body)
 	}
-	got, err := io.ReadAll(res.Body)
-	if err == nil || len(got) >= len(blob) {
-		t.Errorf("a stream whose upstream stalled got %d bytes, err %v; want a broken, short transfer", len(got), err)
+	if files := tarFiles(t, res.Body); files["blob"] != string(blob) {
+		t.Errorf("extract through a pausing upstream: blob of %d bytes, want %d", len(files["blob"]), len(blob))
 	}
-	if why := rec.waitCut(t); why != cutSlow {
-		t.Errorf("cut reason = %q, want %q", why, cutSlow)
+	if cuts, _ := rec.counted(); len(cuts) != 0 {
+		t.Errorf("cuts counted while the stream waited for its upstream: %v", cuts)
 	}
-	select {
-	case <-streams.ended:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the handler did not end after the cut")
+	if took < grace {
+		t.Errorf("the upstream paused for only %v, not past the grace %v: the test proves nothing", took, grace)
 	}
 }
 

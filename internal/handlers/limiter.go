@@ -21,8 +21,8 @@ import (
 //
 // An admitted request runs under a readSlot: its context ends after
 // Reads.MaxDuration whatever it is doing (building an index, waiting for
-// an upstream, streaming), and its stream is cut when it falls below
-// Reads.MinRate (see streamWriter).
+// an upstream, streaming), and its stream is cut when its client takes it
+// slower than Reads.MinRate (see streamWriter).
 type limiter struct {
 	logger     *slog.Logger
 	metrics    ReadMetrics
@@ -115,8 +115,8 @@ func (l *limiter) wrap(next http.Handler) http.Handler {
 			if why, sent := s.outcome(); why != "" {
 				l.metrics.StreamCut(why)
 				// Warn, not Error: the server works as configured; a run
-				// of these is clients (or an upstream) too slow for the
-				// read bounds.
+				// of these is clients (or, past the duration, upstreams)
+				// too slow for the read bounds.
 				l.logger.WarnContext(ctx, "read cut", "reason", why, "method", r.Method, "path", r.URL.Path,
 					"caller", caller, "bytes", sent, "after", l.now().Sub(s.began).Round(time.Millisecond).String())
 			}
@@ -161,7 +161,7 @@ func slotFrom(ctx context.Context) *readSlot {
 // cut ends the read for reason, once: the request's context is cancelled,
 // which ends its upstream fetches and builds, and the limiter counts and
 // logs the cut when the handler has returned. It returns the error the
-// stream's writes fail with. It may run on a timer's goroutine.
+// stream's writes fail with.
 func (s *readSlot) cut(reason string) error {
 	s.mu.Lock()
 	first := s.why == ""

@@ -26,10 +26,12 @@ type Reads struct {
 	// so a long download that keeps moving is never cut by it. It is also
 	// the grace period of MinRate. The default value is 1m.
 	IdleTimeout time.Duration
-	// MinRate is the average rate, in bytes per second, a response body
-	// must keep once IdleTimeout has passed since it began: bytes sent buy
-	// time at this rate, so a client (or an upstream) that trickles is cut
-	// and frees its slot. The default value is 16 KiB/s.
+	// MinRate is the rate, in bytes per second, at which a client must
+	// take a response body: the time the stream spends waiting for its
+	// client, past a first IdleTimeout of it, must be paid for by bytes
+	// sent at this rate, so a client that takes a trickle is cut and frees
+	// its slot. Waiting for the upstream is not the client's and does not
+	// count. The default value is 16 KiB/s.
 	MinRate int64
 	// MaxDuration bounds one read, from the slot taken to the last byte,
 	// whatever its rate: past it the stream is cut, or, before the first
@@ -61,6 +63,9 @@ type Reads struct {
 	// now is the clock of the rate and duration rules; nil is time.Now.
 	// Tests drive it to play slow readers without waiting.
 	now func() time.Time
+	// indexWait, when positive, replaces indexWait: tests of what
+	// concurrent first reads share wait for the build whatever the load.
+	indexWait time.Duration
 }
 
 // ReadMetrics counts what the bounds of extract and files did; telemetry's
@@ -98,13 +103,14 @@ const (
 	// DefaultStreamMinRate is the uploads' floor: 16 KiB/s (128 kbit/s),
 	// averaged after the first minute, is below any link a client pulls
 	// images over (a poor mobile link does ten times that), and it ends a
-	// trickle like curl --limit-rate 8k, four of which held every slot of
-	// a 64 MiB extract for 2.3 h.
+	// trickle like curl --limit-rate 8k, which the idle timeout alone lets
+	// hold a slot for 2.3 h on a 64 MiB extract wherever each write still
+	// completes within it.
 	DefaultStreamMinRate = 16 << 10
 	// DefaultReadMaxDuration lets an honest slow client finish the reads
 	// people make: a 1 GiB image over a 1 Mbit/s link takes 2.3 h, 16 GiB
-	// at 10 Mbit/s 3.6 h. It bounds what the rate cannot see: an index
-	// build or an upstream that stalls before the first byte.
+	// at 10 Mbit/s 3.6 h. It bounds what the rate does not: waiting for an
+	// upstream (an index build, a layer that stalls).
 	DefaultReadMaxDuration = 4 * time.Hour
 	// busyRetryAfter is the Retry-After of a 503 TOO_BUSY. File reads
 	// take milliseconds, extracts seconds; two seconds lets a few finish

@@ -81,5 +81,8 @@ func addUI(mux chi.Router, ui http.Handler) {
 func readHandlers(logger *slog.Logger, platform v1.Platform, reads Reads, streams Streams) (extract, files http.Handler) {
 	l := newLimiter(logger, reads, busyRetryAfter)
 	ix := newFileIndexes(logger, reads.IndexBytes, reads.Indexes, reads.Shared)
+	if ix != nil && reads.indexWait > 0 {
+		ix.wait = reads.indexWait
+	}
 	return l.wrap(handleExtract(logger, platform, reads, streams, ix)), l.wrap(handleFiles(logger, platform, reads, streams, ix))
 }

@@ -9,8 +9,8 @@ const (
 	// ReadCutIdle: a write to the client did not complete within
 	// --stream-idle-timeout (the client stopped reading).
 	ReadCutIdle = "idle"
-	// ReadCutSlow: the stream averaged less than --stream-min-rate after
-	// its first idle timeout (a client or an upstream that trickles).
+	// ReadCutSlow: the client took the stream slower than
+	// --stream-min-rate, past a first idle timeout of waiting for it.
 	ReadCutSlow = "slow"
 	// ReadCutDuration: the read outlived --read-max-duration.
 	ReadCutDuration = "duration"
